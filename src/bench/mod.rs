@@ -1,0 +1,358 @@
+//! `glassbox bench`: every op of one transformer block (plus the embedding and the output head)
+//! and the whole forward pass, on the GPU and on the CPU reference, as time, GFLOP/s, GB/s and
+//! fractions of peaks measured on the same devices in the same run.
+
+mod peaks;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use peaks::Peaks;
+
+use crate::cpu::CpuRun;
+use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
+use crate::graph::Graph;
+use crate::model::Model;
+
+pub struct BenchOptions {
+    pub seq_len: usize,
+    pub reps: usize,
+}
+
+/// transformers (PyTorch, float32) on a 64-token GPT-2-small forward pass on the 2-core
+/// machines this project is developed on, as measured when the engine was specified; the CPU
+/// reference aims to stay within 3x of it.
+pub const PYTORCH_GPT2_SMALL_64_TOKENS_MS: f64 = 130.0;
+
+#[derive(Debug, Serialize)]
+pub struct Speed {
+    pub ms: f64,
+    pub gflops: f64,
+    pub gbs: f64,
+    /// gflops / peak gflops of the same device.
+    pub compute_fraction: f64,
+    /// gbs / peak bandwidth of the same device.
+    pub bandwidth_fraction: f64,
+}
+
+impl Speed {
+    fn new(secs: f64, flops: u64, bytes: u64, peaks: &Peaks) -> Speed {
+        let gflops = flops as f64 / secs / 1e9;
+        let gbs = bytes as f64 / secs / 1e9;
+        Speed {
+            ms: secs * 1e3,
+            gflops,
+            gbs,
+            compute_fraction: gflops / peaks.gflops,
+            bandwidth_fraction: gbs / peaks.bandwidth_gbs,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelRow {
+    pub op: String,
+    pub kernel: String,
+    pub flops: u64,
+    pub bytes: u64,
+    pub gpu: Speed,
+    pub cpu: Speed,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ForwardRow {
+    pub gpu_ms: f64,
+    pub cpu_ms: f64,
+    /// cpu_ms / PYTORCH_GPT2_SMALL_64_TOKENS_MS, given only for the GPT-2-small shape at 64 tokens.
+    pub cpu_vs_pytorch: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub device: String,
+    /// "timestamps" when GPU times come from timestamp queries, else "wall clock".
+    pub gpu_timing: String,
+    pub model: String,
+    pub seq_len: usize,
+    pub gpu_peaks: Peaks,
+    pub cpu_peaks: Peaks,
+    pub kernels: Vec<KernelRow>,
+    pub forward: ForwardRow,
+}
+
+pub(crate) fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn time_cpu(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+/// Seconds of each of `reps` runs of one dispatch: timestamps around its pass where the adapter
+/// has them, else wall clock around a submit and wait.
+pub(crate) async fn time_gpu(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    kernel: &str,
+    bind_group: &wgpu::BindGroup,
+    groups: [u32; 3],
+    reps: usize,
+) -> Result<Vec<f64>, GpuError> {
+    let mut samples = Vec::new();
+    for rep in 0..=reps {
+        let query_set = gpu.timestamps.then(|| {
+            gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            })
+        });
+        let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bench timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel),
+                timestamp_writes: query_set.as_ref().map(|query_set| {
+                    wgpu::ComputePassTimestampWrites {
+                        query_set,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(1),
+                    }
+                }),
+            });
+            pass.set_pipeline(registry.pipeline(kernel));
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        if let Some(query_set) = &query_set {
+            encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
+        }
+        let start = Instant::now();
+        gpu.queue.submit([encoder.finish()]);
+        gpu.wait_idle()?;
+        let wall = start.elapsed().as_secs_f64();
+        let secs = if gpu.timestamps {
+            let ticks: Vec<u64> =
+                bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(&resolved, 16)]).await?);
+            ticks[1].saturating_sub(ticks[0]) as f64
+                * gpu.queue.get_timestamp_period() as f64
+                * 1e-9
+        } else {
+            wall
+        };
+        // The first run warms up caches and pipelines.
+        if rep > 0 {
+            samples.push(secs);
+        }
+    }
+    Ok(samples)
+}
+
+fn describe(model: &Model) -> String {
+    let c = &model.config;
+    format!(
+        "{} layers, {} heads, {} channels, vocab {}",
+        c.n_layer, c.n_head, c.n_embd, c.vocab_size
+    )
+}
+
+/// The ops benchmarked one by one: everything outside blocks 1.. (each block repeats block 0).
+fn benchmarked_ops(graph: &Graph) -> Vec<usize> {
+    (0..graph.ops.len())
+        .filter(|&i| {
+            let name = &graph.ops[i].name;
+            !name.starts_with("h.") || name.starts_with("h.0.")
+        })
+        .collect()
+}
+
+pub async fn run(
+    model: &Model,
+    options: &BenchOptions,
+    gpu_options: &GpuOptions,
+) -> Result<BenchReport, GpuError> {
+    let reps = options.reps.max(1);
+    let seq_len = options.seq_len.clamp(1, model.config.n_positions);
+    let graph = Graph::gpt2(&model.config, seq_len);
+    let ids: Vec<u32> = (0..seq_len)
+        .map(|i| (i * 7919 % model.config.vocab_size) as u32)
+        .collect();
+
+    let gpu = Gpu::new(gpu_options).await?;
+    let registry = KernelRegistry::builtin(&gpu.device)?;
+    let gpu_peaks = peaks::gpu_peaks(&gpu, &registry, reps).await?;
+    let cpu_peaks = peaks::cpu_peaks(reps);
+
+    let gpu_model = GpuModel::upload(&gpu, model)?;
+    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)?;
+    gpu_graph.set_ids(&gpu, &ids)?;
+    let ops = benchmarked_ops(&graph);
+    let gpu_secs = gpu_op_times(&gpu, &registry, &gpu_graph, &ops, reps).await?;
+
+    let mut cpu_run = CpuRun::new(&graph, model, &ids)?;
+    for i in 0..graph.ops.len() {
+        cpu_run.run_op(i);
+    }
+    let kernels = ops
+        .iter()
+        .zip(gpu_secs)
+        .map(|(&i, gpu_s)| {
+            let op = &graph.ops[i];
+            let cpu_s = time_cpu(reps, || cpu_run.run_op(i));
+            let (flops, bytes) = (op.kind.flops(), op.kind.bytes());
+            KernelRow {
+                op: op.name.clone(),
+                kernel: op.kind.kernel_name().to_string(),
+                flops,
+                bytes,
+                gpu: Speed::new(gpu_s, flops, bytes, &gpu_peaks),
+                cpu: Speed::new(cpu_s, flops, bytes, &cpu_peaks),
+            }
+        })
+        .collect();
+
+    let gpu_forward = median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                gpu_graph.run(&gpu, &registry);
+                gpu.wait_idle().map(|_| start.elapsed().as_secs_f64())
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    let cpu_forward = time_cpu(reps, || {
+        crate::cpu::forward(&graph, model, &ids).expect("ids were validated");
+    });
+    let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
+    Ok(BenchReport {
+        device: gpu.describe(),
+        gpu_timing: if gpu.timestamps {
+            "timestamps"
+        } else {
+            "wall clock"
+        }
+        .to_string(),
+        model: describe(model),
+        seq_len,
+        gpu_peaks,
+        cpu_peaks,
+        kernels,
+        forward: ForwardRow {
+            gpu_ms: gpu_forward * 1e3,
+            cpu_ms: cpu_forward * 1e3,
+            cpu_vs_pytorch: is_gpt2_small
+                .then(|| cpu_forward * 1e3 / PYTORCH_GPT2_SMALL_64_TOKENS_MS),
+        },
+    })
+}
+
+/// Median seconds per op: from per-op timestamps of whole-graph runs when the adapter has them,
+/// else wall clock around each op submitted alone.
+async fn gpu_op_times(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    graph: &GpuGraph,
+    ops: &[usize],
+    reps: usize,
+) -> Result<Vec<f64>, GpuError> {
+    let mut samples = vec![Vec::new(); ops.len()];
+    graph.run(gpu, registry);
+    gpu.wait_idle()?;
+    for _ in 0..reps {
+        if let Some(timings) = graph.run_timed(gpu, registry).await? {
+            for (slot, &i) in ops.iter().enumerate() {
+                samples[slot].push(timings[i].nanos * 1e-9);
+            }
+        } else {
+            for (slot, &i) in ops.iter().enumerate() {
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                graph.encode(registry, &mut encoder, i..i + 1, None);
+                let start = Instant::now();
+                gpu.queue.submit([encoder.finish()]);
+                gpu.wait_idle()?;
+                samples[slot].push(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    Ok(samples.into_iter().map(median).collect())
+}
+
+impl BenchReport {
+    /// The report as a plain-text table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let p = |s: &mut String, line: String| {
+            s.push_str(&line);
+            s.push('\n');
+        };
+        p(
+            &mut s,
+            format!("device: {} (GPU times: {})", self.device, self.gpu_timing),
+        );
+        p(
+            &mut s,
+            format!("model: {}, {} tokens", self.model, self.seq_len),
+        );
+        p(&mut s, format!(
+            "peaks  GPU: {:.1} GB/s copy, {:.1} GFLOP/s fma   CPU: {:.1} GB/s copy (1 thread), {:.1} GFLOP/s sgemm",
+            self.gpu_peaks.bandwidth_gbs, self.gpu_peaks.gflops, self.cpu_peaks.bandwidth_gbs, self.cpu_peaks.gflops
+        ));
+        p(
+            &mut s,
+            format!(
+                "{:<22} {:<12} | {:>9} {:>9} {:>8} {:>6} {:>6} | {:>9} {:>9} {:>8} {:>6} {:>6}",
+                "op",
+                "kernel",
+                "gpu ms",
+                "GFLOP/s",
+                "GB/s",
+                "%fma",
+                "%copy",
+                "cpu ms",
+                "GFLOP/s",
+                "GB/s",
+                "%gemm",
+                "%copy"
+            ),
+        );
+        for k in &self.kernels {
+            p(&mut s, format!(
+                "{:<22} {:<12} | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}% | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}%",
+                k.op, k.kernel,
+                k.gpu.ms, k.gpu.gflops, k.gpu.gbs, 100.0 * k.gpu.compute_fraction, 100.0 * k.gpu.bandwidth_fraction,
+                k.cpu.ms, k.cpu.gflops, k.cpu.gbs, 100.0 * k.cpu.compute_fraction, 100.0 * k.cpu.bandwidth_fraction,
+            ));
+        }
+        p(
+            &mut s,
+            format!(
+                "forward pass: GPU {:.2} ms, CPU {:.2} ms (GPU/CPU speed-up {:.2}x)",
+                self.forward.gpu_ms,
+                self.forward.cpu_ms,
+                self.forward.cpu_ms / self.forward.gpu_ms
+            ),
+        );
+        if let Some(ratio) = self.forward.cpu_vs_pytorch {
+            p(&mut s, format!(
+                "CPU reference vs transformers ({PYTORCH_GPT2_SMALL_64_TOKENS_MS} ms on the 2-core dev machine): {ratio:.2}x"
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,108 @@
+//! Peaks measured on the device under test in the same run, so that every kernel's speed can be
+//! given as a fraction of what that device can do: a copy for bandwidth, FMA chains for arithmetic.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use wgpu::util::DeviceExt;
+
+use super::{median, time_gpu};
+use crate::gpu::{Gpu, GpuError, KernelRegistry};
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Peaks {
+    /// Copy bandwidth, bytes read plus bytes written per second, in GB/s.
+    pub bandwidth_gbs: f64,
+    /// Arithmetic rate in GFLOP/s (an FMA counts as two).
+    pub gflops: f64,
+}
+
+/// A tensor big enough to leave the caches: 64 MiB, or the binding limit if that is smaller.
+fn probe_bytes(gpu: &Gpu) -> u64 {
+    (64u64 << 20).min(gpu.max_binding_bytes) / 16 * 16
+}
+
+pub async fn gpu_peaks(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    reps: usize,
+) -> Result<Peaks, GpuError> {
+    let bytes = probe_bytes(gpu);
+    let src = gpu
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("peak src"),
+            contents: &vec![1u8; bytes as usize],
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+    let dst = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("peak dst"),
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let vec4s = (bytes / 16) as usize;
+    let copy = crate::gpu::bind_kernel(gpu, registry, "peak_copy", &[vec4s as u32], &[&src, &dst]);
+    let groups = crate::gpu::grid(gpu, vec4s);
+    let copy_secs = median(time_gpu(gpu, registry, "peak_copy", &copy, groups, reps).await?);
+
+    // Grow the FMA work until one run takes long enough to time well.
+    let threads = 1u32 << 16;
+    let out = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("peak fma out"),
+        size: threads as u64 * 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let mut iterations = 64u32;
+    let fma_groups = crate::gpu::grid(gpu, threads as usize);
+    loop {
+        let bind =
+            crate::gpu::bind_kernel(gpu, registry, "peak_fma", &[threads, iterations], &[&out]);
+        let secs = median(time_gpu(gpu, registry, "peak_fma", &bind, fma_groups, reps).await?);
+        if secs > 0.02 || iterations >= 1 << 20 {
+            let flops = threads as f64 * iterations as f64 * 64.0;
+            return Ok(Peaks {
+                bandwidth_gbs: 2.0 * bytes as f64 / copy_secs / 1e9,
+                gflops: flops / secs / 1e9,
+            });
+        }
+        iterations *= 4;
+    }
+}
+
+/// CPU peaks: a memory copy on one thread, and sgemm on a large square matrix (the arithmetic
+/// rate the CPU reference's matrix products can reach on this machine).
+pub fn cpu_peaks(reps: usize) -> Peaks {
+    let len = (64usize << 20) / 4;
+    let src = vec![1.0f32; len];
+    let mut dst = vec![0.0f32; len];
+    let copy = median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                dst.copy_from_slice(&src);
+                std::hint::black_box(&dst);
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
+    let n = 1024;
+    let a = vec![0.5f32; n * n];
+    let b = vec![0.25f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    let gemm = median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                crate::cpu::ops::linear(&mut c, &a, &b, &vec![0.0; n], n, n, n);
+                std::hint::black_box(&c);
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
+    Peaks {
+        bandwidth_gbs: 2.0 * (len * 4) as f64 / copy / 1e9,
+        gflops: 2.0 * (n * n * n) as f64 / gemm / 1e9,
+    }
+}

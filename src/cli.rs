@@ -1,0 +1,213 @@
+//! The `glassbox` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::bench::{self, BenchOptions};
+use crate::compare::{compare, TOLERANCE};
+use crate::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
+use crate::graph::Graph;
+use crate::model::{validate_ids, Model};
+use crate::values::TensorValues;
+use crate::{cpu, dump};
+
+#[derive(Parser)]
+#[command(
+    name = "glassbox",
+    version,
+    about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference"
+)]
+struct Cli {
+    /// Split GPU tensors at this many bytes instead of the device's binding limit (to exercise
+    /// the splitting of large tensors on small models).
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_binding_bytes: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the model on token ids and print the most likely next tokens.
+    Forward {
+        /// Folder with config.json and model.safetensors (Hugging Face GPT-2 layout).
+        #[arg(long)]
+        model: PathBuf,
+        /// Token ids, comma-separated: 3,1,4
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<u32>,
+        #[arg(long, value_enum, default_value = "gpu")]
+        backend: Backend,
+        /// Write every activation plus the Hugging Face aliases to this safetensors file.
+        #[arg(long, value_name = "OUT.safetensors")]
+        dump: Option<PathBuf>,
+        /// How many predictions to print.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+    /// Run both backends and compare every op's outputs, GPU against CPU.
+    Check {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<u32>,
+    },
+    /// Measure every kernel and the whole forward pass on both backends.
+    Bench {
+        /// Model folder; without it, a GPT-2-small-shaped model with random weights.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Tokens in the benchmarked forward pass.
+        #[arg(long, default_value_t = 64)]
+        seq_len: usize,
+        /// Timed repetitions per measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let gpu_options = GpuOptions {
+        max_binding_bytes: cli.max_binding_bytes,
+    };
+    match cli.command {
+        Command::Forward {
+            model,
+            ids,
+            backend,
+            dump,
+            top,
+        } => forward(&model, &ids, backend, dump.as_deref(), top, &gpu_options),
+        Command::Check { model, ids } => check(&model, &ids, &gpu_options),
+        Command::Bench {
+            model,
+            seq_len,
+            reps,
+            json,
+        } => {
+            let model = match model {
+                Some(dir) => Model::load_dir(&dir)?,
+                None => Model::random(crate::model::Config::gpt2_small(), 0),
+            };
+            let report = pollster::block_on(bench::run(
+                &model,
+                &BenchOptions { seq_len, reps },
+                &gpu_options,
+            ))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(dir: &Path, ids: &[u32]) -> Result<(Model, Graph)> {
+    let model = Model::load_dir(dir)?;
+    validate_ids(&model.config, ids)?;
+    let graph = Graph::gpt2(&model.config, ids.len());
+    Ok((model, graph))
+}
+
+/// Runs the graph on the GPU and reads back every activation.
+pub fn gpu_forward(
+    model: &Model,
+    graph: &Graph,
+    ids: &[u32],
+    options: &GpuOptions,
+) -> Result<TensorValues> {
+    pollster::block_on(async {
+        let gpu = Gpu::new(options).await?;
+        let registry = KernelRegistry::builtin(&gpu.device)?;
+        let gpu_model = GpuModel::upload(&gpu, model)?;
+        let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)?;
+        gpu_graph.set_ids(&gpu, ids)?;
+        gpu_graph.run(&gpu, &registry);
+        Ok(gpu_graph.read_all(&gpu).await?)
+    })
+}
+
+fn forward(
+    dir: &Path,
+    ids: &[u32],
+    backend: Backend,
+    dump_path: Option<&Path>,
+    top: usize,
+    options: &GpuOptions,
+) -> Result<ExitCode> {
+    let (model, graph) = load(dir, ids)?;
+    let values = match backend {
+        Backend::Gpu => gpu_forward(&model, &graph, ids, options)?,
+        Backend::Cpu => cpu::forward(&graph, &model, ids)?,
+    };
+    let probs = values.get(graph.tensor_id("probs").expect("graph has probs"));
+    let logits = values.get(graph.tensor_id("logits").expect("graph has logits"));
+    let vocab = model.config.vocab_size;
+    let last = ids.len() - 1;
+    let row = &probs[last * vocab..][..vocab];
+    let mut ranked: Vec<usize> = (0..vocab).collect();
+    ranked.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+    println!("next token after position {last} (token {}):", ids[last]);
+    println!(
+        "{:>4}  {:>8}  {:>10}  {:>10}",
+        "rank", "token", "prob", "logit"
+    );
+    for (rank, &token) in ranked.iter().take(top).enumerate() {
+        println!(
+            "{:>4}  {:>8}  {:>10.6}  {:>10.4}",
+            rank + 1,
+            token,
+            row[token],
+            logits[last * vocab + token]
+        );
+    }
+    if let Some(path) = dump_path {
+        let bytes = dump::to_safetensors(&graph, &values)?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(dir: &Path, ids: &[u32], options: &GpuOptions) -> Result<ExitCode> {
+    let (model, graph) = load(dir, ids)?;
+    let reference = cpu::forward(&graph, &model, ids)?;
+    let gpu = gpu_forward(&model, &graph, ids, options)?;
+    println!("GPU against the CPU reference, per op output (pass: max abs <= {TOLERANCE:e} x max(1, max |cpu|))");
+    println!(
+        "{:<24} {:<22} {:>12} {:>12}  result",
+        "op", "output", "max abs", "max rel"
+    );
+    let mut failures = 0;
+    for op in &graph.ops {
+        for &out in &op.outputs {
+            let diff = compare(gpu.get(out), reference.get(out));
+            let verdict = if diff.passes() { "ok" } else { "FAIL" };
+            failures += usize::from(!diff.passes());
+            println!(
+                "{:<24} {:<22} {:>12.3e} {:>12.3e}  {verdict}",
+                op.name, graph.tensors[out].name, diff.max_abs, diff.max_rel
+            );
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} tensors differ beyond the tolerance");
+    }
+    println!("all {} ops agree", graph.ops.len());
+    Ok(ExitCode::SUCCESS)
+}

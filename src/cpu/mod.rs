@@ -1,0 +1,91 @@
+//! The CPU reference: runs the graph op by op with the plain functions in [`ops`].
+
+pub mod ops;
+
+use crate::graph::{Graph, OpKind, Role};
+use crate::model::{validate_ids, LoadError, Model};
+use crate::values::TensorValues;
+
+/// Runs the whole graph on the CPU and returns every tensor that is not a weight.
+pub fn forward(graph: &Graph, model: &Model, ids: &[u32]) -> Result<TensorValues, LoadError> {
+    let mut run = CpuRun::new(graph, model, ids)?;
+    for index in 0..graph.ops.len() {
+        run.run_op(index);
+    }
+    Ok(run.values)
+}
+
+/// A forward pass in progress: the values of every non-weight tensor computed so far.
+pub struct CpuRun<'a> {
+    graph: &'a Graph,
+    model: &'a Model,
+    ids: Vec<u32>,
+    pub values: TensorValues,
+}
+
+impl<'a> CpuRun<'a> {
+    pub fn new(graph: &'a Graph, model: &'a Model, ids: &[u32]) -> Result<Self, LoadError> {
+        validate_ids(&model.config, ids)?;
+        assert_eq!(
+            ids.len(),
+            graph.seq_len,
+            "graph built for another sequence length"
+        );
+        let mut values = TensorValues::zeroed(graph);
+        let input = graph.tensor_id("input_ids").expect("graph has input_ids");
+        values.values[input] = ids.iter().map(|&id| id as f32).collect();
+        Ok(CpuRun {
+            graph,
+            model,
+            ids: ids.to_vec(),
+            values,
+        })
+    }
+
+    fn input(&self, id: usize) -> &[f32] {
+        let tensor = &self.graph.tensors[id];
+        match tensor.role {
+            Role::Weight => self
+                .model
+                .weights
+                .get(&tensor.name)
+                .expect("model holds every weight of the graph"),
+            _ => &self.values.values[id],
+        }
+    }
+
+    /// Runs op `index`, writing its outputs.
+    pub fn run_op(&mut self, index: usize) {
+        let op = &self.graph.ops[index];
+        let mut outs: Vec<Vec<f32>> = op
+            .outputs
+            .iter()
+            .map(|&o| std::mem::take(&mut self.values.values[o]))
+            .collect();
+        let ins: Vec<&[f32]> = op.inputs.iter().map(|&i| self.input(i)).collect();
+        match (op.kind, outs.as_mut_slice()) {
+            (OpKind::Embed { c, .. }, [x]) => ops::embed(x, &self.ids, ins[1], ins[2], c),
+            (OpKind::LayerNorm { c, eps, .. }, [y, mean, rstd]) => {
+                ops::layernorm(y, mean, rstd, ins[0], ins[1], ins[2], c, eps)
+            }
+            (OpKind::Linear { rows, k, n }, [y]) => {
+                ops::linear(y, ins[0], ins[1], ins[2], rows, k, n)
+            }
+            (OpKind::SplitHeads { t, h, d }, [q, k, v]) => {
+                ops::split_heads(q, k, v, ins[0], t, h, d)
+            }
+            (OpKind::AttnScores { t, h, d }, [s]) => ops::attn_scores(s, ins[0], ins[1], t, h, d),
+            (OpKind::Softmax { cols, causal, .. }, [p, max, sum]) => {
+                ops::softmax(p, max, sum, ins[0], cols, causal)
+            }
+            (OpKind::AttnMix { t, h, d }, [y]) => ops::attn_mix(y, ins[0], ins[1], t, h, d),
+            (OpKind::Gelu { .. }, [y]) => ops::gelu(y, ins[0]),
+            (OpKind::Add { .. }, [y]) => ops::add(y, ins[0], ins[1]),
+            (OpKind::Logits { t, c, v }, [y]) => ops::logits(y, ins[0], ins[1], t, c, v),
+            (kind, outs) => unreachable!("op {kind:?} built with {} outputs", outs.len()),
+        }
+        for (&o, value) in op.outputs.iter().zip(outs) {
+            self.values.values[o] = value;
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Headless device setup with the adapter's real limits, and the one way data comes back from
+//! the GPU: [`Gpu::read_buffer`], which counts every readback.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::GpuError;
+
+/// Settings for [`Gpu::new`].
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Split tensors at this many bytes instead of the adapter's storage binding limit. Tests use
+    /// a small value to exercise splitting on tiny models.
+    pub max_binding_bytes: Option<u64>,
+}
+
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// Whether compute passes can be timed with GPU timestamps.
+    pub timestamps: bool,
+    /// The largest tensor chunk bound to one kernel argument, in bytes.
+    pub max_binding_bytes: u64,
+    readbacks: AtomicU64,
+}
+
+impl Gpu {
+    /// Opens the first adapter wgpu finds (a real GPU if there is one, else a software one such
+    /// as lavapipe) with every limit it supports. No adapter is an error, never a silent CPU
+    /// fallback.
+    pub async fn new(options: &GpuOptions) -> Result<Gpu, GpuError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let adapter_info = adapter.get_info();
+        let limits = adapter.limits();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let mut required_features = wgpu::Features::empty();
+        if timestamps {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("glassbox"),
+                required_features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+        let device_max =
+            (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        let max_binding_bytes = options
+            .max_binding_bytes
+            .map_or(device_max, |m| m.min(device_max));
+        Ok(Gpu {
+            device,
+            queue,
+            adapter_info,
+            limits,
+            timestamps,
+            max_binding_bytes,
+            readbacks: AtomicU64::new(0),
+        })
+    }
+
+    /// A one-line description of the adapter, for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.adapter_info.name, self.adapter_info.backend, self.adapter_info.device_type
+        )
+    }
+
+    /// How many times data has been read back from the GPU since the device opened.
+    pub fn readback_count(&self) -> u64 {
+        self.readbacks.load(Ordering::Relaxed)
+    }
+
+    /// Copies `size` bytes of each buffer (from offset 0) back to the CPU, concatenated, in one
+    /// submission. Counts as one readback.
+    pub async fn read_buffers(
+        &self,
+        buffers: &[(&wgpu::Buffer, u64)],
+    ) -> Result<Vec<u8>, GpuError> {
+        self.readbacks.fetch_add(1, Ordering::Relaxed);
+        let total: u64 = buffers.iter().map(|(_, size)| size).sum();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: total.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let mut offset = 0;
+        for (buffer, size) in buffers {
+            encoder.copy_buffer_to_buffer(buffer, 0, &staging, offset, *size);
+            offset += size;
+        }
+        self.queue.submit([encoder.finish()]);
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = sender.send(result);
+        });
+        // Native backends only call the map callback from poll; on the web this returns at once
+        // and the browser calls it.
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| GpuError::Readback("map callback dropped".into()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let bytes = staging
+            .get_mapped_range(..total)
+            .map_err(|e| GpuError::Readback(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+
+    /// Blocks until all submitted work is done (native); used to time without timestamps.
+    pub fn wait_idle(&self) -> Result<(), GpuError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| GpuError::Readback(e.to_string()))
+    }
+}

@@ -1,0 +1,239 @@
+//! The WGSL kernels, built into the binary, and their validation with naga: a kernel that does
+//! not compile is reported with its file, line and column before any device sees it.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+use wgpu::naga;
+
+/// A kernel's interface: binding 0 is its uniform parameters, then `reads` read-only storage
+/// buffers, then `writes` read-write ones. Every kernel of the same name shares it, so a kernel
+/// edited at run time plugs into the bind groups that already exist.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSpec {
+    /// The file name without `.wgsl`.
+    pub name: &'static str,
+    pub source: &'static str,
+    pub reads: u32,
+    pub writes: u32,
+}
+
+const fn spec(name: &'static str, source: &'static str, reads: u32, writes: u32) -> KernelSpec {
+    KernelSpec {
+        name,
+        source,
+        reads,
+        writes,
+    }
+}
+
+/// Every built-in kernel.
+pub const BUILTIN_KERNELS: &[KernelSpec] = &[
+    spec("embed", include_str!("../../kernels/embed.wgsl"), 3, 1),
+    spec(
+        "layernorm",
+        include_str!("../../kernels/layernorm.wgsl"),
+        3,
+        3,
+    ),
+    spec("linear", include_str!("../../kernels/linear.wgsl"), 3, 1),
+    spec(
+        "split_heads",
+        include_str!("../../kernels/split_heads.wgsl"),
+        1,
+        3,
+    ),
+    spec(
+        "attn_scores",
+        include_str!("../../kernels/attn_scores.wgsl"),
+        2,
+        1,
+    ),
+    spec("softmax", include_str!("../../kernels/softmax.wgsl"), 1, 3),
+    spec(
+        "attn_mix",
+        include_str!("../../kernels/attn_mix.wgsl"),
+        2,
+        1,
+    ),
+    spec("gelu", include_str!("../../kernels/gelu.wgsl"), 1, 1),
+    spec("add", include_str!("../../kernels/add.wgsl"), 2, 1),
+    spec("logits", include_str!("../../kernels/logits.wgsl"), 2, 1),
+    spec(
+        "peak_copy",
+        include_str!("../../kernels/peak_copy.wgsl"),
+        1,
+        1,
+    ),
+    spec(
+        "peak_fma",
+        include_str!("../../kernels/peak_fma.wgsl"),
+        0,
+        1,
+    ),
+];
+
+/// A kernel that failed to parse or validate, located in its file.
+#[derive(Debug, Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct KernelError {
+    pub file: String,
+    /// 1-based; 0 when naga gave no location.
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Parses and validates WGSL with the naga that wgpu itself uses.
+pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelError> {
+    let located = |message: String, span: Option<naga::SourceLocation>| KernelError {
+        file: file.to_string(),
+        line: span.map_or(0, |l| l.line_number),
+        column: span.map_or(0, |l| l.line_position),
+        message,
+    };
+    let module = naga::front::wgsl::parse_str(source)
+        .map_err(|e| located(e.message().to_string(), e.location(source)))?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    );
+    validator.validate(&module).map_err(|e| {
+        let location = e.spans().next().map(|(span, _)| span.location(source));
+        let mut message = e.as_inner().to_string();
+        let mut source_err: Option<&dyn std::error::Error> =
+            std::error::Error::source(e.as_inner());
+        while let Some(inner) = source_err {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source_err = inner.source();
+        }
+        located(message, location)
+    })?;
+    Ok(module)
+}
+
+/// A compiled kernel and the bind group layout every version of it shares.
+struct Kernel {
+    spec: KernelSpec,
+    source: String,
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// Compiled compute pipelines by kernel name. Sources can be replaced at run time: a new source
+/// is validated first, and on error the previous pipeline stays in place.
+pub struct KernelRegistry {
+    kernels: HashMap<&'static str, Kernel>,
+}
+
+fn bind_group_layout(device: &wgpu::Device, spec: &KernelSpec) -> wgpu::BindGroupLayout {
+    let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+    for i in 0..spec.reads + spec.writes {
+        let read_only = i < spec.reads;
+        entries.push(entry(1 + i, wgpu::BufferBindingType::Storage { read_only }));
+    }
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(spec.name),
+        entries: &entries,
+    })
+}
+
+fn compile(
+    device: &wgpu::Device,
+    name: &str,
+    layout: &wgpu::BindGroupLayout,
+    source: &str,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+impl KernelRegistry {
+    pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
+        let mut kernels = HashMap::new();
+        for spec in BUILTIN_KERNELS {
+            validate_wgsl(&format!("kernels/{}.wgsl", spec.name), spec.source)?;
+            let layout = bind_group_layout(device, spec);
+            let pipeline = compile(device, spec.name, &layout, spec.source);
+            kernels.insert(
+                spec.name,
+                Kernel {
+                    spec: *spec,
+                    source: spec.source.to_string(),
+                    layout,
+                    pipeline,
+                },
+            );
+        }
+        Ok(KernelRegistry { kernels })
+    }
+
+    fn kernel(&self, name: &str) -> &Kernel {
+        self.kernels
+            .get(name)
+            .unwrap_or_else(|| panic!("no kernel named {name}"))
+    }
+
+    /// Validates `source` and, if it is good, makes it the kernel `name`; `file` names it in
+    /// errors. On error the previous version stays in use.
+    pub fn replace(
+        &mut self,
+        device: &wgpu::Device,
+        name: &str,
+        file: &str,
+        source: &str,
+    ) -> Result<(), KernelError> {
+        validate_wgsl(file, source)?;
+        let kernel = self.kernels.get_mut(name).ok_or_else(|| KernelError {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            message: format!("no built-in kernel is named {name:?}"),
+        })?;
+        kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
+        kernel.source = source.to_string();
+        Ok(())
+    }
+
+    pub fn pipeline(&self, name: &str) -> &wgpu::ComputePipeline {
+        &self.kernel(name).pipeline
+    }
+
+    pub fn layout(&self, name: &str) -> &wgpu::BindGroupLayout {
+        &self.kernel(name).layout
+    }
+
+    pub fn spec(&self, name: &str) -> KernelSpec {
+        self.kernel(name).spec
+    }
+
+    pub fn source(&self, name: &str) -> &str {
+        &self.kernel(name).source
+    }
+}

@@ -1,0 +1,43 @@
+//! The GPU backend: device setup, kernels, one storage buffer per tensor, and the executor.
+
+mod device;
+mod executor;
+pub mod kernels;
+mod tensor;
+
+pub use device::{Gpu, GpuOptions};
+pub use executor::{bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
+pub use kernels::{KernelError, KernelRegistry};
+pub use tensor::GpuTensor;
+
+use thiserror::Error;
+
+use crate::model::LoadError;
+
+#[derive(Debug, Error)]
+pub enum GpuError {
+    #[error("no GPU adapter found (for software rendering install Mesa's lavapipe, Debian package mesa-vulkan-drivers): {0}")]
+    NoAdapter(String),
+    #[error("the adapter refused to open a device: {0}")]
+    RequestDevice(String),
+    #[error("tensor `{tensor}`: one row is {bytes} bytes, above the {limit}-byte storage binding limit of this device")]
+    TooLarge {
+        tensor: String,
+        bytes: u64,
+        limit: u64,
+    },
+    #[error("tensor `{tensor}` is split into {chunks} buffers, but the op using it needs it whole: this device's binding limit is too small for this model")]
+    CannotSplit { tensor: String, chunks: usize },
+    #[error("op `{op}` needs {workgroups:?} workgroups, above this device's limit of {limit} per dimension")]
+    Dispatch {
+        op: String,
+        workgroups: [u32; 3],
+        limit: u32,
+    },
+    #[error("reading back from the GPU failed: {0}")]
+    Readback(String),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}

@@ -1,0 +1,512 @@
+//! The shared vocabulary of glassbox: the ordered ops of a GPT-2 forward pass and the table of
+//! named tensors they read and write. The CPU reference, the GPU executor, dumps, checks and
+//! benchmarks all refer to tensors and ops by the names built here.
+
+use crate::model::Config;
+
+/// Index of a tensor in [`Graph::tensors`].
+pub type TensorId = usize;
+
+/// What a tensor is for; the renderer gives each role its own colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The token ids fed to the model.
+    Input,
+    /// A trained parameter, loaded from the weights file.
+    Weight,
+    /// An intermediate result of one op.
+    Activation,
+    /// A per-row statistic an op keeps on the side (layer norm mean and 1/std, softmax max and sum).
+    Aggregate,
+}
+
+/// What one axis of a tensor counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// Query positions in the sequence (T).
+    Token,
+    /// Key positions attended to (T, as the last axis of attention scores).
+    KeyToken,
+    /// Model channels (C = n_embd), or a multiple of them (3C for qkv, 4C in the MLP).
+    Channel,
+    /// Attention heads (H).
+    Head,
+    /// Channels inside one head (D = C / H).
+    HeadChannel,
+    /// Vocabulary entries (V).
+    Vocab,
+    /// Learned positions (n_positions).
+    Position,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DType {
+    F32,
+    U32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dims: Vec<Dim>,
+    pub role: Role,
+    pub dtype: DType,
+}
+
+impl Tensor {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.len() * 4
+    }
+}
+
+/// The kind of computation an op performs, with the sizes it needs. Each kind has one WGSL kernel
+/// and one CPU function.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OpKind {
+    /// x[t, c] = wte[id[t], c] + wpe[t, c]
+    Embed { t: usize, c: usize },
+    /// y = (x - mean) * rstd * w + b per row; also writes mean and rstd.
+    LayerNorm { rows: usize, c: usize, eps: f32 },
+    /// y[r, n] = b[n] + sum_k x[r, k] w[k, n] (GPT-2's Conv1D layout: w is [in, out]).
+    Linear { rows: usize, k: usize, n: usize },
+    /// qkv [T, 3C] -> q, k, v [H, T, D].
+    SplitHeads { t: usize, h: usize, d: usize },
+    /// s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) for j <= i, -inf above the diagonal.
+    AttnScores { t: usize, h: usize, d: usize },
+    /// p[r, j] = exp(x[r, j] - max_r) / sum_r; with `causal`, row r only sees columns
+    /// j <= r mod cols. Also writes max_r and sum_r.
+    Softmax {
+        rows: usize,
+        cols: usize,
+        causal: bool,
+    },
+    /// y[i, h*D + d] = sum_j p[h, i, j] v[h, j, d] (heads merged back into channels).
+    AttnMix { t: usize, h: usize, d: usize },
+    /// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), GPT-2's tanh approximation.
+    Gelu { n: usize },
+    /// y = a + b, the residual stream.
+    Add { n: usize },
+    /// logits[t, v] = x[t] . wte[v] (the output head is tied to the token embedding).
+    Logits { t: usize, c: usize, v: usize },
+}
+
+impl OpKind {
+    /// The kernel file (without `.wgsl`) and CPU function family this op uses.
+    pub fn kernel_name(&self) -> &'static str {
+        match self {
+            OpKind::Embed { .. } => "embed",
+            OpKind::LayerNorm { .. } => "layernorm",
+            OpKind::Linear { .. } => "linear",
+            OpKind::SplitHeads { .. } => "split_heads",
+            OpKind::AttnScores { .. } => "attn_scores",
+            OpKind::Softmax { .. } => "softmax",
+            OpKind::AttnMix { .. } => "attn_mix",
+            OpKind::Gelu { .. } => "gelu",
+            OpKind::Add { .. } => "add",
+            OpKind::Logits { .. } => "logits",
+        }
+    }
+
+    /// Floating-point operations, counting a multiply-add as two.
+    pub fn flops(&self) -> u64 {
+        let f = |x: usize| x as u64;
+        match *self {
+            OpKind::Embed { t, c } => f(t * c),
+            OpKind::LayerNorm { rows, c, .. } => f(rows * c * 8),
+            OpKind::Linear { rows, k, n } => 2 * f(rows) * f(k) * f(n),
+            OpKind::SplitHeads { .. } => 0,
+            // Only the causal half (plus the diagonal) is computed.
+            OpKind::AttnScores { t, h, d } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
+            OpKind::Softmax { rows, cols, .. } => f(rows * cols * 4),
+            OpKind::AttnMix { t, h, d } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
+            OpKind::Gelu { n } => f(n * 12),
+            OpKind::Add { n } => f(n),
+            OpKind::Logits { t, c, v } => 2 * f(t) * f(c) * f(v),
+        }
+    }
+
+    /// Bytes an ideal kernel must move: every input read once and every output written once.
+    pub fn bytes(&self) -> u64 {
+        let w = |x: usize| 4 * x as u64;
+        match *self {
+            OpKind::Embed { t, c } => w(t + 3 * t * c),
+            OpKind::LayerNorm { rows, c, .. } => w(2 * rows * c + 2 * c + 2 * rows),
+            OpKind::Linear { rows, k, n } => w(rows * k + k * n + n + rows * n),
+            OpKind::SplitHeads { t, h, d } => w(2 * 3 * t * h * d),
+            OpKind::AttnScores { t, h, d } => w(2 * h * t * d + h * t * t),
+            OpKind::Softmax { rows, cols, .. } => w(2 * rows * cols + 2 * rows),
+            OpKind::AttnMix { t, h, d } => w(h * t * t + 2 * h * t * d),
+            OpKind::Gelu { n } => w(2 * n),
+            OpKind::Add { n } => w(3 * n),
+            OpKind::Logits { t, c, v } => w(t * c + v * c + t * v),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub name: String,
+    pub kind: OpKind,
+    pub inputs: Vec<TensorId>,
+    pub outputs: Vec<TensorId>,
+    /// The formula in words, shown beside the op.
+    pub formula: &'static str,
+}
+
+/// The ops of one forward pass over `seq_len` tokens, in execution order, and every tensor they
+/// touch.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    pub config: Config,
+    pub seq_len: usize,
+    pub tensors: Vec<Tensor>,
+    pub ops: Vec<Op>,
+}
+
+impl Graph {
+    /// Builds the GPT-2 graph for `seq_len` tokens. `seq_len` must be in 1..=n_positions (the
+    /// model loader and CLI check this and report it; here it is a programming error).
+    pub fn gpt2(config: &Config, seq_len: usize) -> Graph {
+        assert!(
+            (1..=config.n_positions).contains(&seq_len),
+            "sequence length {seq_len} outside 1..={}",
+            config.n_positions
+        );
+        let mut b = Builder {
+            tensors: Vec::new(),
+            ops: Vec::new(),
+        };
+        let (t, c, v) = (seq_len, config.n_embd, config.vocab_size);
+        let (h, d) = (config.n_head, config.n_embd / config.n_head);
+        let eps = config.layer_norm_epsilon;
+        use Dim::*;
+        use Role::*;
+
+        let ids = b.tensor_typed("input_ids", &[t], &[Token], Input, DType::U32);
+        let wte = b.tensor("wte.weight", &[v, c], &[Vocab, Channel], Weight);
+        let wpe = b.tensor(
+            "wpe.weight",
+            &[config.n_positions, c],
+            &[Position, Channel],
+            Weight,
+        );
+        let embed = b.tensor("embed", &[t, c], &[Token, Channel], Activation);
+        b.op(
+            "embed",
+            OpKind::Embed { t, c },
+            &[ids, wte, wpe],
+            &[embed],
+            "x[t] = wte[token t] + wpe[t]: the token's vector plus its position's vector",
+        );
+
+        let mut resid = embed;
+        for l in 0..config.n_layer {
+            let p = format!("h.{l}");
+            let w = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
+                b.tensor(&format!("{p}.{n}"), shape, dims, Weight)
+            };
+            let a = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
+                b.tensor(&format!("{p}.{n}"), shape, dims, Activation)
+            };
+            let g = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
+                b.tensor(&format!("{p}.{n}"), shape, dims, Aggregate)
+            };
+
+            let ln1 = b.layernorm(&format!("{p}.ln_1"), resid, t, c, eps);
+
+            let c_attn_w = w(
+                &mut b,
+                "attn.c_attn.weight",
+                &[c, 3 * c],
+                &[Channel, Channel],
+            );
+            let c_attn_b = w(&mut b, "attn.c_attn.bias", &[3 * c], &[Channel]);
+            let qkv = a(&mut b, "attn.qkv", &[t, 3 * c], &[Token, Channel]);
+            b.op(
+                &format!("{p}.attn.c_attn"),
+                OpKind::Linear {
+                    rows: t,
+                    k: c,
+                    n: 3 * c,
+                },
+                &[ln1, c_attn_w, c_attn_b],
+                &[qkv],
+                "qkv = ln_1 . W_attn + b: each token's query, key and value side by side",
+            );
+
+            let head_shape = [h, t, d];
+            let head_dims = [Head, Token, HeadChannel];
+            let q = a(&mut b, "attn.q", &head_shape, &head_dims);
+            let k = a(&mut b, "attn.k", &head_shape, &head_dims);
+            let vv = a(&mut b, "attn.v", &head_shape, &head_dims);
+            b.op(
+                &format!("{p}.attn.split"),
+                OpKind::SplitHeads { t, h, d },
+                &[qkv],
+                &[q, k, vv],
+                "q, k, v = qkv cut into H heads of D channels each",
+            );
+
+            let scores = a(&mut b, "attn.scores", &[h, t, t], &[Head, Token, KeyToken]);
+            b.op(&format!("{p}.attn.scores"), OpKind::AttnScores { t, h, d }, &[q, k], &[scores],
+                "s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) where j <= i; -inf where j > i (causal mask)");
+
+            let probs = a(&mut b, "attn.probs", &[h, t, t], &[Head, Token, KeyToken]);
+            let pmax = g(&mut b, "attn.probs.max", &[h, t], &[Head, Token]);
+            let psum = g(&mut b, "attn.probs.sum", &[h, t], &[Head, Token]);
+            b.op(
+                &format!("{p}.attn.softmax"),
+                OpKind::Softmax {
+                    rows: h * t,
+                    cols: t,
+                    causal: true,
+                },
+                &[scores],
+                &[probs, pmax, psum],
+                "p[h, i, j] = exp(s[h, i, j] - max_j s) / sum_j exp(s[h, i, j] - max_j s)",
+            );
+
+            let mix = a(&mut b, "attn.mix", &[t, c], &[Token, Channel]);
+            b.op(
+                &format!("{p}.attn.mix"),
+                OpKind::AttnMix { t, h, d },
+                &[probs, vv],
+                &[mix],
+                "mix[i, h*D + d] = sum_j p[h, i, j] v[h, j, d]: each head's weighted sum of values",
+            );
+
+            let proj = b.linear(
+                &p,
+                "attn.c_proj",
+                "attn.proj",
+                mix,
+                t,
+                c,
+                c,
+                "proj = mix . W_proj + b: the heads' outputs mixed back into the residual width",
+            );
+            let resid_mid = a(&mut b, "resid_mid", &[t, c], &[Token, Channel]);
+            b.op(
+                &format!("{p}.resid_mid"),
+                OpKind::Add { n: t * c },
+                &[resid, proj],
+                &[resid_mid],
+                "resid_mid = x + proj: attention's contribution added to the residual stream",
+            );
+
+            let ln2 = b.layernorm(&format!("{p}.ln_2"), resid_mid, t, c, eps);
+            let fc = b.linear(
+                &p,
+                "mlp.c_fc",
+                "mlp.fc",
+                ln2,
+                t,
+                c,
+                4 * c,
+                "fc = ln_2 . W_fc + b: each token expanded to 4C channels",
+            );
+            let gelu = a(&mut b, "mlp.gelu", &[t, 4 * c], &[Token, Channel]);
+            b.op(
+                &format!("{p}.mlp.gelu"),
+                OpKind::Gelu { n: t * 4 * c },
+                &[fc],
+                &[gelu],
+                "gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+            );
+            let mproj = b.linear(
+                &p,
+                "mlp.c_proj",
+                "mlp.proj",
+                gelu,
+                t,
+                4 * c,
+                c,
+                "proj = gelu . W_proj + b: back down to C channels",
+            );
+            let resid_out = a(&mut b, "resid_out", &[t, c], &[Token, Channel]);
+            b.op(
+                &format!("{p}.resid_out"),
+                OpKind::Add { n: t * c },
+                &[resid_mid, mproj],
+                &[resid_out],
+                "resid_out = resid_mid + mlp: the MLP's contribution added to the residual stream",
+            );
+            resid = resid_out;
+        }
+
+        let ln_f = b.layernorm("ln_f", resid, t, c, eps);
+        let logits = b.tensor("logits", &[t, v], &[Token, Vocab], Activation);
+        b.op("logits", OpKind::Logits { t, c, v }, &[ln_f, wte], &[logits],
+            "logits[t, v] = ln_f[t] . wte[v]: similarity of the final vector to every token's embedding");
+        let probs = b.tensor("probs", &[t, v], &[Token, Vocab], Activation);
+        let pmax = b.tensor("probs.max", &[t], &[Token], Aggregate);
+        let psum = b.tensor("probs.sum", &[t], &[Token], Aggregate);
+        b.op(
+            "probs",
+            OpKind::Softmax {
+                rows: t,
+                cols: v,
+                causal: false,
+            },
+            &[logits],
+            &[probs, pmax, psum],
+            "probs[t, v] = exp(logits[t, v] - max) / sum: the next-token distribution",
+        );
+
+        Graph {
+            config: config.clone(),
+            seq_len,
+            tensors: b.tensors,
+            ops: b.ops,
+        }
+    }
+
+    pub fn tensor_id(&self, name: &str) -> Option<TensorId> {
+        self.tensors.iter().position(|t| t.name == name)
+    }
+
+    pub fn op_index(&self, name: &str) -> Option<usize> {
+        self.ops.iter().position(|o| o.name == name)
+    }
+
+    pub fn weights(&self) -> impl Iterator<Item = &Tensor> {
+        self.tensors.iter().filter(|t| t.role == Role::Weight)
+    }
+
+    /// The Hugging Face names for tensors of this graph, as `transformers` returns them with
+    /// `output_hidden_states` and `output_attentions`: (alias, tensor).
+    pub fn hf_aliases(&self) -> Vec<(String, TensorId)> {
+        let id = |n: &str| self.tensor_id(n).expect("graph tensor");
+        let n_layer = self.config.n_layer;
+        let mut aliases = vec![("logits".to_string(), id("logits"))];
+        for i in 0..=n_layer {
+            let source = match i {
+                0 => "embed".to_string(),
+                i if i == n_layer => "ln_f".to_string(),
+                i => format!("h.{}.resid_out", i - 1),
+            };
+            aliases.push((format!("hidden_states.{i}"), id(&source)));
+        }
+        for l in 0..n_layer {
+            aliases.push((format!("attentions.{l}"), id(&format!("h.{l}.attn.probs"))));
+        }
+        aliases
+    }
+}
+
+struct Builder {
+    tensors: Vec<Tensor>,
+    ops: Vec<Op>,
+}
+
+impl Builder {
+    fn tensor(&mut self, name: &str, shape: &[usize], dims: &[Dim], role: Role) -> TensorId {
+        self.tensor_typed(name, shape, dims, role, DType::F32)
+    }
+
+    fn tensor_typed(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        dims: &[Dim],
+        role: Role,
+        dtype: DType,
+    ) -> TensorId {
+        self.tensors.push(Tensor {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            dims: dims.to_vec(),
+            role,
+            dtype,
+        });
+        self.tensors.len() - 1
+    }
+
+    fn op(
+        &mut self,
+        name: &str,
+        kind: OpKind,
+        inputs: &[TensorId],
+        outputs: &[TensorId],
+        formula: &'static str,
+    ) {
+        self.ops.push(Op {
+            name: name.to_string(),
+            kind,
+            inputs: inputs.to_vec(),
+            outputs: outputs.to_vec(),
+            formula,
+        });
+    }
+
+    /// A layer norm named `name` (weights `{name}.weight`/`.bias`, output `{name}`, aggregates
+    /// `{name}.mean` and `{name}.rstd`).
+    fn layernorm(&mut self, name: &str, x: TensorId, t: usize, c: usize, eps: f32) -> TensorId {
+        use Dim::*;
+        let w = self.tensor(&format!("{name}.weight"), &[c], &[Channel], Role::Weight);
+        let b = self.tensor(&format!("{name}.bias"), &[c], &[Channel], Role::Weight);
+        let y = self.tensor(name, &[t, c], &[Token, Channel], Role::Activation);
+        let mean = self.tensor(&format!("{name}.mean"), &[t], &[Token], Role::Aggregate);
+        let rstd = self.tensor(&format!("{name}.rstd"), &[t], &[Token], Role::Aggregate);
+        self.op(
+            name,
+            OpKind::LayerNorm { rows: t, c, eps },
+            &[x, w, b],
+            &[y, mean, rstd],
+            "y = (x - mean) / sqrt(var + eps) * weight + bias, per token",
+        );
+        y
+    }
+
+    /// A Conv1D linear layer: weights `{block}.{module}.weight` [k, n] and `.bias` [n], output
+    /// activation `{block}.{output}` [t, n]; the op is named after the module.
+    #[allow(clippy::too_many_arguments)]
+    fn linear(
+        &mut self,
+        block: &str,
+        module: &str,
+        output: &str,
+        x: TensorId,
+        t: usize,
+        k: usize,
+        n: usize,
+        formula: &'static str,
+    ) -> TensorId {
+        use Dim::*;
+        let w = self.tensor(
+            &format!("{block}.{module}.weight"),
+            &[k, n],
+            &[Channel, Channel],
+            Role::Weight,
+        );
+        let b = self.tensor(
+            &format!("{block}.{module}.bias"),
+            &[n],
+            &[Channel],
+            Role::Weight,
+        );
+        let y = self.tensor(
+            &format!("{block}.{output}"),
+            &[t, n],
+            &[Token, Channel],
+            Role::Activation,
+        );
+        self.op(
+            &format!("{block}.{module}"),
+            OpKind::Linear { rows: t, k, n },
+            &[x, w, b],
+            &[y],
+            formula,
+        );
+        y
+    }
+}

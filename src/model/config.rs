@@ -1,0 +1,108 @@
+//! `config.json` in the Hugging Face GPT-2 layout.
+
+use serde::Deserialize;
+
+use super::LoadError;
+
+/// The GPT-2 hyper-parameters glassbox needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub vocab_size: usize,
+    pub n_positions: usize,
+    pub layer_norm_epsilon: f32,
+}
+
+#[derive(Deserialize)]
+struct RawConfig {
+    n_layer: usize,
+    n_head: usize,
+    n_embd: usize,
+    vocab_size: usize,
+    n_positions: usize,
+    #[serde(default = "default_eps")]
+    layer_norm_epsilon: f32,
+    #[serde(default = "default_activation")]
+    activation_function: String,
+}
+
+fn default_eps() -> f32 {
+    1e-5
+}
+
+fn default_activation() -> String {
+    "gelu_new".to_string()
+}
+
+/// Activation names in transformers that mean GPT-2's tanh approximation of GELU.
+const TANH_GELU_NAMES: [&str; 3] = ["gelu_new", "gelu_pytorch_tanh", "gelu_fast"];
+
+impl Config {
+    /// Parses `config.json` text; `file` names it in errors.
+    pub fn from_json(file: &str, text: &str) -> Result<Config, LoadError> {
+        let raw: RawConfig = serde_json::from_str(text).map_err(|e| LoadError::Config {
+            file: file.to_string(),
+            message: format!("line {}, column {}: {e}", e.line(), e.column()),
+        })?;
+        let bad = |field: &str, expected: String| LoadError::ConfigField {
+            file: file.to_string(),
+            field: field.to_string(),
+            expected,
+        };
+        for (field, value) in [
+            ("n_layer", raw.n_layer),
+            ("n_head", raw.n_head),
+            ("n_embd", raw.n_embd),
+            ("vocab_size", raw.vocab_size),
+            ("n_positions", raw.n_positions),
+        ] {
+            if value == 0 {
+                return Err(bad(field, "a positive integer".into()));
+            }
+        }
+        if raw.n_embd % raw.n_head != 0 {
+            return Err(bad(
+                "n_embd",
+                format!("a multiple of n_head = {} (got {})", raw.n_head, raw.n_embd),
+            ));
+        }
+        if !(raw.layer_norm_epsilon > 0.0 && raw.layer_norm_epsilon.is_finite()) {
+            return Err(bad("layer_norm_epsilon", "a small positive number".into()));
+        }
+        if !TANH_GELU_NAMES.contains(&raw.activation_function.as_str()) {
+            return Err(bad(
+                "activation_function",
+                format!(
+                    "the tanh GELU of GPT-2 (one of {TANH_GELU_NAMES:?}), got {:?}",
+                    raw.activation_function
+                ),
+            ));
+        }
+        Ok(Config {
+            n_layer: raw.n_layer,
+            n_head: raw.n_head,
+            n_embd: raw.n_embd,
+            vocab_size: raw.vocab_size,
+            n_positions: raw.n_positions,
+            layer_norm_epsilon: raw.layer_norm_epsilon,
+        })
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// GPT-2 small (124M): the shape benchmarks and buffer-splitting tests use.
+    pub fn gpt2_small() -> Config {
+        Config {
+            n_layer: 12,
+            n_head: 12,
+            n_embd: 768,
+            vocab_size: 50257,
+            n_positions: 1024,
+            layer_norm_epsilon: 1e-5,
+        }
+    }
+}

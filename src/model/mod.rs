@@ -1,0 +1,78 @@
+//! Models in the Hugging Face GPT-2 layout: `config.json` plus `model.safetensors`.
+
+mod config;
+mod weights;
+
+pub use config::Config;
+pub use weights::{Model, Weights};
+
+use thiserror::Error;
+
+/// Everything that can be wrong with a model folder or with the tokens fed to it. Each variant
+/// names the file and the field or tensor concerned, and what was expected.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{file}: cannot read: {message}")]
+    Io { file: String, message: String },
+    #[error("{file}: not valid JSON for a GPT-2 config: {message}")]
+    Config { file: String, message: String },
+    #[error("{file}: field `{field}`: expected {expected}")]
+    ConfigField {
+        file: String,
+        field: String,
+        expected: String,
+    },
+    #[error("{file}: not a valid safetensors file: {message}")]
+    Safetensors { file: String, message: String },
+    #[error("{file}: tensor `{tensor}` is missing (also looked for `transformer.{tensor}`)")]
+    MissingTensor { file: String, tensor: String },
+    #[error("{file}: tensor `{tensor}` has dtype {found}, expected F32")]
+    DType {
+        file: String,
+        tensor: String,
+        found: String,
+    },
+    #[error("{file}: tensor `{tensor}` has shape {found:?}, expected {expected:?} from {config}")]
+    Shape {
+        file: String,
+        tensor: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+        config: String,
+    },
+    #[error("token id {id} at position {position} is outside the vocabulary (vocab_size = {vocab_size})")]
+    TokenOutOfVocab {
+        id: u32,
+        position: usize,
+        vocab_size: usize,
+    },
+    #[error("{count} tokens given, but the model has n_positions = {n_positions}")]
+    TooManyTokens { count: usize, n_positions: usize },
+    #[error("no tokens given: at least one token id is needed")]
+    NoTokens,
+}
+
+/// Checks token ids against the model before anything runs on them.
+pub fn validate_ids(config: &Config, ids: &[u32]) -> Result<(), LoadError> {
+    if ids.is_empty() {
+        return Err(LoadError::NoTokens);
+    }
+    if ids.len() > config.n_positions {
+        return Err(LoadError::TooManyTokens {
+            count: ids.len(),
+            n_positions: config.n_positions,
+        });
+    }
+    if let Some((position, &id)) = ids
+        .iter()
+        .enumerate()
+        .find(|(_, &id)| id as usize >= config.vocab_size)
+    {
+        return Err(LoadError::TokenOutOfVocab {
+            id,
+            position,
+            vocab_size: config.vocab_size,
+        });
+    }
+    Ok(())
+}

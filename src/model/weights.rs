@@ -1,0 +1,154 @@
+//! Loading GPT-2 weights from safetensors bytes, with or without the `transformer.` prefix that
+//! `save_pretrained` writes, and making random ones of any shape for tests and benchmarks.
+
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use super::{Config, LoadError};
+use crate::graph::Graph;
+
+/// The trained parameters, by their GPT-2 names (`wte.weight`, `h.0.attn.c_attn.weight`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Weights {
+    tensors: HashMap<String, Vec<f32>>,
+}
+
+impl Weights {
+    pub fn get(&self, name: &str) -> Option<&[f32]> {
+        self.tensors.get(name).map(Vec::as_slice)
+    }
+
+    pub fn insert(&mut self, name: &str, values: Vec<f32>) {
+        self.tensors.insert(name.to_string(), values);
+    }
+}
+
+/// A config and the weights it describes, every weight checked against the graph's shapes.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub config: Config,
+    pub weights: Weights,
+}
+
+/// Names of the weight tensors a GPT-2 model needs, with their shapes: those of a one-token
+/// graph, since weights do not depend on the sequence length.
+fn expected_weights(config: &Config) -> Vec<(String, Vec<usize>)> {
+    Graph::gpt2(config, 1)
+        .weights()
+        .map(|t| (t.name.clone(), t.shape.clone()))
+        .collect()
+}
+
+impl Model {
+    /// Reads `config.json` and `model.safetensors` from a folder.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_dir(dir: &std::path::Path) -> Result<Model, LoadError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| LoadError::Io {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })
+        };
+        let config_path = dir.join("config.json").display().to_string();
+        let config_bytes = read("config.json")?;
+        let config_text = String::from_utf8(config_bytes).map_err(|e| LoadError::Config {
+            file: config_path.clone(),
+            message: e.to_string(),
+        })?;
+        let config = Config::from_json(&config_path, &config_text)?;
+        let weights_path = dir.join("model.safetensors").display().to_string();
+        let bytes = read("model.safetensors")?;
+        Model::from_safetensors(config, &config_path, &weights_path, &bytes)
+    }
+
+    /// Takes the weights the config asks for out of safetensors bytes, checking each one's
+    /// dtype and shape. Tensors the graph does not use (`attn.bias` masks, a tied `lm_head`)
+    /// are ignored.
+    pub fn from_safetensors(
+        config: Config,
+        config_file: &str,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<Model, LoadError> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| LoadError::Safetensors {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut weights = Weights::default();
+        for (name, shape) in expected_weights(&config) {
+            let prefixed = format!("transformer.{name}");
+            let view = st
+                .tensor(&name)
+                .or_else(|_| st.tensor(&prefixed))
+                .map_err(|_| LoadError::MissingTensor {
+                    file: file.to_string(),
+                    tensor: name.clone(),
+                })?;
+            if view.dtype() != Dtype::F32 {
+                return Err(LoadError::DType {
+                    file: file.to_string(),
+                    tensor: name,
+                    found: format!("{:?}", view.dtype()),
+                });
+            }
+            if view.shape() != shape.as_slice() {
+                return Err(LoadError::Shape {
+                    file: file.to_string(),
+                    tensor: name,
+                    found: view.shape().to_vec(),
+                    expected: shape,
+                    config: config_file.to_string(),
+                });
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            weights.insert(&name, values);
+        }
+        Ok(Model { config, weights })
+    }
+
+    /// A model of the given shape with seeded random weights: GPT-2-like scales (0.02 for
+    /// matrices), and layer-norm gains and biases randomised too so that every parameter matters.
+    pub fn random(config: Config, seed: u64) -> Model {
+        let mut rng = SplitMix64(seed);
+        let mut weights = Weights::default();
+        for (name, shape) in expected_weights(&config) {
+            let len = shape.iter().product();
+            let values = if name.ends_with("ln_1.weight")
+                || name.ends_with("ln_2.weight")
+                || name == "ln_f.weight"
+            {
+                (0..len).map(|_| 1.0 + 0.2 * rng.symmetric()).collect()
+            } else if shape.len() == 1 {
+                (0..len).map(|_| 0.05 * rng.symmetric()).collect()
+            } else {
+                (0..len).map(|_| 0.04 * rng.symmetric()).collect()
+            };
+            weights.insert(&name, values);
+        }
+        Model { config, weights }
+    }
+}
+
+/// A tiny seeded generator (SplitMix64): reproducible random weights without a dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    fn symmetric(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
