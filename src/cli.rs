@@ -21,10 +21,10 @@ use crate::{cpu, dump};
     about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference"
 )]
 struct Cli {
-    /// Split GPU tensors at this many bytes instead of the device's binding limit (to exercise
-    /// the splitting of large tensors on small models).
-    #[arg(long, global = true, value_name = "BYTES")]
-    max_binding_bytes: Option<u64>,
+    /// Split the vocabulary-sized GPU tensors (wte, logits, probs) every ROWS rows, as the
+    /// device's binding limit does for large models: exercises that path on small ones.
+    #[arg(long, global = true, value_name = "ROWS")]
+    max_chunk_rows: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,7 +81,7 @@ enum Command {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let gpu_options = GpuOptions {
-        max_binding_bytes: cli.max_binding_bytes,
+        max_chunk_rows: cli.max_chunk_rows,
     };
     match cli.command {
         Command::Forward {

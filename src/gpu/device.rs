@@ -8,9 +8,9 @@ use super::GpuError;
 /// Settings for [`Gpu::new`].
 #[derive(Clone, Debug, Default)]
 pub struct GpuOptions {
-    /// Split tensors at this many bytes instead of the adapter's storage binding limit. Tests use
-    /// a small value to exercise splitting on tiny models.
-    pub max_binding_bytes: Option<u64>,
+    /// Also split the vocabulary-sized tensors (`wte`, `logits`, `probs`) every this many rows,
+    /// below what the binding limit requires: tests use it to exercise splitting on tiny models.
+    pub max_chunk_rows: Option<usize>,
 }
 
 pub struct Gpu {
@@ -22,6 +22,8 @@ pub struct Gpu {
     pub timestamps: bool,
     /// The largest tensor chunk bound to one kernel argument, in bytes.
     pub max_binding_bytes: u64,
+    /// See [`GpuOptions::max_chunk_rows`].
+    pub max_chunk_rows: Option<usize>,
     readbacks: AtomicU64,
 }
 
@@ -55,11 +57,8 @@ impl Gpu {
             })
             .await
             .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
-        let device_max =
+        let max_binding_bytes =
             (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
-        let max_binding_bytes = options
-            .max_binding_bytes
-            .map_or(device_max, |m| m.min(device_max));
         Ok(Gpu {
             device,
             queue,
@@ -67,6 +66,7 @@ impl Gpu {
             limits,
             timestamps,
             max_binding_bytes,
+            max_chunk_rows: options.max_chunk_rows,
             readbacks: AtomicU64::new(0),
         })
     }

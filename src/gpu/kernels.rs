@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use thiserror::Error;
-use wgpu::naga;
 
 /// A kernel's interface: binding 0 is its uniform parameters, then `reads` read-only storage
 /// buffers, then `writes` read-write ones. Every kernel of the same name shares it, so a kernel

@@ -5,7 +5,7 @@
 use wgpu::util::DeviceExt;
 
 use super::{Gpu, GpuError};
-use crate::graph::Tensor;
+use crate::graph::{Dim, Tensor};
 
 #[derive(Clone)]
 pub struct GpuTensor {
@@ -30,7 +30,10 @@ impl GpuTensor {
         let rows = tensor.shape.first().copied().unwrap_or(1);
         let row_len = tensor.shape.iter().skip(1).product::<usize>();
         let row_bytes = (row_len * 4) as u64;
-        let rows_per_chunk = (gpu.max_binding_bytes / row_bytes) as usize;
+        let mut rows_per_chunk = (gpu.max_binding_bytes / row_bytes) as usize;
+        if let (Some(cap), true) = (gpu.max_chunk_rows, tensor.dims.contains(&Dim::Vocab)) {
+            rows_per_chunk = rows_per_chunk.min(cap.max(1));
+        }
         if rows_per_chunk == 0 {
             return Err(GpuError::TooLarge {
                 tensor: tensor.name.clone(),

@@ -62,7 +62,7 @@ impl Config {
                 return Err(bad(field, "a positive integer".into()));
             }
         }
-        if raw.n_embd % raw.n_head != 0 {
+        if !raw.n_embd.is_multiple_of(raw.n_head) {
             return Err(bad(
                 "n_embd",
                 format!("a multiple of n_head = {} (got {})", raw.n_head, raw.n_embd),

@@ -1,0 +1,179 @@
+//! The `glassbox` binary, as a user runs it.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use glassbox::compare::compare;
+
+fn glassbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .output()
+        .expect("glassbox runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const IDS: &str = "48,50,95,91,65,0,56,103,122,53,93,83,66,127,39,6";
+
+fn model() -> String {
+    common::oracle_dir("tiny_2l").display().to_string()
+}
+
+#[test]
+fn forward_prints_top_predictions_on_both_backends() {
+    let mut tables = Vec::new();
+    for backend in ["gpu", "cpu"] {
+        let out = glassbox(&[
+            "forward",
+            "--model",
+            &model(),
+            "--ids",
+            IDS,
+            "--backend",
+            backend,
+            "--top",
+            "3",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("next token after position 15 (token 6)"),
+            "{text}"
+        );
+        let ranked: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(ranked.len(), 3, "{text}");
+        tables.push(ranked.join(","));
+    }
+    assert_eq!(tables[0], tables[1], "both backends rank the same tokens");
+}
+
+#[test]
+fn dump_matches_transformers() {
+    for (backend, extra) in [("gpu", None), ("cpu", None), ("gpu", Some("7"))] {
+        let path = std::env::temp_dir().join(format!(
+            "glassbox-dump-{backend}-{}-{extra:?}.safetensors",
+            std::process::id()
+        ));
+        let (model, path_str) = (model(), path.display().to_string());
+        let mut args = vec![
+            "forward",
+            "--model",
+            &model,
+            "--ids",
+            IDS,
+            "--backend",
+            backend,
+        ];
+        args.extend(["--dump", &path_str]);
+        if let Some(rows) = extra {
+            args.extend(["--max-chunk-rows", rows]);
+        }
+        let out = glassbox(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let dumped = common::read_expected(&path);
+        let expected =
+            common::read_expected(&common::oracle_dir("tiny_2l").join("expected.safetensors"));
+        for (name, shape, want) in &expected {
+            let (_, got_shape, got) = dumped
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .unwrap_or_else(|| panic!("dump lacks {name}"));
+            assert_eq!(got_shape, shape, "{name}");
+            let diff = compare(got, want);
+            assert!(diff.passes(), "{backend} {name}: {diff:?}");
+        }
+        for name in [
+            "h.0.ln_1.mean",
+            "h.1.attn.scores",
+            "probs.sum",
+            "h.0.mlp.gelu",
+        ] {
+            assert!(dumped.iter().any(|(n, _, _)| n == name), "dump has {name}");
+        }
+    }
+}
+
+#[test]
+fn check_passes_and_lists_every_op() {
+    let out = glassbox(&["check", "--model", &model(), "--ids", "1,2,3,4,5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("all 30 ops agree"), "{text}");
+    for name in [
+        "h.1.attn.softmax",
+        "h.0.attn.probs.max",
+        "logits",
+        "probs.sum",
+    ] {
+        assert!(text.contains(name), "{text}");
+    }
+    assert!(!text.contains("FAIL"), "{text}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let out = glassbox(&["forward", "--model", "/nonexistent/model", "--ids", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("/nonexistent/model/config.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = glassbox(&["forward", "--model", &model(), "--ids", "1,128"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("token id 128 at position 1"),
+        "{}",
+        stderr(&out)
+    );
+
+    let many = vec!["1"; 33].join(",");
+    let out = glassbox(&["check", "--model", &model(), "--ids", &many]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("33 tokens"), "{}", stderr(&out));
+}
+
+#[test]
+fn bench_json_reports_every_kernel_with_peak_fractions() {
+    let out = glassbox(&[
+        "bench",
+        "--model",
+        &model(),
+        "--seq-len",
+        "8",
+        "--reps",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let kernels = report["kernels"].as_array().unwrap();
+    let names: std::collections::BTreeSet<&str> = kernels
+        .iter()
+        .map(|k| k["kernel"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    for k in kernels {
+        for backend in ["gpu", "cpu"] {
+            let fraction = k[backend]["bandwidth_fraction"].as_f64().unwrap();
+            assert!(fraction > 0.0 && fraction.is_finite(), "{k}");
+            assert!(k[backend]["ms"].as_f64().unwrap() > 0.0, "{k}");
+        }
+    }
+    assert!(report["gpu_peaks"]["gflops"].as_f64().unwrap() > 0.0);
+    assert!(report["cpu_peaks"]["bandwidth_gbs"].as_f64().unwrap() > 0.0);
+    assert!(report["forward"]["gpu_ms"].as_f64().unwrap() > 0.0);
+}

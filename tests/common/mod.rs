@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use glassbox::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
+use glassbox::graph::Graph;
+use glassbox::model::{Config, Model};
+use glassbox::values::TensorValues;
+use safetensors::SafeTensors;
+
+pub fn oracle_dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/oracle")
+        .join(case)
+}
+
+/// The tensors of a Hugging Face reference file: (name, shape, values); `input_ids` as f32.
+pub fn read_expected(path: &Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let values = match view.dtype() {
+                safetensors::Dtype::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(view.data()),
+                safetensors::Dtype::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(view.data())
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect(),
+                other => panic!("unexpected dtype {other:?} for {name}"),
+            };
+            (name, view.shape().to_vec(), values)
+        })
+        .collect()
+}
+
+/// A GPU (a test with no adapter fails here, it does not skip) and the built-in kernels.
+pub fn gpu(options: &GpuOptions) -> (Gpu, KernelRegistry) {
+    let gpu = pollster::block_on(Gpu::new(options)).expect("a GPU adapter (lavapipe on CI)");
+    let registry = KernelRegistry::builtin(&gpu.device).expect("built-in kernels compile");
+    (gpu, registry)
+}
+
+/// Runs the whole graph on the GPU and reads every activation back.
+pub fn gpu_forward(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    model: &Model,
+    ids: &[u32],
+) -> (Graph, TensorValues) {
+    let graph = Graph::gpt2(&model.config, ids.len());
+    let gpu_model = GpuModel::upload(gpu, model).unwrap();
+    let gpu_graph = GpuGraph::new(gpu, registry, graph.clone(), &gpu_model).unwrap();
+    gpu_graph.set_ids(gpu, ids).unwrap();
+    gpu_graph.run(gpu, registry);
+    let values = pollster::block_on(gpu_graph.read_all(gpu)).unwrap();
+    (graph, values)
+}
+
+pub fn config(
+    n_layer: usize,
+    n_head: usize,
+    n_embd: usize,
+    vocab_size: usize,
+    n_positions: usize,
+) -> Config {
+    Config {
+        n_layer,
+        n_head,
+        n_embd,
+        vocab_size,
+        n_positions,
+        layer_norm_epsilon: 1e-5,
+    }
+}
+
+/// Seeded token ids spread over the vocabulary.
+pub fn ids(count: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..count)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % vocab as u64) as u32
+        })
+        .collect()
+}
