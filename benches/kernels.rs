@@ -20,8 +20,9 @@ fn kernels(c: &mut Criterion) {
 
     let gpu = pollster::block_on(Gpu::new(&GpuOptions::default())).expect("a GPU adapter");
     let registry = KernelRegistry::builtin(&gpu.device).expect("kernels compile");
-    let gpu_model = GpuModel::upload(&gpu, &model).expect("weights fit");
-    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).expect("graph fits");
+    let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).expect("weights fit");
+    let gpu_graph = pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model))
+        .expect("graph fits");
     gpu_graph.set_ids(&gpu, &ids).expect("valid ids");
     gpu_graph.run(&gpu, &registry);
 

@@ -134,8 +134,8 @@ pub fn gpu_forward(
     pollster::block_on(async {
         let gpu = Gpu::new(options).await?;
         let registry = KernelRegistry::builtin(&gpu.device)?;
-        let gpu_model = GpuModel::upload(&gpu, model)?;
-        let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)?;
+        let gpu_model = GpuModel::upload(&gpu, model).await?;
+        let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
         gpu_graph.set_ids(&gpu, ids)?;
         gpu_graph.run(&gpu, &registry);
         Ok(gpu_graph.read_all(&gpu).await?)

@@ -16,8 +16,9 @@ fn prefix_runs_only_the_first_ops_and_reads_nothing_back() {
     let ids = common::ids(5, 23, 2);
     let graph = Graph::gpt2(&config, 5);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
-    let gpu_model = GpuModel::upload(&gpu, &model).unwrap();
-    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).unwrap();
+    let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
+    let gpu_graph =
+        pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)).unwrap();
     gpu_graph.set_ids(&gpu, &ids).unwrap();
 
     let split = graph.op_index("h.0.attn.softmax").unwrap();
@@ -49,8 +50,9 @@ fn new_ids_rerun_without_rebuilding() {
     let (gpu, registry) = common::gpu(&GpuOptions::default());
     let model = Model::load_dir(&common::oracle_dir("tiny_prefixed")).unwrap();
     let graph = Graph::gpt2(&model.config, 4);
-    let gpu_model = GpuModel::upload(&gpu, &model).unwrap();
-    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).unwrap();
+    let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
+    let gpu_graph =
+        pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)).unwrap();
     let logits = graph.tensor_id("logits").unwrap();
     for ids in [[1, 2, 3, 4], [96, 0, 50, 7]] {
         gpu_graph.set_ids(&gpu, &ids).unwrap();
@@ -70,8 +72,9 @@ fn timestamps_cover_every_op() {
     let (gpu, registry) = common::gpu(&GpuOptions::default());
     let model = Model::load_dir(&common::oracle_dir("tiny_2l")).unwrap();
     let graph = Graph::gpt2(&model.config, 8);
-    let gpu_model = GpuModel::upload(&gpu, &model).unwrap();
-    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).unwrap();
+    let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
+    let gpu_graph =
+        pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)).unwrap();
     gpu_graph.set_ids(&gpu, &[1; 8]).unwrap();
     match pollster::block_on(gpu_graph.run_timed(&gpu, &registry)).unwrap() {
         Some(timings) => {

@@ -126,6 +126,21 @@ fn broken_edit_keeps_last_good_kernel() {
     assert!(error.line > 0, "{error}");
     assert!(!registry.source("gelu").contains("undefined_name"));
 
+    // Valid WGSL that breaks the executor's assumptions is refused too.
+    let original = registry.source("gelu").to_string();
+    for (from, to) in [
+        ("@workgroup_size(64)", "@workgroup_size(32)"),
+        ("fn main(", "fn start("),
+        ("var<storage, read> x", "var<storage, read_write> x"),
+    ] {
+        let edited = original.replace(from, to);
+        let error = registry
+            .replace(&gpu.device, "gelu", "kernels/gelu.wgsl", &edited)
+            .expect_err(to);
+        assert!(error.to_string().contains("interface of gelu"), "{error}");
+    }
+    assert_eq!(registry.source("gelu"), original);
+
     let config = common::config(1, 2, 8, 11, 8);
     let model = Model::random(config.clone(), 3);
     let ids = common::ids(4, 11, 5);

@@ -83,6 +83,25 @@ fn ignores_buffers_and_tied_head() {
 }
 
 #[test]
+fn untied_output_head_is_refused() {
+    let dir = model_dir(
+        "untied",
+        |t| {
+            let mut head = t["transformer.wte.weight"].clone();
+            head.2[0] ^= 1;
+            t.insert("lm_head.weight".into(), head);
+        },
+        |c| c,
+    );
+    let (error, message) = load_error(&dir);
+    assert!(matches!(error, LoadError::UntiedHead { .. }), "{message}");
+    assert!(
+        message.contains("lm_head.weight") && message.contains("model.safetensors"),
+        "{message}"
+    );
+}
+
+#[test]
 fn missing_folder_names_the_file() {
     let (error, message) = load_error(Path::new("/nonexistent/glassbox-model"));
     assert!(matches!(error, LoadError::Io { .. }), "{message}");
@@ -205,6 +224,22 @@ fn bad_config_fields() {
         ("\"n_layer\": 1", "\"n_layer\": 0", "n_layer"),
         ("\"n_embd\": 32", "\"n_embd\": \"32\"", "line"),
         ("\"vocab_size\": 97,", "", "vocab_size"),
+        ("\"n_layer\": 1", "\"n_layer\": 1000000000", "n_layer"),
+        (
+            "\"n_embd\": 32",
+            "\"n_embd\": 4611686018427387904",
+            "n_embd",
+        ),
+        (
+            "\"n_layer\": 1",
+            "\"n_layer\": 1, \"scale_attn_by_inverse_layer_idx\": true",
+            "scale_attn_by_inverse_layer_idx",
+        ),
+        (
+            "\"n_layer\": 1",
+            "\"n_layer\": 1, \"tie_word_embeddings\": false",
+            "tie_word_embeddings",
+        ),
     ];
     for (i, (from, to, field)) in cases.into_iter().enumerate() {
         let dir = model_dir(&format!("config{i}"), |_| {}, |c| c.replace(from, to));

@@ -199,8 +199,8 @@ pub async fn run(
     let gpu_peaks = peaks::gpu_peaks(&gpu, &registry, reps).await?;
     let cpu_peaks = peaks::cpu_peaks(reps);
 
-    let gpu_model = GpuModel::upload(&gpu, model)?;
-    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)?;
+    let gpu_model = GpuModel::upload(&gpu, model).await?;
+    let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
     gpu_graph.set_ids(&gpu, &ids)?;
     let ops = benchmarked_ops(&graph);
     let gpu_secs = gpu_op_times(&gpu, &registry, &gpu_graph, &ops, reps).await?;

@@ -46,15 +46,16 @@ pub async fn gpu_peaks(
     let groups = crate::gpu::grid(gpu, vec4s);
     let copy_secs = median(time_gpu(gpu, registry, "peak_copy", &copy, groups, reps).await?);
 
-    // Grow the FMA work until one run takes long enough to time well.
-    let threads = 1u32 << 16;
+    // Enough threads to fill the largest GPUs; then grow the work per thread until one run
+    // takes long enough to time well.
+    let threads = 1u32 << 20;
     let out = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("peak fma out"),
         size: threads as u64 * 4,
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    let mut iterations = 64u32;
+    let mut iterations = 16u32;
     let fma_groups = crate::gpu::grid(gpu, threads as usize);
     loop {
         let bind =

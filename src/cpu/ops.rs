@@ -48,6 +48,10 @@ pub fn linear(
     k: usize,
     n: usize,
 ) {
+    // sgemm trusts its pointers: check the sizes here, where a mistake is a panic.
+    assert!(
+        inp.len() == rows * k && weight.len() == k * n && bias.len() == n && out.len() == rows * n
+    );
     for row in out.chunks_exact_mut(n) {
         row.copy_from_slice(bias);
     }
@@ -98,6 +102,7 @@ pub fn split_heads(
 /// scores[h, i, j] = q[h, i] . k[h, j] / sqrt(d) for j <= i, and -inf for j > i: a token attends
 /// only to itself and the tokens before it.
 pub fn attn_scores(scores: &mut [f32], q: &[f32], k: &[f32], t: usize, h: usize, d: usize) {
+    assert!(q.len() == h * t * d && k.len() == h * t * d && scores.len() == h * t * t);
     let scale = 1.0 / (d as f32).sqrt();
     for head in 0..h {
         let qh = &q[head * t * d..][..t * d];
@@ -165,6 +170,7 @@ pub fn softmax(
 /// values, written back into the head's slice of the C channels.
 pub fn attn_mix(out: &mut [f32], probs: &[f32], v: &[f32], t: usize, h: usize, d: usize) {
     let c = h * d;
+    assert!(probs.len() == h * t * t && v.len() == h * t * d && out.len() == t * c);
     for head in 0..h {
         // SAFETY: probs[head] is [t, t], v[head] is [t, d]; the output view starts at column
         // head*d of the [t, c] output with row stride c, so it stays inside `out`.
@@ -212,6 +218,7 @@ pub fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
 
 /// logits[t, v] = inp[t] . wte[v]: the output head shares the token embedding matrix.
 pub fn logits(out: &mut [f32], inp: &[f32], wte: &[f32], t: usize, c: usize, v: usize) {
+    assert!(inp.len() == t * c && wte.len() == v * c && out.len() == t * v);
     // SAFETY: inp is [t, c], wte is [v, c] read as its transpose [c, v] through swapped strides,
     // out is [t, v].
     unsafe {

@@ -85,45 +85,77 @@ impl Gpu {
     }
 
     /// Copies `size` bytes of each buffer (from offset 0) back to the CPU, concatenated, in one
-    /// submission. Counts as one readback.
+    /// submission. Counts as one readback. Each buffer gets its own staging buffer, so parts of
+    /// a split tensor never need one buffer larger than the device allows.
     pub async fn read_buffers(
         &self,
         buffers: &[(&wgpu::Buffer, u64)],
     ) -> Result<Vec<u8>, GpuError> {
         self.readbacks.fetch_add(1, Ordering::Relaxed);
-        let total: u64 = buffers.iter().map(|(_, size)| size).sum();
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: total.max(4),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let mut offset = 0;
-        for (buffer, size) in buffers {
-            encoder.copy_buffer_to_buffer(buffer, 0, &staging, offset, *size);
-            offset += size;
-        }
+        let staging: Vec<(wgpu::Buffer, u64)> = buffers
+            .iter()
+            .map(|&(buffer, size)| {
+                let copy = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: size.max(4),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                encoder.copy_buffer_to_buffer(buffer, 0, &copy, 0, size);
+                (copy, size)
+            })
+            .collect();
         self.queue.submit([encoder.finish()]);
-        let (sender, receiver) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            let _ = sender.send(result);
-        });
-        // Native backends only call the map callback from poll; on the web this returns at once
-        // and the browser calls it.
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        receiver
-            .await
-            .map_err(|_| GpuError::Readback("map callback dropped".into()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let bytes = staging
-            .get_mapped_range(..total)
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .to_vec();
-        staging.unmap();
+        let receivers: Vec<_> = staging
+            .iter()
+            .map(|(copy, _)| {
+                let (sender, receiver) = futures_channel::oneshot::channel();
+                copy.map_async(wgpu::MapMode::Read, .., move |result| {
+                    let _ = sender.send(result);
+                });
+                receiver
+            })
+            .collect();
+        // Native backends only call the map callbacks from poll; on the web this returns at once
+        // and the browser calls them.
+        self.wait_idle()?;
+        let mut bytes = Vec::new();
+        for ((copy, size), receiver) in staging.iter().zip(receivers) {
+            receiver
+                .await
+                .map_err(|_| GpuError::Readback("map callback dropped".into()))?
+                .map_err(|e| GpuError::Readback(e.to_string()))?;
+            let view = copy
+                .get_mapped_range(..*size)
+                .map_err(|e| GpuError::Readback(e.to_string()))?;
+            bytes.extend_from_slice(&view);
+            drop(view);
+            copy.unmap();
+        }
         Ok(bytes)
+    }
+
+    /// Runs `create` and turns any out-of-memory or validation error it causes on the device into
+    /// a [`GpuError::Device`] that says what was being made and how many bytes it needed.
+    pub async fn checked<T>(
+        &self,
+        what: &str,
+        bytes: u64,
+        create: impl FnOnce() -> Result<T, GpuError>,
+    ) -> Result<T, GpuError> {
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = create();
+        let errors = [validation.pop().await, memory.pop().await];
+        if let Some(error) = errors.into_iter().flatten().next() {
+            return Err(GpuError::Device {
+                what: what.to_string(),
+                bytes,
+                message: error.to_string(),
+            });
+        }
+        result
     }
 
     /// Blocks until all submitted work is done (native); used to time without timestamps.

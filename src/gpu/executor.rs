@@ -21,22 +21,27 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
-    pub fn upload(gpu: &Gpu, model: &Model) -> Result<GpuModel, GpuError> {
-        let mut weights = HashMap::new();
-        for tensor in Graph::gpt2(&model.config, 1).weights() {
-            let values = model
-                .weights
-                .get(&tensor.name)
-                .expect("a loaded model holds every weight of its graph");
-            weights.insert(
-                tensor.name.clone(),
-                GpuTensor::with_data(gpu, tensor, values)?,
-            );
-        }
-        Ok(GpuModel {
-            config: model.config.clone(),
-            weights,
+    pub async fn upload(gpu: &Gpu, model: &Model) -> Result<GpuModel, GpuError> {
+        let graph = Graph::gpt2(&model.config, 1);
+        let bytes = graph.weights().map(|t| t.bytes() as u64).sum();
+        gpu.checked("uploading the weights", bytes, || {
+            let mut weights = HashMap::new();
+            for tensor in graph.weights() {
+                let values = model
+                    .weights
+                    .get(&tensor.name)
+                    .expect("a loaded model holds every weight of its graph");
+                weights.insert(
+                    tensor.name.clone(),
+                    GpuTensor::with_data(gpu, tensor, values)?,
+                );
+            }
+            Ok(GpuModel {
+                config: model.config.clone(),
+                weights,
+            })
         })
+        .await
     }
 
     /// Bytes of weights on the device.
@@ -71,13 +76,30 @@ fn div_ceil(a: usize, b: usize) -> u32 {
 }
 
 impl GpuGraph {
-    pub fn new(
+    pub async fn new(
         gpu: &Gpu,
         registry: &KernelRegistry,
         graph: Graph,
         model: &GpuModel,
     ) -> Result<GpuGraph, GpuError> {
         assert_eq!(graph.config, model.config, "graph built for another model");
+        let bytes = graph
+            .tensors
+            .iter()
+            .filter(|t| t.role != Role::Weight)
+            .map(|t| t.bytes() as u64)
+            .sum();
+        let what = format!("allocating the activations of {} tokens", graph.seq_len);
+        gpu.checked(&what, bytes, || Self::build(gpu, registry, graph, model))
+            .await
+    }
+
+    fn build(
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        graph: Graph,
+        model: &GpuModel,
+    ) -> Result<GpuGraph, GpuError> {
         let tensors = graph
             .tensors
             .iter()
@@ -294,16 +316,16 @@ impl GpuGraph {
     }
 
     /// Runs the whole graph with a GPU timestamp around every op. `None` when the adapter has no
-    /// timestamp queries.
+    /// timestamp queries, or the graph has more ops than one query set can time.
     pub async fn run_timed(
         &self,
         gpu: &Gpu,
         registry: &KernelRegistry,
     ) -> Result<Option<Vec<OpTiming>>, GpuError> {
-        if !gpu.timestamps {
+        let ops = self.graph.ops.len();
+        if !gpu.timestamps || 2 * ops > wgpu::QUERY_SET_MAX_QUERIES as usize {
             return Ok(None);
         }
-        let ops = self.graph.ops.len();
         let query_set = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("op timestamps"),
             ty: wgpu::QueryType::Timestamp,

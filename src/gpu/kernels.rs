@@ -95,7 +95,9 @@ pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelErr
         .map_err(|e| located(e.message().to_string(), e.location(source)))?;
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::all(),
+        // Only what every WebGPU device has: a kernel that needs more is refused here, with its
+        // location, instead of failing later on the device.
+        naga::valid::Capabilities::empty(),
     );
     validator.validate(&module).map_err(|e| {
         let location = e.spans().next().map(|(span, _)| span.location(source));
@@ -112,9 +114,41 @@ pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelErr
     Ok(module)
 }
 
+/// What the executor relies on in a kernel: its workgroup size (dispatch sizes are computed
+/// from it) and its bindings, as (binding, read-only) for the storage buffers in order.
+#[derive(Clone, Debug, PartialEq)]
+struct Interface {
+    workgroup_size: [u32; 3],
+    storage: Vec<(u32, bool)>,
+}
+
+fn interface(module: &naga::Module) -> Option<Interface> {
+    let entry = module
+        .entry_points
+        .iter()
+        .find(|e| e.name == "main" && e.stage == naga::ShaderStage::Compute)?;
+    let mut storage: Vec<(u32, bool)> = module
+        .global_variables
+        .iter()
+        .filter_map(|(_, var)| match (var.space, &var.binding) {
+            (naga::AddressSpace::Storage { access }, Some(binding)) => Some((
+                binding.binding,
+                !access.contains(naga::StorageAccess::STORE),
+            )),
+            _ => None,
+        })
+        .collect();
+    storage.sort();
+    Some(Interface {
+        workgroup_size: entry.workgroup_size,
+        storage,
+    })
+}
+
 /// A compiled kernel and the bind group layout every version of it shares.
 struct Kernel {
     spec: KernelSpec,
+    interface: Interface,
     source: String,
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
@@ -177,13 +211,21 @@ impl KernelRegistry {
     pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
         let mut kernels = HashMap::new();
         for spec in BUILTIN_KERNELS {
-            validate_wgsl(&format!("kernels/{}.wgsl", spec.name), spec.source)?;
+            let file = format!("kernels/{}.wgsl", spec.name);
+            let module = validate_wgsl(&file, spec.source)?;
+            let interface = interface(&module).ok_or_else(|| KernelError {
+                file,
+                line: 0,
+                column: 0,
+                message: "no compute entry point `main`".into(),
+            })?;
             let layout = bind_group_layout(device, spec);
             let pipeline = compile(device, spec.name, &layout, spec.source);
             kernels.insert(
                 spec.name,
                 Kernel {
                     spec: *spec,
+                    interface,
                     source: spec.source.to_string(),
                     layout,
                     pipeline,
@@ -208,13 +250,25 @@ impl KernelRegistry {
         file: &str,
         source: &str,
     ) -> Result<(), KernelError> {
-        validate_wgsl(file, source)?;
-        let kernel = self.kernels.get_mut(name).ok_or_else(|| KernelError {
+        let module = validate_wgsl(file, source)?;
+        let error = |message: String| KernelError {
             file: file.to_string(),
             line: 0,
             column: 0,
-            message: format!("no built-in kernel is named {name:?}"),
-        })?;
+            message,
+        };
+        let kernel = self
+            .kernels
+            .get_mut(name)
+            .ok_or_else(|| error(format!("no built-in kernel is named {name:?}")))?;
+        let found = interface(&module);
+        if found.as_ref() != Some(&kernel.interface) {
+            return Err(error(format!(
+                "the kernel must keep the interface of {name}: a compute entry point `main` with \
+                 @workgroup_size{:?} and storage bindings (binding, read-only) {:?}; found {:?}",
+                kernel.interface.workgroup_size, kernel.interface.storage, found
+            )));
+        }
         kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
         kernel.source = source.to_string();
         Ok(())

@@ -34,6 +34,12 @@ pub enum GpuError {
         workgroups: [u32; 3],
         limit: u32,
     },
+    #[error("{what} ({bytes} bytes of GPU buffers) failed on this device ({message}): it may not have that much memory free")]
+    Device {
+        what: String,
+        bytes: u64,
+        message: String,
+    },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
     #[error(transparent)]

@@ -26,7 +26,29 @@ struct RawConfig {
     layer_norm_epsilon: f32,
     #[serde(default = "default_activation")]
     activation_function: String,
+    #[serde(default = "yes")]
+    scale_attn_weights: bool,
+    #[serde(default)]
+    scale_attn_by_inverse_layer_idx: bool,
+    #[serde(default = "yes")]
+    tie_word_embeddings: bool,
+    #[serde(default)]
+    add_cross_attention: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// Upper bounds far above any GPT-2 (XL has 48 layers, 1600 channels, 50257 tokens, 1024
+/// positions) that keep every index inside a u32 and token ids exact in f32.
+const LIMITS: [(&str, usize); 5] = [
+    ("n_layer", 1024),
+    ("n_head", 1024),
+    ("n_embd", 65536),
+    ("vocab_size", 1 << 24),
+    ("n_positions", 65536),
+];
 
 fn default_eps() -> f32 {
     1e-5
@@ -51,15 +73,35 @@ impl Config {
             field: field.to_string(),
             expected,
         };
-        for (field, value) in [
-            ("n_layer", raw.n_layer),
-            ("n_head", raw.n_head),
-            ("n_embd", raw.n_embd),
-            ("vocab_size", raw.vocab_size),
-            ("n_positions", raw.n_positions),
+        let values = [
+            raw.n_layer,
+            raw.n_head,
+            raw.n_embd,
+            raw.vocab_size,
+            raw.n_positions,
+        ];
+        for ((field, max), value) in LIMITS.into_iter().zip(values) {
+            if value == 0 || value > max {
+                return Err(bad(field, format!("an integer in 1..={max}, got {value}")));
+            }
+        }
+        // Variants of the architecture that glassbox does not compute: refuse them rather than
+        // give numbers that silently differ from transformers.
+        for (field, value, supported) in [
+            ("scale_attn_weights", raw.scale_attn_weights, true),
+            (
+                "scale_attn_by_inverse_layer_idx",
+                raw.scale_attn_by_inverse_layer_idx,
+                false,
+            ),
+            ("tie_word_embeddings", raw.tie_word_embeddings, true),
+            ("add_cross_attention", raw.add_cross_attention, false),
         ] {
-            if value == 0 {
-                return Err(bad(field, "a positive integer".into()));
+            if value != supported {
+                return Err(bad(
+                    field,
+                    format!("{supported} (the GPT-2 architecture glassbox computes)"),
+                ));
             }
         }
         if !raw.n_embd.is_multiple_of(raw.n_head) {

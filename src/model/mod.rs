@@ -40,6 +40,8 @@ pub enum LoadError {
         expected: Vec<usize>,
         config: String,
     },
+    #[error("{file}: tensor `lm_head.weight` differs from `wte.weight`: glassbox computes GPT-2's output head, which is tied to the token embedding")]
+    UntiedHead { file: String },
     #[error("token id {id} at position {position} is outside the vocabulary (vocab_size = {vocab_size})")]
     TokenOutOfVocab {
         id: u32,

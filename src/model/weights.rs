@@ -109,6 +109,7 @@ impl Model {
                 .collect();
             weights.insert(&name, values);
         }
+        check_tied_head(&st, file, &weights)?;
         Ok(Model { config, weights })
     }
 
@@ -132,6 +133,29 @@ impl Model {
             weights.insert(&name, values);
         }
         Model { config, weights }
+    }
+}
+
+/// GPT-2's output head is `wte` itself. Files written by `save_pretrained` may carry a copy as
+/// `lm_head.weight`; a head that differs from `wte` would give logits glassbox does not compute.
+fn check_tied_head(st: &SafeTensors, file: &str, weights: &Weights) -> Result<(), LoadError> {
+    let Ok(head) = st.tensor("lm_head.weight") else {
+        return Ok(());
+    };
+    let wte = weights.get("wte.weight").expect("wte was loaded");
+    let same = head.dtype() == Dtype::F32
+        && head.data().len() == wte.len() * 4
+        && head
+            .data()
+            .chunks_exact(4)
+            .zip(wte)
+            .all(|(b, &w)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) == w);
+    if same {
+        Ok(())
+    } else {
+        Err(LoadError::UntiedHead {
+            file: file.to_string(),
+        })
     }
 }
 

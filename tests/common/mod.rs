@@ -50,8 +50,9 @@ pub fn gpu_forward(
     ids: &[u32],
 ) -> (Graph, TensorValues) {
     let graph = Graph::gpt2(&model.config, ids.len());
-    let gpu_model = GpuModel::upload(gpu, model).unwrap();
-    let gpu_graph = GpuGraph::new(gpu, registry, graph.clone(), &gpu_model).unwrap();
+    let gpu_model = pollster::block_on(GpuModel::upload(gpu, model)).unwrap();
+    let gpu_graph =
+        pollster::block_on(GpuGraph::new(gpu, registry, graph.clone(), &gpu_model)).unwrap();
     gpu_graph.set_ids(gpu, ids).unwrap();
     gpu_graph.run(gpu, registry);
     let values = pollster::block_on(gpu_graph.read_all(gpu)).unwrap();
