@@ -3,6 +3,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+#[cfg(feature = "app")]
+pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod compare;
@@ -11,4 +13,7 @@ pub mod dump;
 pub mod gpu;
 pub mod graph;
 pub mod model;
+pub mod render;
+pub mod scene;
 pub mod values;
+pub mod viewer;

@@ -14,6 +14,7 @@ pub struct GpuOptions {
 }
 
 pub struct Gpu {
+    pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
@@ -34,9 +35,36 @@ impl Gpu {
     pub async fn new(options: &GpuOptions) -> Result<Gpu, GpuError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        Self::open(options, instance, None).await
+    }
+
+    /// Like [`Gpu::new`], with an adapter that can present to `window`, and the window's surface.
+    pub async fn with_window<W>(
+        options: &GpuOptions,
+        window: W,
+    ) -> Result<(Gpu, wgpu::Surface<'static>), GpuError>
+    where
+        W: wgpu::DisplayAndWindowHandle + std::fmt::Debug + Clone + 'static,
+    {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        descriptor.display = Some(Box::new(window.clone()));
+        let instance = wgpu::Instance::new(descriptor);
+        let surface = instance
+            .create_surface(window)
+            .map_err(|e| GpuError::NoAdapter(format!("cannot draw into the window: {e}")))?;
+        let gpu = Self::open(options, instance, Some(&surface)).await?;
+        Ok((gpu, surface))
+    }
+
+    async fn open(
+        options: &GpuOptions,
+        instance: wgpu::Instance,
+        surface: Option<&wgpu::Surface<'static>>,
+    ) -> Result<Gpu, GpuError> {
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
+                compatible_surface: surface,
                 ..Default::default()
             })
             .await
@@ -60,6 +88,7 @@ impl Gpu {
         let max_binding_bytes =
             (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
         Ok(Gpu {
+            adapter,
             device,
             queue,
             adapter_info,
@@ -91,18 +120,28 @@ impl Gpu {
         &self,
         buffers: &[(&wgpu::Buffer, u64)],
     ) -> Result<Vec<u8>, GpuError> {
+        let ranges: Vec<_> = buffers.iter().map(|&(b, size)| (b, 0, size)).collect();
+        self.read_ranges(&ranges).await
+    }
+
+    /// Copies (buffer, offset, size) ranges back to the CPU, concatenated, in one submission.
+    /// Counts as one readback. Offsets and sizes are multiples of 4.
+    pub async fn read_ranges(
+        &self,
+        buffers: &[(&wgpu::Buffer, u64, u64)],
+    ) -> Result<Vec<u8>, GpuError> {
         self.readbacks.fetch_add(1, Ordering::Relaxed);
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let staging: Vec<(wgpu::Buffer, u64)> = buffers
             .iter()
-            .map(|&(buffer, size)| {
+            .map(|&(buffer, offset, size)| {
                 let copy = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("readback"),
                     size: size.max(4),
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                encoder.copy_buffer_to_buffer(buffer, 0, &copy, 0, size);
+                encoder.copy_buffer_to_buffer(buffer, offset, &copy, 0, size);
                 (copy, size)
             })
             .collect();

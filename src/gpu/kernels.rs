@@ -64,6 +64,7 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
         1,
         1,
     ),
+    spec("absmax", include_str!("../../kernels/absmax.wgsl"), 1, 1),
     spec(
         "peak_fma",
         include_str!("../../kernels/peak_fma.wgsl"),

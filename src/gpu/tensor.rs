@@ -136,4 +136,26 @@ impl GpuTensor {
         let bytes = gpu.read_buffers(&parts).await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
+
+    /// Reads single elements (indices into the whole tensor) back, in one counted readback: what
+    /// hovering a cell costs.
+    pub async fn read_elements(&self, gpu: &Gpu, indices: &[usize]) -> Result<Vec<f32>, GpuError> {
+        let chunk_len = self.rows_per_chunk * self.row_len;
+        let ranges: Vec<(&wgpu::Buffer, u64, u64)> = indices
+            .iter()
+            .map(|&i| (&self.chunks[i / chunk_len], ((i % chunk_len) * 4) as u64, 4))
+            .collect();
+        let bytes = gpu.read_ranges(&ranges).await?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Reads one row of the first axis back (one counted readback).
+    pub async fn read_row(&self, gpu: &Gpu, row: usize) -> Result<Vec<f32>, GpuError> {
+        let chunk = &self.chunks[row / self.rows_per_chunk];
+        let offset = ((row % self.rows_per_chunk) * self.row_len * 4) as u64;
+        let bytes = gpu
+            .read_ranges(&[(chunk, offset, (self.row_len * 4) as u64)])
+            .await?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
 }

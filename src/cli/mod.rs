@@ -1,5 +1,7 @@
 //! The `glassbox` command line.
 
+mod render;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -26,7 +28,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "ROWS")]
     max_chunk_rows: Option<usize>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,6 +39,15 @@ enum Backend {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the window on a scene (the default command; the built-in `sort` scene without --scene).
+    View {
+        /// Scene folder with scene.toml.
+        #[arg(long)]
+        scene: Option<PathBuf>,
+        /// Exit after drawing this many frames.
+        #[arg(long)]
+        frames: Option<u64>,
+    },
     /// Run the model on token ids and print the most likely next tokens.
     Forward {
         /// Folder with config.json and model.safetensors (Hugging Face GPT-2 layout).
@@ -61,6 +72,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         ids: Vec<u32>,
     },
+    /// Draw the model from the GPU buffers into a PNG (for slides and papers).
+    Render(render::RenderArgs),
     /// Measure every kernel and the whole forward pass on both backends.
     Bench {
         /// Model folder; without it, a GPT-2-small-shaped model with random weights.
@@ -83,7 +96,12 @@ pub fn run() -> Result<ExitCode> {
     let gpu_options = GpuOptions {
         max_chunk_rows: cli.max_chunk_rows,
     };
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::View {
+        scene: None,
+        frames: None,
+    });
+    match command {
+        Command::View { scene, frames } => view(scene.as_deref(), frames, gpu_options),
         Command::Forward {
             model,
             ids,
@@ -92,6 +110,7 @@ pub fn run() -> Result<ExitCode> {
             top,
         } => forward(&model, &ids, backend, dump.as_deref(), top, &gpu_options),
         Command::Check { model, ids } => check(&model, &ids, &gpu_options),
+        Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Bench {
             model,
             seq_len,
@@ -115,6 +134,18 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[cfg(feature = "app")]
+fn view(scene: Option<&Path>, frames: Option<u64>, gpu: GpuOptions) -> Result<ExitCode> {
+    let scene = render::load_scene(scene)?;
+    crate::app::run(crate::app::AppOptions { scene, gpu, frames })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "app"))]
+fn view(_: Option<&Path>, _: Option<u64>, _: GpuOptions) -> Result<ExitCode> {
+    bail!("this glassbox was built without the `app` feature: no window; `glassbox render` still works")
 }
 
 fn load(dir: &Path, ids: &[u32]) -> Result<(Model, Graph)> {

@@ -1,0 +1,159 @@
+//! Hovering a cell: which tensor and index it is, its value, and how it was computed: the op's
+//! formula, the operands (highlighted in the picture) and the few operand values worth reading.
+
+use crate::graph::{Graph, OpKind, TensorId};
+use crate::render::Highlight;
+
+/// One value to read back and show: a label and the element of a tensor.
+#[derive(Clone, Debug)]
+pub struct Operand {
+    pub label: String,
+    pub tensor: TensorId,
+    pub element: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Explanation {
+    /// The op that wrote the tensor (none for weights and inputs).
+    pub op: Option<String>,
+    pub formula: String,
+    /// Words on how this particular cell came about.
+    pub detail: String,
+    pub operands: Vec<Operand>,
+    pub highlights: Vec<Highlight>,
+}
+
+/// The multi-dimensional index of a flat element of a tensor.
+pub fn unflatten(shape: &[usize], mut element: usize) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &n) in shape.iter().enumerate().rev() {
+        index[i] = element % n;
+        element /= n;
+    }
+    index
+}
+
+fn highlight(tensor: TensorId, head: Option<usize>, row: Option<usize>, col: Option<usize>) -> Highlight {
+    Highlight { tensor, head, row, col }
+}
+
+/// How element `index` of tensor `id` was computed; `ids` are the token ids of the run.
+pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Explanation {
+    let Some(op) = graph.ops.iter().find(|o| o.outputs.contains(&id)) else {
+        let role = graph.tensors[id].role;
+        return Explanation {
+            formula: format!("a {role:?} of the model, loaded from its weights file").to_lowercase(),
+            ..Default::default()
+        };
+    };
+    let ins = &op.inputs;
+    let operand = |label: &str, tensor: TensorId, element: usize| Operand {
+        label: label.to_string(),
+        tensor,
+        element,
+    };
+    let mut e = Explanation {
+        op: Some(op.name.clone()),
+        formula: op.formula.to_string(),
+        ..Default::default()
+    };
+    match (op.kind, index) {
+        (OpKind::Embed { c, .. }, &[t, ch]) => {
+            let token = ids[t] as usize;
+            e.detail = format!("token {token} at position {t}: row {token} of wte plus row {t} of wpe");
+            e.operands = vec![operand("wte", ins[1], token * c + ch), operand("wpe", ins[2], t * c + ch)];
+            e.highlights = vec![
+                highlight(ins[1], None, Some(token), None),
+                highlight(ins[2], None, Some(t), None),
+            ];
+        }
+        (OpKind::LayerNorm { c, .. }, &[r, ch]) if op.outputs[0] == id => {
+            e.detail = format!("token {r}, channel {ch}: normalised with the mean and 1/std of row {r}");
+            e.operands = vec![
+                operand("x", ins[0], r * c + ch),
+                operand("mean", op.outputs[1], r),
+                operand("rstd", op.outputs[2], r),
+                operand("weight", ins[1], ch),
+                operand("bias", ins[2], ch),
+            ];
+            e.highlights = vec![highlight(ins[0], None, Some(r), None)];
+        }
+        (OpKind::LayerNorm { .. }, &[r]) => {
+            e.detail = format!("a statistic of row {r} of the input");
+            e.highlights = vec![highlight(ins[0], None, Some(r), None)];
+        }
+        (OpKind::Linear { k, .. }, &[r, n]) => {
+            e.detail = format!("dot product of row {r} of the input and column {n} of the weights ({k} terms), plus bias {n}");
+            e.operands = vec![operand("bias", ins[2], n)];
+            e.highlights = vec![
+                highlight(ins[0], None, Some(r), None),
+                highlight(ins[1], None, None, Some(n)),
+                highlight(ins[2], None, None, Some(n)),
+            ];
+        }
+        (OpKind::SplitHeads { h, d, .. }, &[head, t, ch]) => {
+            let which = op.outputs.iter().position(|&o| o == id).unwrap_or(0);
+            let col = which * h * d + head * d + ch;
+            e.detail = format!("copied from qkv[{t}, {col}]: head {head} of the {} part", ["query", "key", "value"][which]);
+            e.operands = vec![operand("qkv", ins[0], t * 3 * h * d + col)];
+            e.highlights = vec![highlight(ins[0], None, Some(t), Some(col))];
+        }
+        (OpKind::AttnScores { .. }, &[head, i, j]) => {
+            e.detail = if j > i {
+                format!("masked: token {i} may not look at the later token {j}")
+            } else {
+                format!("head {head}: how well query {i} matches key {j}")
+            };
+            e.highlights = vec![
+                highlight(ins[0], Some(head), Some(i), None),
+                highlight(ins[1], Some(head), Some(j), None),
+            ];
+        }
+        (OpKind::Softmax { cols, .. }, idx) if op.outputs[0] == id => {
+            let flat_row = flatten_row(&graph.tensors[id].shape, idx);
+            e.detail = format!("entry {} of a row of {cols}, made positive and normalised to sum to 1", idx[idx.len() - 1]);
+            e.operands = vec![
+                operand("input", ins[0], flat_row * cols + idx[idx.len() - 1]),
+                operand("row max", op.outputs[1], flat_row),
+                operand("row sum", op.outputs[2], flat_row),
+            ];
+            let head = (idx.len() == 3).then_some(idx[0]);
+            e.highlights = vec![highlight(ins[0], head, Some(idx[idx.len() - 2]), None)];
+        }
+        (OpKind::AttnMix { d, .. }, &[i, col]) => {
+            let (head, ch) = (col / d, col % d);
+            e.detail = format!("head {head}: token {i}'s attention weights times channel {ch} of every value");
+            e.highlights = vec![
+                highlight(ins[0], Some(head), Some(i), None),
+                highlight(ins[1], Some(head), None, Some(ch)),
+            ];
+        }
+        (OpKind::Gelu { .. }, idx) => {
+            let element = flatten(&graph.tensors[id].shape, idx);
+            e.operands = vec![operand("x", ins[0], element)];
+        }
+        (OpKind::Add { .. }, idx) => {
+            let element = flatten(&graph.tensors[id].shape, idx);
+            e.operands = vec![operand("a", ins[0], element), operand("b", ins[1], element)];
+        }
+        (OpKind::Logits { .. }, &[t, v]) => {
+            e.detail = format!("dot product of token {t}'s final vector with the embedding of token {v}");
+            e.highlights = vec![
+                highlight(ins[0], None, Some(t), None),
+                highlight(ins[1], None, Some(v), None),
+            ];
+        }
+        _ => {}
+    }
+    e
+}
+
+fn flatten(shape: &[usize], index: &[usize]) -> usize {
+    shape.iter().zip(index).fold(0, |acc, (&n, &i)| acc * n + i)
+}
+
+/// The softmax row (all axes but the last) of an index.
+fn flatten_row(shape: &[usize], index: &[usize]) -> usize {
+    let k = shape.len() - 1;
+    flatten(&shape[..k], &index[..k])
+}

@@ -1,0 +1,269 @@
+//! The interactive window: winit for the window and input, egui for the panels, and the tensor
+//! renderer drawing the model straight from the GPU buffers behind them.
+
+mod attention;
+mod hover;
+mod ui;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use glam::Vec2;
+use winit::application::ApplicationHandler;
+use winit::event::WindowEvent;
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::window::{Window, WindowId};
+
+use crate::gpu::{Gpu, GpuOptions};
+use crate::scene::Scene;
+use crate::viewer::Viewer;
+
+pub struct AppOptions {
+    pub scene: Scene,
+    pub gpu: GpuOptions,
+    /// Exit after this many frames (tests, scripted screenshots).
+    pub frames: Option<u64>,
+}
+
+/// Opens the window and runs until it is closed (or `frames` have been drawn).
+pub fn run(options: AppOptions) -> Result<()> {
+    let event_loop = EventLoop::new().context("cannot open a window (is a display available?)")?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    let mut app = App {
+        options: Some(options),
+        running: None,
+        error: None,
+    };
+    event_loop.run_app(&mut app)?;
+    if let Some(error) = app.error {
+        return Err(error);
+    }
+    if let Some(running) = &app.running {
+        println!(
+            "frames: {}, readbacks in steady-state frames: {}",
+            running.frames, running.ui.steady_readbacks
+        );
+    }
+    Ok(())
+}
+
+struct App {
+    options: Option<AppOptions>,
+    running: Option<Running>,
+    error: Option<anyhow::Error>,
+}
+
+struct Running {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    viewer: Viewer,
+    egui_ctx: egui::Context,
+    egui_state: egui_winit::State,
+    egui_renderer: egui_wgpu::Renderer,
+    ui: ui::UiState,
+    frames: u64,
+    max_frames: Option<u64>,
+}
+
+/// The surface format: a non-sRGB one, since the draw shader writes final colours itself.
+fn surface_format(caps: &wgpu::SurfaceCapabilities) -> wgpu::TextureFormat {
+    caps.formats
+        .iter()
+        .copied()
+        .find(|f| !f.is_srgb())
+        .unwrap_or(caps.formats[0])
+}
+
+impl Running {
+    fn new(event_loop: &ActiveEventLoop, options: AppOptions) -> Result<Running> {
+        let attributes = Window::default_attributes()
+            .with_title(format!("glassbox — {}", options.scene.name))
+            .with_inner_size(winit::dpi::LogicalSize::new(1400.0, 860.0));
+        let window = Arc::new(event_loop.create_window(attributes)?);
+        let (gpu, surface) = pollster::block_on(Gpu::with_window(&options.gpu, window.clone()))?;
+        let caps = surface.get_capabilities(&gpu.adapter);
+        let format = surface_format(&caps);
+        let size = window.inner_size();
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            color_space: wgpu::SurfaceColorSpace::Auto,
+            width: size.width.max(1),
+            height: size.height.max(1),
+            present_mode: wgpu::PresentMode::AutoVsync,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps.alpha_modes[0],
+            view_formats: vec![],
+        };
+        surface.configure(&gpu.device, &config);
+        let prompt = options.scene.prompt.clone();
+        let ids = options.scene.tokenizer.encode(&prompt)?;
+        let viewer = pollster::block_on(Viewer::with_gpu(gpu, options.scene, &ids, format))?;
+        let egui_ctx = egui::Context::default();
+        egui_ctx.set_visuals(egui::Visuals::dark());
+        let egui_state = egui_winit::State::new(
+            egui_ctx.clone(),
+            egui::ViewportId::ROOT,
+            &window,
+            Some(window.scale_factor() as f32),
+            None,
+            Some(viewer.gpu.limits.max_texture_dimension_2d as usize),
+        );
+        let mut egui_renderer = egui_wgpu::Renderer::new(&viewer.gpu.device, format, Default::default());
+        let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32) / window.scale_factor() as f32;
+        let ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
+        Ok(Running {
+            window,
+            surface,
+            config,
+            viewer,
+            egui_ctx,
+            egui_state,
+            egui_renderer,
+            ui,
+            frames: 0,
+            max_frames: options.frames,
+        })
+    }
+
+    fn resize(&mut self, width: u32, height: u32) {
+        if width > 0 && height > 0 {
+            self.config.width = width;
+            self.config.height = height;
+            self.surface.configure(&self.viewer.gpu.device, &self.config);
+        }
+    }
+
+    /// One frame: the UI, then the tensors and the UI drawn into the window. Steady-state frames
+    /// read nothing back from the GPU.
+    fn frame(&mut self) -> Result<()> {
+        let size = self.window.inner_size();
+        if size.width == 0 || size.height == 0 {
+            return Ok(());
+        }
+        let texture = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                self.surface.configure(&self.viewer.gpu.device, &self.config);
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        let readbacks_before = self.viewer.gpu.readback_count();
+        let input = self.egui_state.take_egui_input(&self.window);
+        let now = Instant::now();
+        let output = self.egui_ctx.run_ui(input, |ui| {
+            self.ui.show(ui, &mut self.viewer, now);
+        });
+        self.egui_state.handle_platform_output(&self.window, output.platform_output);
+        let ppp = output.pixels_per_point;
+        let jobs = self.egui_ctx.tessellate(output.shapes, ppp);
+        let view = texture.texture.create_view(&Default::default());
+        let gpu = &self.viewer.gpu;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.ui.attention.render(&self.viewer, &mut encoder);
+        for (id, deltas) in &output.textures_delta.set {
+            for delta in deltas {
+                self.egui_renderer.update_texture(&gpu.device, &gpu.queue, *id, delta);
+            }
+        }
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [self.config.width, self.config.height],
+            pixels_per_point: ppp,
+        };
+        let extra = self.egui_renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &jobs, &screen);
+        {
+            let mut pass = encoder
+                .begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("window"),
+                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                        view: &view,
+                        resolve_target: None,
+                        depth_slice: None,
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(crate::render::style::BACKGROUND),
+                            store: wgpu::StoreOp::Store,
+                        },
+                    })],
+                    depth_stencil_attachment: None,
+                    timestamp_writes: None,
+                    occlusion_query_set: None,
+                    multiview_mask: None,
+                })
+                .forget_lifetime();
+            let scene_rect = self.ui.scene_rect;
+            let x = (scene_rect.min.x * ppp).max(0.0);
+            let y = (scene_rect.min.y * ppp).max(0.0);
+            let w = (scene_rect.width() * ppp).min(self.config.width as f32 - x);
+            let h = (scene_rect.height() * ppp).min(self.config.height as f32 - y);
+            if w >= 1.0 && h >= 1.0 {
+                pass.set_viewport(x, y, w, h, 0.0, 1.0);
+                self.viewer
+                    .renderer
+                    .draw(gpu, &mut pass, &self.ui.camera, Vec2::new(w, h));
+                pass.set_viewport(0.0, 0.0, self.config.width as f32, self.config.height as f32, 0.0, 1.0);
+            }
+            self.egui_renderer.render(&mut pass, &jobs, &screen);
+        }
+        for id in &output.textures_delta.free {
+            self.egui_renderer.free_texture(id);
+        }
+        gpu.queue.submit(extra.into_iter().chain([encoder.finish()]));
+        self.window.pre_present_notify();
+        gpu.queue.present(texture);
+        self.frames += 1;
+        if !self.ui.changed_this_frame {
+            self.ui.steady_readbacks += self.viewer.gpu.readback_count() - readbacks_before;
+        }
+        Ok(())
+    }
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(options) = self.options.take() else {
+            return;
+        };
+        match Running::new(event_loop, options) {
+            Ok(running) => self.running = Some(running),
+            Err(error) => {
+                self.error = Some(error);
+                event_loop.exit();
+            }
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        let response = running.egui_state.on_window_event(&running.window, &event);
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(size) => running.resize(size.width, size.height),
+            WindowEvent::RedrawRequested => {
+                if let Err(error) = running.frame() {
+                    self.error = Some(error);
+                    event_loop.exit();
+                    return;
+                }
+                if running.ui.quit || running.max_frames.is_some_and(|n| running.frames >= n) {
+                    event_loop.exit();
+                }
+            }
+            _ => {
+                if response.repaint {
+                    running.window.request_redraw();
+                }
+            }
+        }
+    }
+
+    fn about_to_wait(&mut self, _: &ActiveEventLoop) {
+        if let Some(running) = &self.running {
+            running.window.request_redraw();
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! The panels around the 3D view: prompt and token strip, the player, the outline, the next-token
+//! predictions, the attention heatmap, hover details and the help overlay.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use egui::{Color32, RichText};
+use glam::Vec2;
+
+use super::attention::AttentionView;
+use super::hover::{explain, unflatten, Explanation};
+use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
+use crate::render::{overlay, tensor_states, Camera};
+use crate::viewer::Viewer;
+
+/// Time between two ops while playing.
+const PLAY_STEP: Duration = Duration::from_millis(450);
+/// Length of a camera flight.
+const FLIGHT: Duration = Duration::from_millis(600);
+
+struct Hover {
+    key: (usize, usize, usize),
+    tensor: usize,
+    index: Vec<usize>,
+    value: f32,
+    explanation: Explanation,
+    operand_values: Vec<f32>,
+}
+
+pub struct UiState {
+    pub camera: Camera,
+    flight: Option<(Camera, Camera, Instant)>,
+    prompt: String,
+    prompt_error: Option<String>,
+    predictions: Vec<(u32, f32)>,
+    playing: bool,
+    last_step: Instant,
+    show_help: bool,
+    hover: Option<Hover>,
+    pub attention: AttentionView,
+    /// Where the 3D view is, in points.
+    pub scene_rect: egui::Rect,
+    /// Whether this frame changed what runs on the GPU (then readbacks are expected).
+    pub changed_this_frame: bool,
+    pub steady_readbacks: u64,
+    pub quit: bool,
+}
+
+impl UiState {
+    pub fn new(viewer: &Viewer, egui_renderer: &mut egui_wgpu::Renderer, prompt: String, viewport: Vec2) -> Result<UiState> {
+        let camera = viewer
+            .camera("overview", viewport.x / viewport.y)
+            .expect("\"all\" always frames the layout");
+        let predictions = pollster::block_on(viewer.top_predictions(8))?;
+        Ok(UiState {
+            camera,
+            flight: None,
+            prompt,
+            prompt_error: None,
+            predictions,
+            playing: false,
+            last_step: Instant::now(),
+            show_help: false,
+            hover: None,
+            attention: AttentionView::new(viewer, egui_renderer),
+            scene_rect: egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y)),
+            changed_this_frame: true,
+            steady_readbacks: 0,
+            quit: false,
+        })
+    }
+
+    fn fly_to(&mut self, target: Camera, now: Instant) {
+        self.flight = Some((self.camera, target, now));
+    }
+
+    fn ops(viewer: &Viewer) -> usize {
+        viewer.graph.graph.ops.len()
+    }
+
+    /// Ops run so far, 1..=ops (the player's position).
+    fn position(viewer: &Viewer) -> usize {
+        viewer.current.map_or(Self::ops(viewer), |c| c + 1)
+    }
+
+    fn go_to(&mut self, viewer: &mut Viewer, position: usize) {
+        let position = position.clamp(1, Self::ops(viewer));
+        if position != Self::position(viewer) {
+            viewer.step_to(position - 1);
+            self.changed_this_frame = true;
+            self.hover = None;
+            if position == Self::ops(viewer) {
+                self.refresh_predictions(viewer);
+            }
+        }
+    }
+
+    fn refresh_predictions(&mut self, viewer: &Viewer) {
+        if let Ok(predictions) = pollster::block_on(viewer.top_predictions(8)) {
+            self.predictions = predictions;
+        }
+    }
+
+    fn set_prompt(&mut self, viewer: &mut Viewer) {
+        let ids = match viewer.scene.tokenizer.encode(&self.prompt) {
+            Ok(ids) => ids,
+            Err(e) => {
+                self.prompt_error = Some(e.to_string());
+                return;
+            }
+        };
+        match pollster::block_on(viewer.set_ids(&ids)) {
+            Ok(()) => {
+                self.prompt_error = None;
+                self.hover = None;
+                self.changed_this_frame = true;
+                self.attention.rebuild(viewer);
+                if Self::position(viewer) == Self::ops(viewer) {
+                    self.refresh_predictions(viewer);
+                }
+            }
+            Err(e) => self.prompt_error = Some(e.to_string()),
+        }
+    }
+
+    pub fn show(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        self.changed_this_frame = false;
+        self.keyboard(ui, viewer, now);
+        if self.playing && now.duration_since(self.last_step) >= PLAY_STEP {
+            self.last_step = now;
+            let position = Self::position(viewer);
+            if position >= Self::ops(viewer) {
+                self.playing = false;
+            } else {
+                self.go_to(viewer, position + 1);
+            }
+        }
+        if let Some((from, to, start)) = self.flight {
+            let t = now.duration_since(start).as_secs_f32() / FLIGHT.as_secs_f32();
+            self.camera = from.lerp(&to, t);
+            if t >= 1.0 {
+                self.flight = None;
+            }
+        }
+
+        egui::Panel::top("prompt").show(ui, |ui| self.prompt_bar(ui, viewer));
+        egui::Panel::left("player").default_size(270.0).show(ui, |ui| self.player(ui, viewer, now));
+        egui::Panel::right("outputs").default_size(300.0).show(ui, |ui| {
+            self.predictions_panel(ui, viewer);
+            ui.separator();
+            self.attention.show(ui, viewer);
+        });
+        egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
+        if self.show_help {
+            help_window(ui, &mut self.show_help);
+        }
+    }
+
+    fn keyboard(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let pressed = |key| ui.input(|i| i.key_pressed(key));
+        let position = Self::position(viewer);
+        if pressed(egui::Key::Space) {
+            self.playing = !self.playing;
+            if self.playing && position == Self::ops(viewer) {
+                self.go_to(viewer, 1);
+            }
+            self.last_step = now;
+        }
+        if pressed(egui::Key::ArrowRight) {
+            self.go_to(viewer, position + 1);
+        }
+        if pressed(egui::Key::ArrowLeft) {
+            self.go_to(viewer, position.saturating_sub(1));
+        }
+        if pressed(egui::Key::Home) {
+            self.go_to(viewer, 1);
+        }
+        if pressed(egui::Key::End) {
+            self.go_to(viewer, Self::ops(viewer));
+        }
+        let aspect = self.scene_rect.aspect_ratio();
+        if pressed(egui::Key::F) {
+            if let Some(camera) = viewer.camera("all", aspect) {
+                self.fly_to(camera, now);
+            }
+        }
+        if pressed(egui::Key::C) {
+            if let Some(op) = viewer.current.map(|c| viewer.graph.graph.ops[c].outputs[0]) {
+                let name = viewer.graph.graph.tensors[op].name.clone();
+                if let Some(camera) = viewer.camera(&name, aspect) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        let names: Vec<String> = viewer.scene.cameras.keys().cloned().collect();
+        let digits = [
+            egui::Key::Num1,
+            egui::Key::Num2,
+            egui::Key::Num3,
+            egui::Key::Num4,
+            egui::Key::Num5,
+            egui::Key::Num6,
+            egui::Key::Num7,
+            egui::Key::Num8,
+            egui::Key::Num9,
+        ];
+        for (key, name) in digits.into_iter().zip(&names) {
+            if pressed(key) {
+                if let Some(camera) = viewer.camera(name, aspect) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        if pressed(egui::Key::H) || pressed(egui::Key::F1) {
+            self.show_help = !self.show_help;
+        }
+        if pressed(egui::Key::Escape) {
+            self.show_help = false;
+        }
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
+            self.quit = true;
+        }
+    }
+
+    fn prompt_bar(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("glassbox").strong());
+            ui.label(format!("{} —", viewer.scene.name));
+            let edit = ui.add(egui::TextEdit::singleline(&mut self.prompt).desired_width(260.0).hint_text("prompt"));
+            if edit.changed() {
+                self.set_prompt(viewer);
+            }
+            if let Some(error) = &self.prompt_error {
+                ui.colored_label(Color32::from_rgb(255, 120, 100), error);
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("tokens").color(to_egui(dim_color(crate::graph::Dim::Token))));
+            for (position, &id) in viewer.ids.iter().enumerate() {
+                let text = viewer.scene.tokenizer.decode_one(id);
+                ui.label(RichText::new(format!("{text}")).monospace().background_color(Color32::from_gray(45)))
+                    .on_hover_text(format!("position {position}, token id {id}"));
+            }
+        });
+    }
+
+    fn player(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        let ops = Self::ops(viewer);
+        let position = Self::position(viewer);
+        ui.heading("Player");
+        ui.horizontal(|ui| {
+            if ui.button("⏮").on_hover_text("first op (Home)").clicked() {
+                self.go_to(viewer, 1);
+            }
+            if ui.button("◀").on_hover_text("step back (←)").clicked() {
+                self.go_to(viewer, position - 1);
+            }
+            let label = if self.playing { "⏸" } else { "▶" };
+            if ui.button(label).on_hover_text("play / pause (Space)").clicked() {
+                self.playing = !self.playing;
+                self.last_step = now;
+                if self.playing && position == ops {
+                    self.go_to(viewer, 1);
+                }
+            }
+            if ui.button("▶|").on_hover_text("step forward (→)").clicked() {
+                self.go_to(viewer, position + 1);
+            }
+            if ui.button("⏭").on_hover_text("whole graph (End)").clicked() {
+                self.go_to(viewer, ops);
+            }
+        });
+        let mut scrub = position;
+        if ui.add(egui::Slider::new(&mut scrub, 1..=ops).text("ops run")).changed() {
+            self.go_to(viewer, scrub);
+        }
+        if let Some(current) = viewer.current {
+            let op = &viewer.graph.graph.ops[current];
+            ui.label(RichText::new(&op.name).strong().color(to_egui(crate::render::style::CURRENT_OUTPUT)));
+            ui.label(op.formula);
+            ui.label(format!(
+                "{:.3} MFLOP, {:.3} MB moved",
+                op.kind.flops() as f64 / 1e6,
+                op.kind.bytes() as f64 / 1e6
+            ));
+        } else {
+            ui.label("The whole graph has run. Press Space to play it op by op.");
+        }
+        ui.separator();
+        ui.heading("Outline");
+        egui::ScrollArea::vertical().show(ui, |ui| self.outline(ui, viewer, now));
+    }
+
+    fn outline(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        let aspect = self.scene_rect.aspect_ratio();
+        let regions = viewer.renderer.layout.regions.clone();
+        for region in regions {
+            let header = egui::CollapsingHeader::new(&region.name).default_open(false).show(ui, |ui| {
+                for index in 0..Self::ops(viewer) {
+                    let op = &viewer.graph.graph.ops[index];
+                    let (top, _) = viewer.renderer.layout.op_rows[index];
+                    if top > region.max.y || top < region.min.y {
+                        continue;
+                    }
+                    let name = op.name.clone();
+                    let output = viewer.graph.graph.tensors[op.outputs[0]].name.clone();
+                    let selected = viewer.current == Some(index);
+                    if ui.selectable_label(selected, &name).clicked() {
+                        self.go_to(viewer, index + 1);
+                        if let Some(camera) = viewer.camera(&output, aspect) {
+                            self.fly_to(camera, now);
+                        }
+                    }
+                }
+            });
+            if header.header_response.double_clicked() {
+                if let Some(camera) = viewer.camera(&region.name, aspect) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+    }
+
+    fn predictions_panel(&mut self, ui: &mut egui::Ui, viewer: &Viewer) {
+        ui.heading("Next token");
+        if Self::position(viewer) < Self::ops(viewer) {
+            ui.label("Run the graph to the end (End) to see the prediction.");
+            return;
+        }
+        let last = viewer.ids.len() - 1;
+        ui.label(format!("after position {last}:"));
+        for &(id, p) in &self.predictions {
+            ui.horizontal(|ui| {
+                let text = viewer.scene.tokenizer.decode_one(id);
+                ui.label(RichText::new(format!("{text:>6}")).monospace());
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 14.0), egui::Sense::hover());
+                ui.painter().rect_filled(rect, 2.0, Color32::from_gray(40));
+                let mut bar = rect;
+                bar.set_width(rect.width() * p.clamp(0.0, 1.0));
+                ui.painter().rect_filled(bar, 2.0, to_egui(dim_color(crate::graph::Dim::Vocab)));
+                ui.label(format!("{:.1}%", p * 100.0));
+            });
+        }
+    }
+
+    fn scene(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        let rect = ui.max_rect();
+        self.scene_rect = rect;
+        let response = ui.allocate_rect(rect, egui::Sense::click_and_drag());
+        let viewport = Vec2::new(rect.width(), rect.height());
+        let local = |p: egui::Pos2| Vec2::new(p.x - rect.min.x, p.y - rect.min.y);
+        let delta = response.drag_delta();
+        let pan = response.dragged_by(egui::PointerButton::Secondary)
+            || response.dragged_by(egui::PointerButton::Middle)
+            || (response.dragged_by(egui::PointerButton::Primary) && ui.input(|i| i.modifiers.shift));
+        if pan {
+            self.camera.pan(Vec2::new(delta.x, delta.y), viewport);
+            self.flight = None;
+        } else if response.dragged_by(egui::PointerButton::Primary) {
+            self.camera.orbit(Vec2::new(delta.x, delta.y));
+            self.flight = None;
+        }
+        let pointer = response.hover_pos();
+        let world = pointer.and_then(|p| self.camera.ray_to_plane(local(p), viewport));
+        if response.hovered() {
+            let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
+            let steps = scroll.y / 60.0 + (zoom - 1.0) * 8.0;
+            if steps.abs() > 1e-4 {
+                self.camera.zoom(steps, world);
+                self.flight = None;
+            }
+        }
+        if response.double_clicked() {
+            if let Some((panel, _, _)) = world.and_then(|w| viewer.renderer.layout.pick(w)) {
+                let tensor = viewer.renderer.layout.panels[panel].tensor;
+                let name = viewer.graph.graph.tensors[tensor].name.clone();
+                if let Some(camera) = viewer.camera(&name, rect.aspect_ratio()) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        self.update_hover(viewer, world);
+
+        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+        overlay::paint(ui.painter(), rect, &viewer.graph.graph, &viewer.renderer.layout, &self.camera, &states);
+        if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
+            hover_tooltip(ui, viewer, hover, pointer);
+        }
+        ui.painter().text(
+            rect.left_bottom() + egui::vec2(8.0, -8.0),
+            egui::Align2::LEFT_BOTTOM,
+            format!(
+                "drag: orbit · right-drag: pan · scroll: zoom · double-click: fly · H: help    readbacks so far: {}",
+                viewer.gpu.readback_count()
+            ),
+            egui::FontId::proportional(12.0),
+            Color32::from_gray(140),
+        );
+    }
+
+    /// Reads the hovered cell (and a few operands) back when the cell under the pointer changes:
+    /// the one readback a steady frame may make.
+    fn update_hover(&mut self, viewer: &mut Viewer, world: Option<glam::Vec3>) {
+        let picked = world.and_then(|w| viewer.renderer.layout.pick(w));
+        let key = picked;
+        if key == self.hover.as_ref().map(|h| h.key) {
+            return;
+        }
+        let previous_highlights = !viewer.highlights.is_empty();
+        self.hover = None;
+        viewer.highlights.clear();
+        if let Some((panel_index, row, col)) = key {
+            let panel = &viewer.renderer.layout.panels[panel_index];
+            let tensor_id = panel.tensor;
+            let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+            if states[tensor_id] != crate::render::TensorState::NotComputed {
+                let gpu_tensor = viewer.graph.tensor(tensor_id);
+                let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
+                let element = panel.element(row, col, chunk_start);
+                let tensor = &viewer.graph.graph.tensors[tensor_id];
+                let index = unflatten(&tensor.shape, element);
+                let explanation = explain(&viewer.graph.graph, tensor_id, &index, &viewer.ids);
+                let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
+                    .map_or(f32::NAN, |v| v[0]);
+                let operand_values = explanation
+                    .operands
+                    .iter()
+                    .map(|o| {
+                        pollster::block_on(viewer.read_elements(o.tensor, &[o.element])).map_or(f32::NAN, |v| v[0])
+                    })
+                    .collect();
+                viewer.highlights = explanation.highlights.clone();
+                self.hover = Some(Hover {
+                    key: (panel_index, row, col),
+                    tensor: tensor_id,
+                    index,
+                    value,
+                    explanation,
+                    operand_values,
+                });
+            }
+        }
+        if previous_highlights || !viewer.highlights.is_empty() {
+            viewer.refresh_states();
+        }
+        self.changed_this_frame = true;
+    }
+}
+
+fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::Pos2) {
+    let tensor = &viewer.graph.graph.tensors[hover.tensor];
+    egui::Area::new(egui::Id::unique("hover"))
+        .fixed_pos(pointer + egui::vec2(16.0, 16.0))
+        .interactable(false)
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width(380.0);
+                ui.label(RichText::new(&tensor.name).strong().color(to_egui(role_color(tensor.role))));
+                ui.horizontal(|ui| {
+                    for (dim, i) in tensor.dims.iter().zip(&hover.index) {
+                        ui.label(RichText::new(format!("{}={i}", dim_letter(*dim))).color(to_egui(dim_color(*dim))));
+                    }
+                });
+                ui.label(RichText::new(format!("value {}", format_value(hover.value))).monospace());
+                let e = &hover.explanation;
+                if let Some(op) = &e.op {
+                    ui.label(RichText::new(format!("written by {op}")).weak());
+                }
+                ui.label(&e.formula);
+                if !e.detail.is_empty() {
+                    ui.label(&e.detail);
+                }
+                for (operand, value) in e.operands.iter().zip(&hover.operand_values) {
+                    let name = &viewer.graph.graph.tensors[operand.tensor].name;
+                    ui.label(RichText::new(format!("{} ({name}) = {}", operand.label, format_value(*value))).monospace());
+                }
+            });
+        });
+}
+
+fn format_value(v: f32) -> String {
+    if v == f32::NEG_INFINITY {
+        "-inf (masked)".into()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+fn help_window(ui: &egui::Ui, open: &mut bool) {
+    egui::Window::new("Keyboard and mouse").open(open).collapsible(false).show(ui.ctx(), |ui| {
+        egui::Grid::new("help").striped(true).show(ui, |ui| {
+            for (keys, what) in [
+                ("Space", "play / pause the ops one by one"),
+                ("← / →", "step one op back / forward"),
+                ("Home / End", "first op / whole graph"),
+                ("F", "fit the whole model"),
+                ("C", "fly to the current op's output"),
+                ("1 … 9", "the scene's named cameras"),
+                ("drag", "orbit"),
+                ("right-drag, middle-drag, Shift+drag", "pan"),
+                ("scroll, pinch", "zoom towards the pointer"),
+                ("double-click", "fly to the tensor under the pointer"),
+                ("hover", "a cell's value and how it was computed"),
+                ("H, F1 / Esc", "this help / close it"),
+                ("Ctrl+Q", "quit"),
+            ] {
+                ui.label(RichText::new(keys).monospace());
+                ui.label(what);
+                ui.end_row();
+            }
+        });
+    });
+}

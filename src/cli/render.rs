@@ -1,0 +1,138 @@
+//! `glassbox render`: the renderer offscreen, to a PNG.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::gpu::GpuOptions;
+use crate::render::offscreen::{Offscreen, FORMAT};
+use crate::render::tensor_states;
+use crate::scene::Scene;
+use crate::viewer::Viewer;
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// Scene folder (with scene.toml); the built-in `sort` scene when omitted.
+    #[arg(long)]
+    pub scene: Option<PathBuf>,
+    /// Text to run instead of the scene's prompt.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Show the graph run up to op N (0-based), with op N highlighted.
+    #[arg(long, conflicts_with = "op")]
+    pub step: Option<usize>,
+    /// Show the graph run up to the op of this name, highlighted.
+    #[arg(long)]
+    pub op: Option<String>,
+    /// Image size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1920x1080")]
+    pub size: String,
+    /// A camera of the scene, or "all", a region ("block 0") or a tensor name.
+    #[arg(long, default_value = "overview")]
+    pub camera: String,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also render 10 more frames and print the frame time and readbacks per frame.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+pub fn parse_size(size: &str) -> Result<(u32, u32)> {
+    let (w, h) = size
+        .split_once(['x', 'X'])
+        .with_context(|| format!("--size {size:?}: expected WIDTHxHEIGHT, such as 1920x1080"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .with_context(|| format!("--size {size:?}: {s:?} is not a number"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+pub fn load_scene(dir: Option<&Path>) -> Result<Scene> {
+    Ok(match dir {
+        Some(dir) => Scene::load(dir)?,
+        None => Scene::embedded(),
+    })
+}
+
+pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
+    let (width, height) = parse_size(&args.size)?;
+    let scene = load_scene(args.scene.as_deref())?;
+    let prompt = args.prompt.clone().unwrap_or_else(|| scene.prompt.clone());
+    let ids = scene.tokenizer.encode(&prompt)?;
+    pollster::block_on(async {
+        let mut viewer = Viewer::new(scene, &ids, options, FORMAT).await?;
+        let ops = &viewer.graph.graph.ops;
+        let step = match (&args.op, args.step) {
+            (Some(name), _) => Some(viewer.graph.graph.op_index(name).with_context(|| {
+                let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+                format!(
+                    "--op {name:?}: no such op; the ops are {}",
+                    names.join(", ")
+                )
+            })?),
+            (None, Some(step)) if step >= ops.len() => {
+                bail!(
+                    "--step {step}: the graph has {} ops (0..={})",
+                    ops.len(),
+                    ops.len() - 1
+                )
+            }
+            (None, step) => step,
+        };
+        if let Some(step) = step {
+            viewer.step_to(step);
+        }
+        let aspect = width as f32 / height as f32;
+        let Some(camera) = viewer.camera(&args.camera, aspect) else {
+            let names: Vec<&String> = viewer.scene.cameras.keys().collect();
+            bail!(
+                "--camera {:?}: not a camera of the scene ({names:?}), a region or a tensor",
+                args.camera
+            );
+        };
+        let mut target = Offscreen::new(&viewer.gpu, width, height)?;
+        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+        target.draw(
+            &viewer.gpu,
+            &viewer.renderer,
+            &viewer.graph.graph,
+            &camera,
+            &states,
+        );
+        if args.stats {
+            viewer.gpu.wait_idle()?;
+            let frames = 10;
+            let before = viewer.gpu.readback_count();
+            let mut times = Vec::new();
+            for _ in 0..frames {
+                let start = Instant::now();
+                target.draw(
+                    &viewer.gpu,
+                    &viewer.renderer,
+                    &viewer.graph.graph,
+                    &camera,
+                    &states,
+                );
+                viewer.gpu.wait_idle()?;
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            let readbacks = viewer.gpu.readback_count() - before;
+            println!(
+                "frame time {:.2} ms (median of {frames}, {width}x{height}), readbacks per frame: {}",
+                times[frames / 2],
+                readbacks as f64 / frames as f64
+            );
+        }
+        let image = target.read_image(&viewer.gpu).await?;
+        image
+            .save(&args.out)
+            .with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote {} ({width}x{height})", args.out.display());
+        Ok(())
+    })
+}

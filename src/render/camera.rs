@@ -1,0 +1,118 @@
+//! An orbit camera: a target point, a distance, and two angles. Flying to a place animates the
+//! target and distance; everything is a pure function of time so frames are reproducible.
+
+use glam::{Mat4, Vec2, Vec3};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Camera {
+    pub target: Vec3,
+    pub distance: f32,
+    /// Rotation around the vertical axis, radians (0: looking straight at the panels).
+    pub yaw: f32,
+    /// Rotation above or below the panels' plane, radians.
+    pub pitch: f32,
+    /// Vertical field of view, radians.
+    pub fov_y: f32,
+}
+
+impl Camera {
+    /// A camera looking straight at the rectangle `min..max` of the z = 0 plane, fitting it into
+    /// a viewport of the given aspect ratio (width / height).
+    pub fn framing(min: Vec2, max: Vec2, aspect: f32) -> Camera {
+        let fov_y = 45f32.to_radians();
+        let size = (max - min).max(Vec2::splat(1.0));
+        let half_h = (size.y / 2.0).max(size.x / 2.0 / aspect.max(1e-3)) * 1.08;
+        let center = (min + max) / 2.0;
+        Camera {
+            target: Vec3::new(center.x, center.y, 0.0),
+            distance: half_h / (fov_y / 2.0).tan(),
+            yaw: 0.0,
+            pitch: 0.0,
+            fov_y,
+        }
+    }
+
+    pub fn eye(&self) -> Vec3 {
+        let dir = Vec3::new(
+            self.yaw.sin() * self.pitch.cos(),
+            self.pitch.sin(),
+            self.yaw.cos() * self.pitch.cos(),
+        );
+        self.target + dir * self.distance
+    }
+
+    pub fn view_proj(&self, aspect: f32) -> Mat4 {
+        let view = Mat4::look_at_rh(self.eye(), self.target, Vec3::Y);
+        let near = (self.distance * 0.001).max(1e-3);
+        let far = self.distance * 10.0 + 1e4;
+        Mat4::perspective_rh(self.fov_y, aspect, near, far) * view
+    }
+
+    /// The world point of the z = 0 plane under a viewport position (pixels from the top left).
+    pub fn ray_to_plane(&self, pixel: Vec2, viewport: Vec2) -> Option<Vec3> {
+        let ndc = Vec2::new(
+            2.0 * pixel.x / viewport.x - 1.0,
+            1.0 - 2.0 * pixel.y / viewport.y,
+        );
+        let inverse = self.view_proj(viewport.x / viewport.y).inverse();
+        let near = inverse.project_point3(ndc.extend(0.0));
+        let far = inverse.project_point3(ndc.extend(1.0));
+        let dir = far - near;
+        if dir.z.abs() < 1e-9 {
+            return None;
+        }
+        let t = -near.z / dir.z;
+        (t > 0.0).then(|| near + dir * t)
+    }
+
+    /// Where a world point lands in the viewport, in pixels from the top left; `None` behind the
+    /// camera.
+    pub fn project(&self, point: Vec3, viewport: Vec2) -> Option<Vec2> {
+        let clip = self.view_proj(viewport.x / viewport.y) * point.extend(1.0);
+        if clip.w <= 0.0 {
+            return None;
+        }
+        let ndc = clip.truncate() / clip.w;
+        Some(Vec2::new(
+            (ndc.x + 1.0) / 2.0 * viewport.x,
+            (1.0 - ndc.y) / 2.0 * viewport.y,
+        ))
+    }
+
+    /// Orbits by a mouse drag of `delta` pixels.
+    pub fn orbit(&mut self, delta: Vec2) {
+        self.yaw -= delta.x * 0.005;
+        self.pitch = (self.pitch + delta.y * 0.005).clamp(-1.45, 1.45);
+    }
+
+    /// Pans by a drag of `delta` pixels, keeping the point under the cursor under it.
+    pub fn pan(&mut self, delta: Vec2, viewport: Vec2) {
+        let world_per_pixel = 2.0 * self.distance * (self.fov_y / 2.0).tan() / viewport.y;
+        let forward = (self.target - self.eye()).normalize();
+        let right = forward.cross(Vec3::Y).normalize_or_zero();
+        let up = right.cross(forward);
+        self.target += (-right * delta.x + up * delta.y) * world_per_pixel;
+    }
+
+    /// Zooms by `steps` (positive: closer), towards the world point under the cursor if given.
+    pub fn zoom(&mut self, steps: f32, towards: Option<Vec3>) {
+        let factor = 0.85f32.powf(steps);
+        if let Some(point) = towards {
+            self.target = point + (self.target - point) * factor;
+        }
+        self.distance = (self.distance * factor).max(0.5);
+    }
+
+    /// The camera `t` (0..1) of the way from `self` to `other`, eased.
+    pub fn lerp(&self, other: &Camera, t: f32) -> Camera {
+        let s = t.clamp(0.0, 1.0);
+        let s = s * s * (3.0 - 2.0 * s);
+        Camera {
+            target: self.target.lerp(other.target, s),
+            distance: self.distance + (other.distance - self.distance) * s,
+            yaw: self.yaw + (other.yaw - self.yaw) * s,
+            pitch: self.pitch + (other.pitch - self.pitch) * s,
+            fov_y: self.fov_y + (other.fov_y - self.fov_y) * s,
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! Drawing the graph's tensors straight from the storage buffers the kernels wrote: one quad per
+//! panel, coloured per pixel by a fragment shader that reads the tensor's buffer. Nothing is
+//! copied and nothing is read back.
+
+pub mod camera;
+pub mod layout;
+pub mod offscreen;
+pub mod overlay;
+pub mod style;
+
+use glam::Vec2;
+use wgpu::util::DeviceExt;
+
+pub use camera::Camera;
+pub use layout::{Layout, Panel};
+
+use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry};
+use crate::graph::{Role, TensorId};
+
+/// The draw shader, beside the kernels it draws the output of.
+pub const TENSOR_SHADER: &str = include_str!("../../kernels/draw/tensor.wgsl");
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct CameraUniform {
+    view_proj: [[f32; 4]; 4],
+    viewport: [f32; 2],
+    _pad: [f32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PanelUniform {
+    origin: [f32; 3],
+    state: u32,
+    size: [f32; 2],
+    rows: u32,
+    cols: u32,
+    offset: u32,
+    row_stride: u32,
+    col_stride: u32,
+    slot: u32,
+    frame_color: [f32; 4],
+    highlight_row: u32,
+    highlight_col: u32,
+    mode: u32,
+    _pad: u32,
+}
+
+/// The views one frame can draw, each with its own camera.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Scene = 0,
+    Attention = 1,
+}
+
+const VIEWS: usize = 2;
+
+/// How a tensor is drawn at the moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorState {
+    NotComputed,
+    Computed,
+    CurrentInput,
+    CurrentOutput,
+}
+
+/// A highlighted row or column of a tensor's panels (the operands of a hovered cell).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Highlight {
+    pub tensor: TensorId,
+    /// For tensors drawn one panel per head: which head.
+    pub head: Option<usize>,
+    pub row: Option<usize>,
+    pub col: Option<usize>,
+}
+
+pub struct TensorRenderer {
+    pub layout: Layout,
+    pipeline: wgpu::RenderPipeline,
+    /// One camera per view drawn in the same frame (the 3D scene, the attention heatmap).
+    camera_buffers: Vec<wgpu::Buffer>,
+    panel_buffer: wgpu::Buffer,
+    panel_stride: u64,
+    frame_groups: Vec<wgpu::BindGroup>,
+    tensor_groups: Vec<wgpu::BindGroup>,
+    panels: Vec<PanelUniform>,
+    absmax: wgpu::Buffer,
+    /// (tensor, element count, bind group) of every tensor chunk the colour scale covers.
+    stats_binds: Vec<(TensorId, usize, wgpu::BindGroup)>,
+}
+
+impl TensorRenderer {
+    pub fn new(
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        graph: &GpuGraph,
+        format: wgpu::TextureFormat,
+    ) -> TensorRenderer {
+        let device = &gpu.device;
+        let layout = Layout::new(&graph.graph, &|id| graph.tensor(id).rows_per_chunk);
+        let uniform_entry = |binding, dynamic| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: dynamic,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let storage_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: true },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("tensor frame"),
+            entries: &[
+                uniform_entry(0, false),
+                uniform_entry(1, true),
+                storage_entry(2),
+            ],
+        });
+        let values_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("tensor values"),
+            entries: &[storage_entry(0)],
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("tensor draw"),
+            source: wgpu::ShaderSource::Wgsl(TENSOR_SHADER.into()),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("tensor draw"),
+            bind_group_layouts: &[Some(&frame_layout), Some(&values_layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("tensor draw"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                buffers: &[],
+                compilation_options: Default::default(),
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                targets: &[Some(format.into())],
+                compilation_options: Default::default(),
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+
+        let camera_buffers: Vec<wgpu::Buffer> = (0..VIEWS)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("camera"),
+                    size: std::mem::size_of::<CameraUniform>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let align = gpu.limits.min_uniform_buffer_offset_alignment as u64;
+        let panel_stride = (std::mem::size_of::<PanelUniform>() as u64).div_ceil(align) * align;
+        let panel_buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("panels"),
+            size: panel_stride * layout.panels.len().max(1) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let tensor_count = graph.graph.tensors.len();
+        let absmax = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("absmax"),
+            contents: bytemuck::cast_slice(&vec![0u32; tensor_count]),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        });
+        let frame_groups = camera_buffers
+            .iter()
+            .map(|camera_buffer| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tensor frame"),
+                    layout: &frame_layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: camera_buffer.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: &panel_buffer,
+                                offset: 0,
+                                size: wgpu::BufferSize::new(
+                                    std::mem::size_of::<PanelUniform>() as u64
+                                ),
+                            }),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 2,
+                            resource: absmax.as_entire_binding(),
+                        },
+                    ],
+                })
+            })
+            .collect();
+        let tensor_groups = layout
+            .panels
+            .iter()
+            .map(|p| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tensor values"),
+                    layout: &values_layout,
+                    entries: &[wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: graph.tensor(p.tensor).chunks[p.chunk].as_entire_binding(),
+                    }],
+                })
+            })
+            .collect();
+        let mut stats_binds = Vec::new();
+        for (id, _) in graph.graph.tensors.iter().enumerate() {
+            let tensor = graph.tensor(id);
+            for (chunk, (_, rows)) in tensor.chunks.iter().zip(tensor.chunk_ranges()) {
+                let n = rows * tensor.row_len;
+                let bind = bind_kernel(
+                    gpu,
+                    registry,
+                    "absmax",
+                    &[n as u32, id as u32],
+                    &[chunk, &absmax],
+                );
+                stats_binds.push((id, n, bind));
+            }
+        }
+        let panels = layout
+            .panels
+            .iter()
+            .map(|p| PanelUniform {
+                origin: p.origin.to_array(),
+                state: 1,
+                size: p.size.to_array(),
+                rows: p.rows as u32,
+                cols: p.cols as u32,
+                offset: p.offset as u32,
+                row_stride: p.row_stride as u32,
+                col_stride: p.col_stride as u32,
+                slot: p.tensor as u32,
+                frame_color: style::role_color(graph.graph.tensors[p.tensor].role),
+                highlight_row: u32::MAX,
+                highlight_col: u32::MAX,
+                mode: 0,
+                _pad: 0,
+            })
+            .collect();
+        let renderer = TensorRenderer {
+            layout,
+            pipeline,
+            camera_buffers,
+            panel_buffer,
+            panel_stride,
+            frame_groups,
+            tensor_groups,
+            panels,
+            absmax,
+            stats_binds,
+        };
+        renderer.upload_panels(gpu);
+        renderer
+    }
+
+    fn upload_panels(&self, gpu: &Gpu) {
+        let mut bytes = vec![0u8; (self.panel_stride as usize) * self.panels.len()];
+        for (i, panel) in self.panels.iter().enumerate() {
+            let start = i * self.panel_stride as usize;
+            bytes[start..start + std::mem::size_of::<PanelUniform>()]
+                .copy_from_slice(bytemuck::bytes_of(panel));
+        }
+        if !bytes.is_empty() {
+            gpu.queue.write_buffer(&self.panel_buffer, 0, &bytes);
+        }
+    }
+
+    /// Records the colour-scale pass: the largest |value| of every tensor, on the GPU. Run it after
+    /// the graph runs; it reads nothing back.
+    pub fn encode_stats(&self, registry: &KernelRegistry, encoder: &mut wgpu::CommandEncoder) {
+        encoder.clear_buffer(&self.absmax, 0, None);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("absmax"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(registry.pipeline("absmax"));
+        for (_, n, bind) in &self.stats_binds {
+            pass.set_bind_group(0, bind, &[]);
+            pass.dispatch_workgroups(n.div_ceil(256).clamp(1, 1024) as u32, 1, 1);
+        }
+    }
+
+    /// Sets how each tensor is drawn (computed or not, part of the current op) and which rows or
+    /// columns are highlighted. A small upload; nothing is read back.
+    pub fn set_states(
+        &mut self,
+        gpu: &Gpu,
+        graph: &GpuGraph,
+        states: &[TensorState],
+        highlights: &[Highlight],
+    ) {
+        for (uniform, panel) in self.panels.iter_mut().zip(&self.layout.panels) {
+            let tensor = &graph.graph.tensors[panel.tensor];
+            let state = states[panel.tensor];
+            uniform.state = match state {
+                TensorState::NotComputed => 0,
+                TensorState::Computed => 1,
+                TensorState::CurrentInput => 2,
+                TensorState::CurrentOutput => 3,
+            };
+            uniform.frame_color = match state {
+                TensorState::CurrentInput => style::CURRENT_INPUT,
+                TensorState::CurrentOutput => style::CURRENT_OUTPUT,
+                _ => style::role_color(tensor.role),
+            };
+            let highlight = highlights
+                .iter()
+                .find(|h| h.tensor == panel.tensor && (h.head.is_none() || h.head == panel.head));
+            let chunk_first_row = panel.chunk * graph.tensor(panel.tensor).rows_per_chunk;
+            uniform.highlight_row = highlight
+                .and_then(|h| h.row)
+                .and_then(|r| r.checked_sub(chunk_first_row))
+                .map_or(u32::MAX, |r| r as u32);
+            uniform.highlight_col = highlight.and_then(|h| h.col).map_or(u32::MAX, |c| c as u32);
+        }
+        self.upload_panels(gpu);
+    }
+
+    /// Draws every panel into `pass` as seen by `camera` in a viewport of `viewport` pixels.
+    pub fn draw(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        camera: &Camera,
+        viewport: Vec2,
+    ) {
+        self.draw_panels(
+            gpu,
+            pass,
+            View::Scene,
+            camera,
+            viewport,
+            0..self.tensor_groups.len(),
+        );
+    }
+
+    /// Draws the panels `panels` (indices into the layout) for one view of the frame.
+    pub fn draw_panels(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        view: View,
+        camera: &Camera,
+        viewport: Vec2,
+        panels: std::ops::Range<usize>,
+    ) {
+        let uniform = CameraUniform {
+            view_proj: camera.view_proj(viewport.x / viewport.y).to_cols_array_2d(),
+            viewport: viewport.to_array(),
+            _pad: [0.0; 2],
+        };
+        let slot = view as usize;
+        gpu.queue
+            .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
+        pass.set_pipeline(&self.pipeline);
+        for i in panels {
+            pass.set_bind_group(
+                0,
+                &self.frame_groups[slot],
+                &[(i as u64 * self.panel_stride) as u32],
+            );
+            pass.set_bind_group(1, &self.tensor_groups[i], &[]);
+            pass.draw(0..6, 0..1);
+        }
+    }
+}
+
+/// The state of every tensor after the first `op_count` ops have run, with op `current` (if any)
+/// highlighted together with the tensors it reads.
+pub fn tensor_states(
+    graph: &crate::graph::Graph,
+    op_count: usize,
+    current: Option<usize>,
+) -> Vec<TensorState> {
+    let mut states: Vec<TensorState> = graph
+        .tensors
+        .iter()
+        .map(|t| match t.role {
+            Role::Weight | Role::Input => TensorState::Computed,
+            _ => TensorState::NotComputed,
+        })
+        .collect();
+    for op in &graph.ops[..op_count.min(graph.ops.len())] {
+        for &out in &op.outputs {
+            states[out] = TensorState::Computed;
+        }
+    }
+    if let Some(op) = current.and_then(|i| graph.ops.get(i)) {
+        for &input in &op.inputs {
+            states[input] = TensorState::CurrentInput;
+        }
+        for &out in &op.outputs {
+            states[out] = TensorState::CurrentOutput;
+        }
+    }
+    states
+}

@@ -1,0 +1,183 @@
+//! Rendering the scene into a texture instead of a window: for `glassbox render` (pictures for
+//! slides and papers, up to the device's largest texture) and for snapshot tests.
+
+use glam::Vec2;
+
+use super::{overlay, Camera, TensorRenderer, TensorState};
+use crate::gpu::{Gpu, GpuError};
+use crate::graph::Graph;
+
+/// Shader-written colours are final: a non-sRGB target keeps them as they are.
+pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+pub struct Offscreen {
+    pub width: u32,
+    pub height: u32,
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+    egui_renderer: egui_wgpu::Renderer,
+    egui_ctx: egui::Context,
+}
+
+impl Offscreen {
+    pub fn new(gpu: &Gpu, width: u32, height: u32) -> Result<Offscreen, GpuError> {
+        let max = gpu.limits.max_texture_dimension_2d;
+        if width == 0 || height == 0 || width > max || height > max {
+            return Err(GpuError::Readback(format!(
+                "image size {width}x{height} outside 1..={max} pixels per side on this device"
+            )));
+        }
+        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("offscreen"),
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        let egui_renderer =
+            egui_wgpu::Renderer::new(&gpu.device, FORMAT, egui_wgpu::RendererOptions::PREDICTABLE);
+        Ok(Offscreen {
+            width,
+            height,
+            texture,
+            view,
+            egui_renderer,
+            egui_ctx: egui::Context::default(),
+        })
+    }
+
+    /// Draws one frame: the tensors, then the labels and arrows. Reads nothing back.
+    pub fn draw(
+        &mut self,
+        gpu: &Gpu,
+        renderer: &TensorRenderer,
+        graph: &Graph,
+        camera: &Camera,
+        states: &[TensorState],
+    ) {
+        let viewport = Vec2::new(self.width as f32, self.height as f32);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("tensors"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &self.view,
+                    resolve_target: None,
+                    depth_slice: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            renderer.draw(gpu, &mut pass, camera, viewport);
+        }
+
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(viewport.x, viewport.y),
+            )),
+            ..Default::default()
+        };
+        let output = self.egui_ctx.run_ui(input, |ui| {
+            let painter = ui.ctx().layer_painter(egui::LayerId::background());
+            let view = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y));
+            overlay::paint(&painter, view, graph, &renderer.layout, camera, states);
+        });
+        let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);
+        for (id, deltas) in &output.textures_delta.set {
+            for delta in deltas {
+                self.egui_renderer
+                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
+            }
+        }
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [self.width, self.height],
+            pixels_per_point: 1.0,
+        };
+        let extra = self.egui_renderer.update_buffers(
+            &gpu.device,
+            &gpu.queue,
+            &mut encoder,
+            &jobs,
+            &screen,
+        );
+        {
+            let pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("labels"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &self.view,
+                    resolve_target: None,
+                    depth_slice: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Load,
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            self.egui_renderer
+                .render(&mut pass.forget_lifetime(), &jobs, &screen);
+        }
+        for id in &output.textures_delta.free {
+            self.egui_renderer.free_texture(id);
+        }
+        gpu.queue
+            .submit(extra.into_iter().chain([encoder.finish()]));
+    }
+
+    /// Reads the frame back as an RGBA image (one counted readback).
+    pub async fn read_image(&self, gpu: &Gpu) -> Result<image::RgbaImage, GpuError> {
+        let row_bytes = self.width * 4;
+        let padded = row_bytes.div_ceil(256) * 256;
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("offscreen readback"),
+            size: padded as u64 * self.height as u64,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_buffer(
+            self.texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded),
+                    rows_per_image: Some(self.height),
+                },
+            },
+            wgpu::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
+            },
+        );
+        gpu.queue.submit([encoder.finish()]);
+        let bytes = gpu
+            .read_buffers(&[(&buffer, padded as u64 * self.height as u64)])
+            .await?;
+        let mut pixels = Vec::with_capacity((row_bytes * self.height) as usize);
+        for row in bytes.chunks_exact(padded as usize) {
+            pixels.extend_from_slice(&row[..row_bytes as usize]);
+        }
+        Ok(image::RgbaImage::from_raw(self.width, self.height, pixels)
+            .expect("pixel count matches"))
+    }
+}

@@ -1,0 +1,55 @@
+//! One colour per role and one per dimension, used the same way everywhere: panel frames in the
+//! 3D view, labels, the outline and the panels of the app.
+
+use crate::graph::{Dim, Role};
+
+pub type Rgba = [f32; 4];
+
+pub fn role_color(role: Role) -> Rgba {
+    match role {
+        Role::Input => [0.85, 0.85, 0.85, 1.0],
+        Role::Weight => [0.36, 0.52, 0.95, 1.0],
+        Role::Activation => [0.38, 0.80, 0.50, 1.0],
+        Role::Aggregate => [0.76, 0.50, 0.92, 1.0],
+    }
+}
+
+pub fn dim_color(dim: Dim) -> Rgba {
+    match dim {
+        Dim::Token => [1.0, 0.62, 0.25, 1.0],
+        Dim::KeyToken => [1.0, 0.80, 0.45, 1.0],
+        Dim::Channel => [0.45, 0.85, 0.45, 1.0],
+        Dim::Head => [1.0, 0.45, 0.70, 1.0],
+        Dim::HeadChannel => [0.35, 0.85, 0.85, 1.0],
+        Dim::Vocab => [0.70, 0.55, 1.0, 1.0],
+        Dim::Position => [0.95, 0.90, 0.40, 1.0],
+    }
+}
+
+pub fn dim_letter(dim: Dim) -> &'static str {
+    match dim {
+        Dim::Token => "T",
+        Dim::KeyToken => "T'",
+        Dim::Channel => "C",
+        Dim::Head => "H",
+        Dim::HeadChannel => "D",
+        Dim::Vocab => "V",
+        Dim::Position => "P",
+    }
+}
+
+/// The frame of the op being shown, and of the tensors it reads.
+pub const CURRENT_OUTPUT: Rgba = [1.0, 0.85, 0.2, 1.0];
+pub const CURRENT_INPUT: Rgba = [0.3, 0.9, 1.0, 1.0];
+/// The residual stream's arrows.
+pub const RESIDUAL: Rgba = [1.0, 0.62, 0.25, 1.0];
+pub const BACKGROUND: wgpu::Color = wgpu::Color {
+    r: 0.035,
+    g: 0.038,
+    b: 0.045,
+    a: 1.0,
+};
+
+pub fn to_egui(c: Rgba) -> egui::Color32 {
+    egui::Rgba::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]).into()
+}

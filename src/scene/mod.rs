@@ -1,0 +1,125 @@
+//! Scenes: `scenes/NAME/scene.toml` names a model, a tokenizer, a default prompt and named camera
+//! positions. The `sort` scene is built into the binary, so glassbox opens with no download.
+
+mod tokenizer;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+pub use tokenizer::{Tokenizer, TokenizerError};
+
+use crate::model::{Config, LoadError, Model};
+
+#[derive(Debug, Error)]
+pub enum SceneError {
+    #[error("{file}: {message}")]
+    Toml { file: String, message: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// A named camera position, given by what it frames rather than by coordinates, so it survives
+/// layout changes.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSpec {
+    /// "all", a region ("embedding", "block 0", "output") or a tensor name ("h.0.attn.probs").
+    pub fit: String,
+    /// Degrees around the vertical axis.
+    #[serde(default)]
+    pub yaw: f32,
+    /// Degrees above the panels' plane.
+    #[serde(default)]
+    pub pitch: f32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SceneFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// The model folder, relative to the scene's folder.
+    model: String,
+    tokenizer: Tokenizer,
+    prompt: String,
+    #[serde(default)]
+    cameras: BTreeMap<String, CameraSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scene {
+    pub name: String,
+    pub description: String,
+    pub model: Model,
+    pub tokenizer: Tokenizer,
+    pub prompt: String,
+    pub cameras: BTreeMap<String, CameraSpec>,
+}
+
+/// The built-in scene's files.
+const EMBEDDED_TOML: &str = include_str!("../../scenes/sort/scene.toml");
+const EMBEDDED_CONFIG: &str = include_str!("../../scenes/sort/config.json");
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../scenes/sort/model.safetensors");
+
+impl Scene {
+    /// Parses scene.toml text; `file` names it in errors, which give the line and the key.
+    fn parse(file: &str, text: &str) -> Result<SceneFile, SceneError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let message = match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_string(),
+            };
+            SceneError::Toml {
+                file: file.to_string(),
+                message,
+            }
+        })
+    }
+
+    /// The scene built into the binary (`scenes/sort`).
+    pub fn embedded() -> Scene {
+        let file = Scene::parse("scenes/sort/scene.toml", EMBEDDED_TOML)
+            .expect("the built-in scene parses");
+        let config = Config::from_json("scenes/sort/config.json", EMBEDDED_CONFIG)
+            .expect("the built-in config parses");
+        let model = Model::from_safetensors(
+            config,
+            "scenes/sort/config.json",
+            "scenes/sort/model.safetensors",
+            EMBEDDED_WEIGHTS,
+        )
+        .expect("the built-in model loads");
+        Scene::from_file(file, model)
+    }
+
+    fn from_file(file: SceneFile, model: Model) -> Scene {
+        Scene {
+            name: file.name,
+            description: file.description,
+            model,
+            tokenizer: file.tokenizer,
+            prompt: file.prompt,
+            cameras: file.cameras,
+        }
+    }
+
+    /// Reads `DIR/scene.toml` and the model it names.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(dir: &std::path::Path) -> Result<Scene, SceneError> {
+        let path = dir.join("scene.toml");
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| SceneError::Toml {
+            file: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let file = Scene::parse(&shown, &text)?;
+        let model = Model::load_dir(&dir.join(&file.model))?;
+        Ok(Scene::from_file(file, model))
+    }
+}

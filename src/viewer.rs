@@ -1,0 +1,170 @@
+//! A model on the GPU ready to be watched: the scene, its graph for the current tokens, the
+//! renderer, and how far through the graph the GPU has run. The window and `glassbox render`
+//! both drive this.
+
+use glam::Vec2;
+
+use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
+use crate::graph::{Graph, TensorId};
+use crate::render::{tensor_states, Camera, Highlight, TensorRenderer};
+use crate::scene::Scene;
+
+pub struct Viewer {
+    pub gpu: Gpu,
+    pub registry: KernelRegistry,
+    pub scene: Scene,
+    gpu_model: GpuModel,
+    pub graph: GpuGraph,
+    pub renderer: TensorRenderer,
+    pub format: wgpu::TextureFormat,
+    pub ids: Vec<u32>,
+    /// How many ops of the graph have run for the current ids.
+    pub op_count: usize,
+    /// The op shown as current (highlighted with its inputs), if any.
+    pub current: Option<usize>,
+    pub highlights: Vec<Highlight>,
+}
+
+impl Viewer {
+    /// Opens the GPU, uploads the scene's model, and runs the whole graph on `ids`.
+    pub async fn new(
+        scene: Scene,
+        ids: &[u32],
+        options: &GpuOptions,
+        format: wgpu::TextureFormat,
+    ) -> Result<Viewer, GpuError> {
+        let gpu = Gpu::new(options).await?;
+        Self::with_gpu(gpu, scene, ids, format).await
+    }
+
+    /// [`Viewer::new`] on a device already open (the window's).
+    pub async fn with_gpu(
+        gpu: Gpu,
+        scene: Scene,
+        ids: &[u32],
+        format: wgpu::TextureFormat,
+    ) -> Result<Viewer, GpuError> {
+        let registry = KernelRegistry::builtin(&gpu.device)?;
+        let gpu_model = GpuModel::upload(&gpu, &scene.model).await?;
+        crate::model::validate_ids(&scene.model.config, ids)?;
+        let graph = GpuGraph::new(
+            &gpu,
+            &registry,
+            Graph::gpt2(&scene.model.config, ids.len()),
+            &gpu_model,
+        )
+        .await?;
+        let renderer = TensorRenderer::new(&gpu, &registry, &graph, format);
+        let op_count = graph.graph.ops.len();
+        let mut viewer = Viewer {
+            gpu,
+            registry,
+            scene,
+            gpu_model,
+            graph,
+            renderer,
+            format,
+            ids: Vec::new(),
+            op_count,
+            current: None,
+            highlights: Vec::new(),
+        };
+        viewer.set_ids(ids).await?;
+        Ok(viewer)
+    }
+
+    /// Runs the graph on new token ids, rebuilding buffers and layout only when the length changes.
+    pub async fn set_ids(&mut self, ids: &[u32]) -> Result<(), GpuError> {
+        crate::model::validate_ids(&self.scene.model.config, ids)?;
+        if ids.len() != self.graph.graph.seq_len {
+            let graph = Graph::gpt2(&self.scene.model.config, ids.len());
+            self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
+            self.renderer =
+                TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
+            self.op_count = self.op_count.min(self.graph.graph.ops.len());
+            self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));
+        }
+        self.graph.set_ids(&self.gpu, ids)?;
+        self.ids = ids.to_vec();
+        self.run_to(self.op_count);
+        Ok(())
+    }
+
+    /// Runs the first `op_count` ops (the rest are shown empty) and refreshes the colour scales.
+    pub fn run_to(&mut self, op_count: usize) {
+        self.op_count = op_count.min(self.graph.graph.ops.len());
+        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+        self.graph
+            .encode(&self.registry, &mut encoder, 0..self.op_count, None);
+        self.renderer.encode_stats(&self.registry, &mut encoder);
+        self.gpu.queue.submit([encoder.finish()]);
+        self.refresh_states();
+    }
+
+    /// Shows op `index` as current: the graph has run up to and including it.
+    pub fn step_to(&mut self, index: usize) {
+        let last = self.graph.graph.ops.len() - 1;
+        let index = index.min(last);
+        self.current = Some(index);
+        self.run_to(index + 1);
+    }
+
+    pub fn refresh_states(&mut self) {
+        let states = tensor_states(&self.graph.graph, self.op_count, self.current);
+        self.renderer
+            .set_states(&self.gpu, &self.graph, &states, &self.highlights);
+    }
+
+    /// A named camera of the scene, or one of "all", a region name, or a tensor name.
+    pub fn camera(&self, name: &str, aspect: f32) -> Option<Camera> {
+        let spec = self.scene.cameras.get(name);
+        let fit = spec.map_or(name, |s| s.fit.as_str());
+        let layout = &self.renderer.layout;
+        let (min, max) = if fit == "all" {
+            (layout.min, layout.max)
+        } else if let Some(region) = layout.regions.iter().find(|r| r.name == fit) {
+            (region.min, region.max)
+        } else {
+            layout.tensor_bounds(self.graph.graph.tensor_id(fit)?)?
+        };
+        let margin = Vec2::splat(((max - min).max_element() * 0.04).max(4.0));
+        let mut camera = Camera::framing(min - margin, max + margin, aspect);
+        if let Some(spec) = spec {
+            camera.yaw = spec.yaw.to_radians();
+            camera.pitch = spec.pitch.to_radians();
+        }
+        Some(camera)
+    }
+
+    /// The `k` most likely next tokens after the last position, with their probabilities: one
+    /// readback, made when the tokens change, never per frame.
+    pub async fn top_predictions(&self, k: usize) -> Result<Vec<(u32, f32)>, GpuError> {
+        let probs = self
+            .graph
+            .graph
+            .tensor_id("probs")
+            .expect("graph has probs");
+        let last = self.ids.len() - 1;
+        let row = self.graph.tensor(probs).read_row(&self.gpu, last).await?;
+        let mut ranked: Vec<(u32, f32)> = row
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (i as u32, p))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.truncate(k);
+        Ok(ranked)
+    }
+
+    /// Values of single elements of a tensor (hover): one readback.
+    pub async fn read_elements(
+        &self,
+        tensor: TensorId,
+        indices: &[usize],
+    ) -> Result<Vec<f32>, GpuError> {
+        self.graph
+            .tensor(tensor)
+            .read_elements(&self.gpu, indices)
+            .await
+    }
+}
