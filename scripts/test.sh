@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # The test command: installs Mesa's software Vulkan driver (lavapipe) when no Vulkan driver is
-# present, so the GPU tests run on machines without a GPU, then runs every test.
+# present, so the GPU tests run on machines without a GPU, and Xvfb for the window test, then
+# runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
-    echo "no Vulkan driver found: installing Mesa lavapipe (mesa-vulkan-drivers)"
+missing=()
+ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers libvulkan1)
+command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb xauth)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (software Vulkan and a virtual display for the window test)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # lavapipe runs single-threaded unless told otherwise.
 export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
 
+# The window test needs a display: use a virtual one when there is none.
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    exec xvfb-run -a -s "-screen 0 1600x1000x24" cargo test --release "$@"
+fi
 cargo test --release "$@"

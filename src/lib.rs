@@ -1,10 +1,10 @@
 //! glassbox: a GPT-2 forward pass where every op is a hand-written WGSL kernel, checked against a
 //! plain CPU reference, tensor by tensor, by name.
 
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench;
 #[cfg(feature = "app")]
 pub mod app;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod compare;

@@ -177,3 +177,56 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     assert!(report["cpu_peaks"]["bandwidth_gbs"].as_f64().unwrap() > 0.0);
     assert!(report["forward"]["gpu_ms"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn render_writes_a_png_of_the_requested_size() {
+    let path = std::env::temp_dir().join(format!("glassbox-render-{}.png", std::process::id()));
+    let path_str = path.display().to_string();
+    let out = glassbox(&[
+        "render",
+        "--size",
+        "320x200",
+        "--op",
+        "h.1.mlp.gelu",
+        "--camera",
+        "block 1",
+        "--out",
+        &path_str,
+        "--stats",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("readbacks per frame: 0"),
+        "{}",
+        stdout(&out)
+    );
+    let image = image::open(&path).unwrap();
+    assert_eq!((image.width(), image.height()), (320, 200));
+
+    let out = glassbox(&["render", "--op", "nope", "--out", &path_str]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--op \"nope\": no such op"),
+        "{}",
+        stderr(&out)
+    );
+    let out = glassbox(&["render", "--size", "12by7", "--out", &path_str]);
+    assert!(stderr(&out).contains("WIDTHxHEIGHT"), "{}", stderr(&out));
+}
+
+/// The window opens (under Xvfb on CI), draws frames, makes no readback in steady-state frames
+/// and exits cleanly when asked.
+#[test]
+fn app_opens_draws_and_exits() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "no display: run the tests under xvfb-run (scripts/test.sh does)"
+    );
+    let out = glassbox(&["view", "--frames", "12"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("frames: 12, readbacks in steady-state frames: 0"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -36,7 +36,11 @@ impl AttentionView {
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        let texture_id = egui_renderer.register_native_texture(&viewer.gpu.device, &view, wgpu::FilterMode::Nearest);
+        let texture_id = egui_renderer.register_native_texture(
+            &viewer.gpu.device,
+            &view,
+            wgpu::FilterMode::Nearest,
+        );
         AttentionView {
             layer: 0,
             head: 0,
@@ -53,7 +57,10 @@ impl AttentionView {
     }
 
     fn panel(&self, viewer: &Viewer) -> Option<usize> {
-        let probs = viewer.graph.graph.tensor_id(&format!("h.{}.attn.probs", self.layer))?;
+        let probs = viewer
+            .graph
+            .graph
+            .tensor_id(&format!("h.{}.attn.probs", self.layer))?;
         viewer
             .renderer
             .layout
@@ -129,9 +136,19 @@ impl AttentionView {
             return;
         }
         let label_room = if t <= 32 { 24.0 } else { 0.0 };
-        let (outer, _) = ui.allocate_exact_size(egui::vec2(220.0 + label_room, 220.0 + label_room), egui::Sense::hover());
-        let image_rect = egui::Rect::from_min_size(outer.min + egui::vec2(label_room, label_room), egui::vec2(220.0, 220.0));
-        let response = ui.interact(image_rect, ui.scope_id().with("attention image"), egui::Sense::hover());
+        let (outer, _) = ui.allocate_exact_size(
+            egui::vec2(220.0 + label_room, 220.0 + label_room),
+            egui::Sense::hover(),
+        );
+        let image_rect = egui::Rect::from_min_size(
+            outer.min + egui::vec2(label_room, label_room),
+            egui::vec2(220.0, 220.0),
+        );
+        let response = ui.interact(
+            image_rect,
+            ui.scope_id().with("attention image"),
+            egui::Sense::hover(),
+        );
         ui.painter().image(
             self.texture_id,
             image_rect,
@@ -145,8 +162,20 @@ impl AttentionView {
                 let font = egui::FontId::monospace(10.0);
                 let y = image_rect.top() + (i as f32 + 0.5) * cell;
                 let x = image_rect.left() + (i as f32 + 0.5) * cell;
-                ui.painter().text(egui::pos2(image_rect.left() - 4.0, y), egui::Align2::RIGHT_CENTER, &text, font.clone(), Color32::from_rgb(255, 160, 70));
-                ui.painter().text(egui::pos2(x, image_rect.top() - 4.0), egui::Align2::CENTER_BOTTOM, &text, font, Color32::from_rgb(255, 205, 120));
+                ui.painter().text(
+                    egui::pos2(image_rect.left() - 4.0, y),
+                    egui::Align2::RIGHT_CENTER,
+                    &text,
+                    font.clone(),
+                    Color32::from_rgb(255, 160, 70),
+                );
+                ui.painter().text(
+                    egui::pos2(x, image_rect.top() - 4.0),
+                    egui::Align2::CENTER_BOTTOM,
+                    &text,
+                    font,
+                    Color32::from_rgb(255, 205, 120),
+                );
             }
         }
         ui.label(RichText::new("rows: query tokens · columns: the tokens they attend to").weak());
@@ -157,15 +186,31 @@ impl AttentionView {
         if let Some(row) = row {
             let key = (self.layer, self.head, row);
             if self.hovered_row.as_ref().map(|(l, h, r, _)| (*l, *h, *r)) != Some(key) {
-                let probs = viewer.graph.graph.tensor_id(&format!("h.{}.attn.probs", self.layer));
+                let probs = viewer
+                    .graph
+                    .graph
+                    .tensor_id(&format!("h.{}.attn.probs", self.layer));
                 let start = (self.head * t + row) * t;
                 let values = probs
-                    .and_then(|id| pollster::block_on(viewer.read_elements(id, &(start..start + t).collect::<Vec<_>>())).ok())
+                    .and_then(|id| {
+                        pollster::block_on(
+                            viewer.read_elements(id, &(start..start + t).collect::<Vec<_>>()),
+                        )
+                        .ok()
+                    })
                     .unwrap_or_default();
                 self.hovered_row = Some((key.0, key.1, key.2, values));
             }
-            let band = egui::Rect::from_min_size(egui::pos2(image_rect.left(), image_rect.top() + row as f32 * cell), egui::vec2(image_rect.width(), cell));
-            ui.painter().rect_stroke(band, 0.0, egui::Stroke::new(1.5, Color32::YELLOW), egui::StrokeKind::Outside);
+            let band = egui::Rect::from_min_size(
+                egui::pos2(image_rect.left(), image_rect.top() + row as f32 * cell),
+                egui::vec2(image_rect.width(), cell),
+            );
+            ui.painter().rect_stroke(
+                band,
+                0.0,
+                egui::Stroke::new(1.5, Color32::YELLOW),
+                egui::StrokeKind::Outside,
+            );
             if let Some((_, _, _, values)) = &self.hovered_row {
                 let mut ranked: Vec<(usize, f32)> = values.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -173,7 +218,10 @@ impl AttentionView {
                 ui.label(format!("token {row} ({who}) looks at:"));
                 for (j, p) in ranked.into_iter().take(3) {
                     let text = viewer.scene.tokenizer.decode_one(viewer.ids[j]);
-                    ui.label(RichText::new(format!("  {j:>3} {text:>6}  {:5.1}%", p * 100.0)).monospace());
+                    ui.label(
+                        RichText::new(format!("  {j:>3} {text:>6}  {:5.1}%", p * 100.0))
+                            .monospace(),
+                    );
                 }
             }
         } else {

@@ -33,8 +33,18 @@ pub fn unflatten(shape: &[usize], mut element: usize) -> Vec<usize> {
     index
 }
 
-fn highlight(tensor: TensorId, head: Option<usize>, row: Option<usize>, col: Option<usize>) -> Highlight {
-    Highlight { tensor, head, row, col }
+fn highlight(
+    tensor: TensorId,
+    head: Option<usize>,
+    row: Option<usize>,
+    col: Option<usize>,
+) -> Highlight {
+    Highlight {
+        tensor,
+        head,
+        row,
+        col,
+    }
 }
 
 /// How element `index` of tensor `id` was computed; `ids` are the token ids of the run.
@@ -42,7 +52,8 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
     let Some(op) = graph.ops.iter().find(|o| o.outputs.contains(&id)) else {
         let role = graph.tensors[id].role;
         return Explanation {
-            formula: format!("a {role:?} of the model, loaded from its weights file").to_lowercase(),
+            formula: format!("a {role:?} of the model, loaded from its weights file")
+                .to_lowercase(),
             ..Default::default()
         };
     };
@@ -60,15 +71,20 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
     match (op.kind, index) {
         (OpKind::Embed { c, .. }, &[t, ch]) => {
             let token = ids[t] as usize;
-            e.detail = format!("token {token} at position {t}: row {token} of wte plus row {t} of wpe");
-            e.operands = vec![operand("wte", ins[1], token * c + ch), operand("wpe", ins[2], t * c + ch)];
+            e.detail =
+                format!("token {token} at position {t}: row {token} of wte plus row {t} of wpe");
+            e.operands = vec![
+                operand("wte", ins[1], token * c + ch),
+                operand("wpe", ins[2], t * c + ch),
+            ];
             e.highlights = vec![
                 highlight(ins[1], None, Some(token), None),
                 highlight(ins[2], None, Some(t), None),
             ];
         }
         (OpKind::LayerNorm { c, .. }, &[r, ch]) if op.outputs[0] == id => {
-            e.detail = format!("token {r}, channel {ch}: normalised with the mean and 1/std of row {r}");
+            e.detail =
+                format!("token {r}, channel {ch}: normalised with the mean and 1/std of row {r}");
             e.operands = vec![
                 operand("x", ins[0], r * c + ch),
                 operand("mean", op.outputs[1], r),
@@ -94,7 +110,10 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         (OpKind::SplitHeads { h, d, .. }, &[head, t, ch]) => {
             let which = op.outputs.iter().position(|&o| o == id).unwrap_or(0);
             let col = which * h * d + head * d + ch;
-            e.detail = format!("copied from qkv[{t}, {col}]: head {head} of the {} part", ["query", "key", "value"][which]);
+            e.detail = format!(
+                "copied from qkv[{t}, {col}]: head {head} of the {} part",
+                ["query", "key", "value"][which]
+            );
             e.operands = vec![operand("qkv", ins[0], t * 3 * h * d + col)];
             e.highlights = vec![highlight(ins[0], None, Some(t), Some(col))];
         }
@@ -111,7 +130,10 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         }
         (OpKind::Softmax { cols, .. }, idx) if op.outputs[0] == id => {
             let flat_row = flatten_row(&graph.tensors[id].shape, idx);
-            e.detail = format!("entry {} of a row of {cols}, made positive and normalised to sum to 1", idx[idx.len() - 1]);
+            e.detail = format!(
+                "entry {} of a row of {cols}, made positive and normalised to sum to 1",
+                idx[idx.len() - 1]
+            );
             e.operands = vec![
                 operand("input", ins[0], flat_row * cols + idx[idx.len() - 1]),
                 operand("row max", op.outputs[1], flat_row),
@@ -122,7 +144,9 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         }
         (OpKind::AttnMix { d, .. }, &[i, col]) => {
             let (head, ch) = (col / d, col % d);
-            e.detail = format!("head {head}: token {i}'s attention weights times channel {ch} of every value");
+            e.detail = format!(
+                "head {head}: token {i}'s attention weights times channel {ch} of every value"
+            );
             e.highlights = vec![
                 highlight(ins[0], Some(head), Some(i), None),
                 highlight(ins[1], Some(head), None, Some(ch)),
@@ -137,7 +161,8 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             e.operands = vec![operand("a", ins[0], element), operand("b", ins[1], element)];
         }
         (OpKind::Logits { .. }, &[t, v]) => {
-            e.detail = format!("dot product of token {t}'s final vector with the embedding of token {v}");
+            e.detail =
+                format!("dot product of token {t}'s final vector with the embedding of token {v}");
             e.highlights = vec![
                 highlight(ins[0], None, Some(t), None),
                 highlight(ins[1], None, Some(v), None),

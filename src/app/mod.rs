@@ -111,8 +111,10 @@ impl Running {
             None,
             Some(viewer.gpu.limits.max_texture_dimension_2d as usize),
         );
-        let mut egui_renderer = egui_wgpu::Renderer::new(&viewer.gpu.device, format, Default::default());
-        let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32) / window.scale_factor() as f32;
+        let mut egui_renderer =
+            egui_wgpu::Renderer::new(&viewer.gpu.device, format, Default::default());
+        let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32)
+            / window.scale_factor() as f32;
         let ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
         Ok(Running {
             window,
@@ -132,7 +134,8 @@ impl Running {
         if width > 0 && height > 0 {
             self.config.width = width;
             self.config.height = height;
-            self.surface.configure(&self.viewer.gpu.device, &self.config);
+            self.surface
+                .configure(&self.viewer.gpu.device, &self.config);
         }
     }
 
@@ -144,9 +147,11 @@ impl Running {
             return Ok(());
         }
         let texture = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
-                self.surface.configure(&self.viewer.gpu.device, &self.config);
+                self.surface
+                    .configure(&self.viewer.gpu.device, &self.config);
                 return Ok(());
             }
             _ => return Ok(()),
@@ -157,7 +162,8 @@ impl Running {
         let output = self.egui_ctx.run_ui(input, |ui| {
             self.ui.show(ui, &mut self.viewer, now);
         });
-        self.egui_state.handle_platform_output(&self.window, output.platform_output);
+        self.egui_state
+            .handle_platform_output(&self.window, output.platform_output);
         let ppp = output.pixels_per_point;
         let jobs = self.egui_ctx.tessellate(output.shapes, ppp);
         let view = texture.texture.create_view(&Default::default());
@@ -166,14 +172,21 @@ impl Running {
         self.ui.attention.render(&self.viewer, &mut encoder);
         for (id, deltas) in &output.textures_delta.set {
             for delta in deltas {
-                self.egui_renderer.update_texture(&gpu.device, &gpu.queue, *id, delta);
+                self.egui_renderer
+                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
             }
         }
         let screen = egui_wgpu::ScreenDescriptor {
             size_in_pixels: [self.config.width, self.config.height],
             pixels_per_point: ppp,
         };
-        let extra = self.egui_renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &jobs, &screen);
+        let extra = self.egui_renderer.update_buffers(
+            &gpu.device,
+            &gpu.queue,
+            &mut encoder,
+            &jobs,
+            &screen,
+        );
         {
             let mut pass = encoder
                 .begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -203,14 +216,22 @@ impl Running {
                 self.viewer
                     .renderer
                     .draw(gpu, &mut pass, &self.ui.camera, Vec2::new(w, h));
-                pass.set_viewport(0.0, 0.0, self.config.width as f32, self.config.height as f32, 0.0, 1.0);
+                pass.set_viewport(
+                    0.0,
+                    0.0,
+                    self.config.width as f32,
+                    self.config.height as f32,
+                    0.0,
+                    1.0,
+                );
             }
             self.egui_renderer.render(&mut pass, &jobs, &screen);
         }
         for id in &output.textures_delta.free {
             self.egui_renderer.free_texture(id);
         }
-        gpu.queue.submit(extra.into_iter().chain([encoder.finish()]));
+        gpu.queue
+            .submit(extra.into_iter().chain([encoder.finish()]));
         self.window.pre_present_notify();
         gpu.queue.present(texture);
         self.frames += 1;

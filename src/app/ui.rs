@@ -47,7 +47,12 @@ pub struct UiState {
 }
 
 impl UiState {
-    pub fn new(viewer: &Viewer, egui_renderer: &mut egui_wgpu::Renderer, prompt: String, viewport: Vec2) -> Result<UiState> {
+    pub fn new(
+        viewer: &Viewer,
+        egui_renderer: &mut egui_wgpu::Renderer,
+        prompt: String,
+        viewport: Vec2,
+    ) -> Result<UiState> {
         let camera = viewer
             .camera("overview", viewport.x / viewport.y)
             .expect("\"all\" always frames the layout");
@@ -63,7 +68,10 @@ impl UiState {
             show_help: false,
             hover: None,
             attention: AttentionView::new(viewer, egui_renderer),
-            scene_rect: egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y)),
+            scene_rect: egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(viewport.x, viewport.y),
+            ),
             changed_this_frame: true,
             steady_readbacks: 0,
             quit: false,
@@ -144,12 +152,16 @@ impl UiState {
         }
 
         egui::Panel::top("prompt").show(ui, |ui| self.prompt_bar(ui, viewer));
-        egui::Panel::left("player").default_size(270.0).show(ui, |ui| self.player(ui, viewer, now));
-        egui::Panel::right("outputs").default_size(300.0).show(ui, |ui| {
-            self.predictions_panel(ui, viewer);
-            ui.separator();
-            self.attention.show(ui, viewer);
-        });
+        egui::Panel::left("player")
+            .default_size(270.0)
+            .show(ui, |ui| self.player(ui, viewer, now));
+        egui::Panel::right("outputs")
+            .default_size(300.0)
+            .show(ui, |ui| {
+                self.predictions_panel(ui, viewer);
+                ui.separator();
+                self.attention.show(ui, viewer);
+            });
         egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
         if self.show_help {
             help_window(ui, &mut self.show_help);
@@ -229,7 +241,11 @@ impl UiState {
         ui.horizontal(|ui| {
             ui.label(RichText::new("glassbox").strong());
             ui.label(format!("{} —", viewer.scene.name));
-            let edit = ui.add(egui::TextEdit::singleline(&mut self.prompt).desired_width(260.0).hint_text("prompt"));
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.prompt)
+                    .desired_width(260.0)
+                    .hint_text("prompt"),
+            );
             if edit.changed() {
                 self.set_prompt(viewer);
             }
@@ -241,8 +257,12 @@ impl UiState {
             ui.label(RichText::new("tokens").color(to_egui(dim_color(crate::graph::Dim::Token))));
             for (position, &id) in viewer.ids.iter().enumerate() {
                 let text = viewer.scene.tokenizer.decode_one(id);
-                ui.label(RichText::new(format!("{text}")).monospace().background_color(Color32::from_gray(45)))
-                    .on_hover_text(format!("position {position}, token id {id}"));
+                ui.label(
+                    RichText::new(text)
+                        .monospace()
+                        .background_color(Color32::from_gray(45)),
+                )
+                .on_hover_text(format!("position {position}, token id {id}"));
             }
         });
     }
@@ -252,34 +272,45 @@ impl UiState {
         let position = Self::position(viewer);
         ui.heading("Player");
         ui.horizontal(|ui| {
-            if ui.button("⏮").on_hover_text("first op (Home)").clicked() {
+            if ui.button("|<").on_hover_text("first op (Home)").clicked() {
                 self.go_to(viewer, 1);
             }
-            if ui.button("◀").on_hover_text("step back (←)").clicked() {
+            if ui.button("<").on_hover_text("step back (←)").clicked() {
                 self.go_to(viewer, position - 1);
             }
-            let label = if self.playing { "⏸" } else { "▶" };
-            if ui.button(label).on_hover_text("play / pause (Space)").clicked() {
+            let label = if self.playing { "Pause" } else { "Play" };
+            if ui
+                .button(label)
+                .on_hover_text("play / pause (Space)")
+                .clicked()
+            {
                 self.playing = !self.playing;
                 self.last_step = now;
                 if self.playing && position == ops {
                     self.go_to(viewer, 1);
                 }
             }
-            if ui.button("▶|").on_hover_text("step forward (→)").clicked() {
+            if ui.button(">").on_hover_text("step forward (→)").clicked() {
                 self.go_to(viewer, position + 1);
             }
-            if ui.button("⏭").on_hover_text("whole graph (End)").clicked() {
+            if ui.button(">|").on_hover_text("whole graph (End)").clicked() {
                 self.go_to(viewer, ops);
             }
         });
         let mut scrub = position;
-        if ui.add(egui::Slider::new(&mut scrub, 1..=ops).text("ops run")).changed() {
+        if ui
+            .add(egui::Slider::new(&mut scrub, 1..=ops).text("ops run"))
+            .changed()
+        {
             self.go_to(viewer, scrub);
         }
         if let Some(current) = viewer.current {
             let op = &viewer.graph.graph.ops[current];
-            ui.label(RichText::new(&op.name).strong().color(to_egui(crate::render::style::CURRENT_OUTPUT)));
+            ui.label(
+                RichText::new(&op.name)
+                    .strong()
+                    .color(to_egui(crate::render::style::CURRENT_OUTPUT)),
+            );
             ui.label(op.formula);
             ui.label(format!(
                 "{:.3} MFLOP, {:.3} MB moved",
@@ -298,24 +329,26 @@ impl UiState {
         let aspect = self.scene_rect.aspect_ratio();
         let regions = viewer.renderer.layout.regions.clone();
         for region in regions {
-            let header = egui::CollapsingHeader::new(&region.name).default_open(false).show(ui, |ui| {
-                for index in 0..Self::ops(viewer) {
-                    let op = &viewer.graph.graph.ops[index];
-                    let (top, _) = viewer.renderer.layout.op_rows[index];
-                    if top > region.max.y || top < region.min.y {
-                        continue;
-                    }
-                    let name = op.name.clone();
-                    let output = viewer.graph.graph.tensors[op.outputs[0]].name.clone();
-                    let selected = viewer.current == Some(index);
-                    if ui.selectable_label(selected, &name).clicked() {
-                        self.go_to(viewer, index + 1);
-                        if let Some(camera) = viewer.camera(&output, aspect) {
-                            self.fly_to(camera, now);
+            let header = egui::CollapsingHeader::new(&region.name)
+                .default_open(false)
+                .show(ui, |ui| {
+                    for index in 0..Self::ops(viewer) {
+                        let op = &viewer.graph.graph.ops[index];
+                        let (top, _) = viewer.renderer.layout.op_rows[index];
+                        if top > region.max.y || top < region.min.y {
+                            continue;
+                        }
+                        let name = op.name.clone();
+                        let output = viewer.graph.graph.tensors[op.outputs[0]].name.clone();
+                        let selected = viewer.current == Some(index);
+                        if ui.selectable_label(selected, &name).clicked() {
+                            self.go_to(viewer, index + 1);
+                            if let Some(camera) = viewer.camera(&output, aspect) {
+                                self.fly_to(camera, now);
+                            }
                         }
                     }
-                }
-            });
+                });
             if header.header_response.double_clicked() {
                 if let Some(camera) = viewer.camera(&region.name, aspect) {
                     self.fly_to(camera, now);
@@ -336,11 +369,13 @@ impl UiState {
             ui.horizontal(|ui| {
                 let text = viewer.scene.tokenizer.decode_one(id);
                 ui.label(RichText::new(format!("{text:>6}")).monospace());
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 14.0), egui::Sense::hover());
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(150.0, 14.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, Color32::from_gray(40));
                 let mut bar = rect;
                 bar.set_width(rect.width() * p.clamp(0.0, 1.0));
-                ui.painter().rect_filled(bar, 2.0, to_egui(dim_color(crate::graph::Dim::Vocab)));
+                ui.painter()
+                    .rect_filled(bar, 2.0, to_egui(dim_color(crate::graph::Dim::Vocab)));
                 ui.label(format!("{:.1}%", p * 100.0));
             });
         }
@@ -355,7 +390,8 @@ impl UiState {
         let delta = response.drag_delta();
         let pan = response.dragged_by(egui::PointerButton::Secondary)
             || response.dragged_by(egui::PointerButton::Middle)
-            || (response.dragged_by(egui::PointerButton::Primary) && ui.input(|i| i.modifiers.shift));
+            || (response.dragged_by(egui::PointerButton::Primary)
+                && ui.input(|i| i.modifiers.shift));
         if pan {
             self.camera.pan(Vec2::new(delta.x, delta.y), viewport);
             self.flight = None;
@@ -385,7 +421,14 @@ impl UiState {
         self.update_hover(viewer, world);
 
         let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
-        overlay::paint(ui.painter(), rect, &viewer.graph.graph, &viewer.renderer.layout, &self.camera, &states);
+        overlay::paint(
+            ui.painter(),
+            rect,
+            &viewer.graph.graph,
+            &viewer.renderer.layout,
+            &self.camera,
+            &states,
+        );
         if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
             hover_tooltip(ui, viewer, hover, pointer);
         }
@@ -429,7 +472,8 @@ impl UiState {
                     .operands
                     .iter()
                     .map(|o| {
-                        pollster::block_on(viewer.read_elements(o.tensor, &[o.element])).map_or(f32::NAN, |v| v[0])
+                        pollster::block_on(viewer.read_elements(o.tensor, &[o.element]))
+                            .map_or(f32::NAN, |v| v[0])
                     })
                     .collect();
                 viewer.highlights = explanation.highlights.clone();
@@ -458,10 +502,17 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
         .show(ui.ctx(), |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
                 ui.set_max_width(380.0);
-                ui.label(RichText::new(&tensor.name).strong().color(to_egui(role_color(tensor.role))));
+                ui.label(
+                    RichText::new(&tensor.name)
+                        .strong()
+                        .color(to_egui(role_color(tensor.role))),
+                );
                 ui.horizontal(|ui| {
                     for (dim, i) in tensor.dims.iter().zip(&hover.index) {
-                        ui.label(RichText::new(format!("{}={i}", dim_letter(*dim))).color(to_egui(dim_color(*dim))));
+                        ui.label(
+                            RichText::new(format!("{}={i}", dim_letter(*dim)))
+                                .color(to_egui(dim_color(*dim))),
+                        );
                     }
                 });
                 ui.label(RichText::new(format!("value {}", format_value(hover.value))).monospace());
@@ -475,7 +526,14 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                 }
                 for (operand, value) in e.operands.iter().zip(&hover.operand_values) {
                     let name = &viewer.graph.graph.tensors[operand.tensor].name;
-                    ui.label(RichText::new(format!("{} ({name}) = {}", operand.label, format_value(*value))).monospace());
+                    ui.label(
+                        RichText::new(format!(
+                            "{} ({name}) = {}",
+                            operand.label,
+                            format_value(*value)
+                        ))
+                        .monospace(),
+                    );
                 }
             });
         });
@@ -490,27 +548,30 @@ fn format_value(v: f32) -> String {
 }
 
 fn help_window(ui: &egui::Ui, open: &mut bool) {
-    egui::Window::new("Keyboard and mouse").open(open).collapsible(false).show(ui.ctx(), |ui| {
-        egui::Grid::new("help").striped(true).show(ui, |ui| {
-            for (keys, what) in [
-                ("Space", "play / pause the ops one by one"),
-                ("← / →", "step one op back / forward"),
-                ("Home / End", "first op / whole graph"),
-                ("F", "fit the whole model"),
-                ("C", "fly to the current op's output"),
-                ("1 … 9", "the scene's named cameras"),
-                ("drag", "orbit"),
-                ("right-drag, middle-drag, Shift+drag", "pan"),
-                ("scroll, pinch", "zoom towards the pointer"),
-                ("double-click", "fly to the tensor under the pointer"),
-                ("hover", "a cell's value and how it was computed"),
-                ("H, F1 / Esc", "this help / close it"),
-                ("Ctrl+Q", "quit"),
-            ] {
-                ui.label(RichText::new(keys).monospace());
-                ui.label(what);
-                ui.end_row();
-            }
+    egui::Window::new("Keyboard and mouse")
+        .open(open)
+        .collapsible(false)
+        .show(ui.ctx(), |ui| {
+            egui::Grid::new("help").striped(true).show(ui, |ui| {
+                for (keys, what) in [
+                    ("Space", "play / pause the ops one by one"),
+                    ("← / →", "step one op back / forward"),
+                    ("Home / End", "first op / whole graph"),
+                    ("F", "fit the whole model"),
+                    ("C", "fly to the current op's output"),
+                    ("1 … 9", "the scene's named cameras"),
+                    ("drag", "orbit"),
+                    ("right-drag, middle-drag, Shift+drag", "pan"),
+                    ("scroll, pinch", "zoom towards the pointer"),
+                    ("double-click", "fly to the tensor under the pointer"),
+                    ("hover", "a cell's value and how it was computed"),
+                    ("H, F1 / Esc", "this help / close it"),
+                    ("Ctrl+Q", "quit"),
+                ] {
+                    ui.label(RichText::new(keys).monospace());
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
         });
-    });
 }

@@ -2,6 +2,7 @@
 //! and the whole forward pass, on the GPU and on the CPU reference, as time, GFLOP/s, GB/s and
 //! fractions of peaks measured on the same devices in the same run.
 
+pub mod frames;
 mod peaks;
 
 use std::time::Instant;

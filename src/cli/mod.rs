@@ -88,6 +88,9 @@ enum Command {
         /// Print the results as JSON.
         #[arg(long)]
         json: bool,
+        /// Measure frame times of the renderer instead of the kernels.
+        #[arg(long)]
+        frames: bool,
     },
 }
 
@@ -112,10 +115,25 @@ pub fn run() -> Result<ExitCode> {
         Command::Check { model, ids } => check(&model, &ids, &gpu_options),
         Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Bench {
+            json,
+            frames: true,
+            reps,
+            ..
+        } => {
+            let report = pollster::block_on(bench::frames::run(reps.max(3), &gpu_options))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
             model,
             seq_len,
             reps,
             json,
+            frames: false,
         } => {
             let model = match model {
                 Some(dir) => Model::load_dir(&dir)?,

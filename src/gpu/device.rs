@@ -44,7 +44,7 @@ impl Gpu {
         window: W,
     ) -> Result<(Gpu, wgpu::Surface<'static>), GpuError>
     where
-        W: wgpu::DisplayAndWindowHandle + std::fmt::Debug + Clone + 'static,
+        W: wgpu::DisplayAndWindowHandle + std::fmt::Debug + Clone + Send + Sync + 'static,
     {
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         descriptor.display = Some(Box::new(window.clone()));

@@ -72,6 +72,8 @@ pub struct Layout {
     pub regions: Vec<Region>,
     pub min: Vec2,
     pub max: Vec2,
+    /// Bounds of each tensor's panels, by tensor id (None for tensors not drawn).
+    bounds: Vec<Option<(Vec2, Vec2)>>,
 }
 
 /// Space between panels, in world units.
@@ -275,7 +277,8 @@ impl Layout {
                 placed[input] = true;
             }
             op_rows.push((top, top - height));
-            y = top - height - GAP * 2.0;
+            // Room for the next row's labels.
+            y = top - height - GAP * 3.0;
         }
 
         let (mut min, mut max) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
@@ -284,12 +287,20 @@ impl Layout {
             max = max.max(Vec2::new(p.origin.x + p.size.x, p.origin.y));
         }
         let regions = regions(graph, &op_rows, min.x, max.x);
+        let mut bounds: Vec<Option<(Vec2, Vec2)>> = vec![None; graph.tensors.len()];
+        for p in &panels {
+            let lo = Vec2::new(p.origin.x, p.origin.y - p.size.y);
+            let hi = Vec2::new(p.origin.x + p.size.x, p.origin.y);
+            let b = &mut bounds[p.tensor];
+            *b = Some(b.map_or((lo, hi), |(a, c)| (a.min(lo), c.max(hi))));
+        }
         Layout {
             panels,
             op_rows,
             regions,
             min,
             max,
+            bounds,
         }
     }
 
@@ -303,13 +314,7 @@ impl Layout {
 
     /// Bounds (min, max) of every panel of a tensor.
     pub fn tensor_bounds(&self, tensor: TensorId) -> Option<(Vec2, Vec2)> {
-        let mut bounds: Option<(Vec2, Vec2)> = None;
-        for p in self.panels.iter().filter(|p| p.tensor == tensor) {
-            let lo = Vec2::new(p.origin.x, p.origin.y - p.size.y);
-            let hi = Vec2::new(p.origin.x + p.size.x, p.origin.y);
-            bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-        }
-        bounds
+        self.bounds.get(tensor).copied().flatten()
     }
 }
 

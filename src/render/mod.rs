@@ -380,7 +380,11 @@ impl TensorRenderer {
         gpu.queue
             .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
         pass.set_pipeline(&self.pipeline);
+        let view_proj = camera.view_proj(viewport.x / viewport.y);
         for i in panels {
+            if !visible(&self.layout.panels[i], &view_proj, viewport) {
+                continue;
+            }
             pass.set_bind_group(
                 0,
                 &self.frame_groups[slot],
@@ -390,6 +394,32 @@ impl TensorRenderer {
             pass.draw(0..6, 0..1);
         }
     }
+}
+
+/// Whether a panel covers any pixel: panels off screen, or smaller than half a pixel, are not
+/// drawn, so that a frame costs what is on screen, not the size of the model.
+fn visible(panel: &Panel, view_proj: &glam::Mat4, viewport: Vec2) -> bool {
+    let corners = [
+        panel.origin,
+        panel.origin + glam::Vec3::new(panel.size.x, 0.0, 0.0),
+        panel.origin + glam::Vec3::new(0.0, -panel.size.y, 0.0),
+        panel.origin + glam::Vec3::new(panel.size.x, -panel.size.y, 0.0),
+    ];
+    let mut lo = Vec2::splat(f32::MAX);
+    let mut hi = Vec2::splat(f32::MIN);
+    for corner in corners {
+        let clip = *view_proj * corner.extend(1.0);
+        if clip.w <= 0.0 {
+            // Partly behind the camera: let the rasteriser clip it.
+            return true;
+        }
+        let ndc = Vec2::new(clip.x, clip.y) / clip.w;
+        lo = lo.min(ndc);
+        hi = hi.max(ndc);
+    }
+    let on_screen = hi.x >= -1.0 && lo.x <= 1.0 && hi.y >= -1.0 && lo.y <= 1.0;
+    let pixels = (hi - lo) * viewport / 2.0;
+    on_screen && (pixels.x >= 0.5 || pixels.y >= 0.5)
 }
 
 /// The state of every tensor after the first `op_count` ops have run, with op `current` (if any)

@@ -94,7 +94,8 @@ impl Offscreen {
         };
         let output = self.egui_ctx.run_ui(input, |ui| {
             let painter = ui.ctx().layer_painter(egui::LayerId::background());
-            let view = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y));
+            let view =
+                egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y));
             overlay::paint(&painter, view, graph, &renderer.layout, camera, states);
         });
         let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);

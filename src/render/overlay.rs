@@ -2,7 +2,7 @@
 //! labels in their dimension's colour, and arrows for the data flow and the residual stream.
 //! Shared by the window and by `glassbox render`, so both show the same picture.
 
-use egui::{Align2, Color32, FontId, Pos2, Stroke};
+use egui::{Color32, FontId, Pos2, Stroke};
 use glam::{Vec2, Vec3};
 
 use super::style::{dim_color, dim_letter, role_color, to_egui, RESIDUAL};
@@ -102,50 +102,73 @@ pub fn paint(
         }
     }
 
-    for (id, tensor) in graph.tensors.iter().enumerate() {
-        let Some(rect) = rect_of(id) else {
-            continue;
-        };
-        if rect.height() < LABEL_MIN_HEIGHT || !clip.intersects(rect) {
-            continue;
-        }
-        let size = (rect.height() / 6.0).clamp(9.0, 14.0);
-        let font = FontId::proportional(size);
-        let name_color = to_egui(role_color(tensor.role));
-        painter.text(
-            rect.left_top() - egui::vec2(0.0, 2.0),
-            Align2::LEFT_BOTTOM,
-            &tensor.name,
-            font.clone(),
-            name_color,
-        );
-        let mut job = egui::text::LayoutJob::default();
-        for (i, (&dim, &n)) in tensor.dims.iter().zip(&tensor.shape).enumerate() {
-            if i > 0 {
+    // Labels never overlap: activations claim their place first, then inputs, weights and
+    // aggregates; a label that would cover another is left out (hovering still names the tensor).
+    let panels: Vec<(usize, egui::Rect)> = (0..graph.tensors.len())
+        .filter_map(|id| rect_of(id).filter(|r| clip.intersects(*r)).map(|r| (id, r)))
+        .collect();
+    let mut taken: Vec<egui::Rect> = Vec::new();
+    let order = [Role::Activation, Role::Input, Role::Weight, Role::Aggregate];
+    for role in order {
+        for (id, tensor) in graph
+            .tensors
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.role == role)
+        {
+            let Some(rect) = rect_of(id) else {
+                continue;
+            };
+            if rect.height() < LABEL_MIN_HEIGHT || !clip.intersects(rect) {
+                continue;
+            }
+            let font = FontId::proportional((rect.height() / 6.0).clamp(9.0, 14.0));
+            let name_color = to_egui(role_color(tensor.role));
+            let name = painter.layout_no_wrap(tensor.name.clone(), font.clone(), name_color);
+            let name_rect = egui::Rect::from_min_size(
+                rect.left_top() - egui::vec2(0.0, 2.0 + name.size().y),
+                name.size(),
+            );
+            let covers_panel = panels
+                .iter()
+                .any(|&(other, r)| other != id && r.intersects(name_rect));
+            if covers_panel || taken.iter().any(|t| t.intersects(name_rect)) {
+                continue;
+            }
+            taken.push(name_rect);
+            painter.galley(name_rect.min, name, name_color);
+
+            let mut job = egui::text::LayoutJob::default();
+            for (i, (&dim, &n)) in tensor.dims.iter().zip(&tensor.shape).enumerate() {
+                if i > 0 {
+                    job.append(
+                        " × ",
+                        0.0,
+                        egui::TextFormat::simple(font.clone(), Color32::GRAY),
+                    );
+                }
+                let text = format!("{} {n}", dim_letter(dim));
                 job.append(
-                    " × ",
+                    &text,
                     0.0,
-                    egui::TextFormat::simple(font.clone(), Color32::GRAY),
+                    egui::TextFormat::simple(font.clone(), to_egui(dim_color(dim))),
                 );
             }
-            let text = format!("{} {n}", dim_letter(dim));
-            job.append(
-                &text,
-                0.0,
-                egui::TextFormat::simple(font.clone(), to_egui(dim_color(dim))),
+            let dims = painter.layout_job(job);
+            let dims_rect = egui::Rect::from_min_size(
+                rect.right_top() + egui::vec2(-dims.size().x, -2.0 - dims.size().y),
+                dims.size(),
             );
-        }
-        let galley = painter.layout_job(job);
-        let at = rect.right_top() + egui::vec2(-galley.size().x, -2.0 - galley.size().y);
-        if at.x
-            > rect.left()
-                + painter
-                    .layout_no_wrap(tensor.name.clone(), font, name_color)
-                    .size()
-                    .x
-                + 8.0
-        {
-            painter.galley(at, galley, Color32::WHITE);
+            let covers_panel = panels
+                .iter()
+                .any(|&(other, r)| other != id && r.intersects(dims_rect));
+            if dims_rect.left() > name_rect.right() + 8.0
+                && !covers_panel
+                && !taken.iter().any(|t| t.intersects(dims_rect))
+            {
+                taken.push(dims_rect);
+                painter.galley(dims_rect.min, dims, Color32::WHITE);
+            }
         }
     }
 }

@@ -52,6 +52,8 @@ struct SceneFile {
 #[derive(Clone, Debug)]
 pub struct Scene {
     pub name: String,
+    /// The model folder as scene.toml names it, relative to the scene's folder.
+    pub model_dir: String,
     pub description: String,
     pub model: Model,
     pub tokenizer: Tokenizer,
@@ -70,10 +72,16 @@ impl Scene {
         toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-            let message = match line {
-                Some(line) => format!("line {line}: {}", e.message()),
-                None => e.message().to_string(),
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            // The key is the left side of the offending line, when it is an assignment.
+            let key = line
+                .and_then(|l| text.lines().nth(l - 1))
+                .and_then(|l| l.split_once('='))
+                .map(|(key, _)| key.trim().to_string());
+            let message = match (line, key) {
+                (Some(line), Some(key)) => format!("line {line}, key `{key}`: {}", e.message()),
+                (Some(line), None) => format!("line {line}: {}", e.message()),
+                _ => e.message().to_string(),
             };
             SceneError::Toml {
                 file: file.to_string(),
@@ -101,6 +109,7 @@ impl Scene {
     fn from_file(file: SceneFile, model: Model) -> Scene {
         Scene {
             name: file.name,
+            model_dir: file.model,
             description: file.description,
             model,
             tokenizer: file.tokenizer,

@@ -1,0 +1,137 @@
+//! The renderer, offscreen: snapshots of a fixed scene against stored PNGs, and frames that read
+//! nothing back.
+
+mod common;
+
+use std::path::PathBuf;
+
+use glassbox::gpu::GpuOptions;
+use glassbox::render::offscreen::{Offscreen, FORMAT};
+use glassbox::render::tensor_states;
+use glassbox::scene::Scene;
+use glassbox::viewer::Viewer;
+
+fn viewer() -> Viewer {
+    let scene = Scene::embedded();
+    let ids = scene.tokenizer.encode(&scene.prompt).unwrap();
+    pollster::block_on(Viewer::new(scene, &ids, &GpuOptions::default(), FORMAT))
+        .expect("a GPU adapter")
+}
+
+fn snapshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/snapshots")
+        .join(name)
+}
+
+/// Renders `camera` after `step` ops and compares with the stored PNG: at most 0.5% of the pixels
+/// may differ by more than 48 in any channel (text antialiasing may move by a pixel between
+/// drivers), and the mean difference must stay under 1.5 levels. Set GLASSBOX_UPDATE_SNAPSHOTS=1
+/// to write the PNGs instead.
+fn assert_snapshot(name: &str, camera: &str, step: Option<usize>) {
+    let mut viewer = viewer();
+    if let Some(step) = step {
+        viewer.step_to(step);
+    }
+    let (w, h) = (480, 300);
+    let camera = viewer.camera(camera, w as f32 / h as f32).unwrap();
+    let mut target = Offscreen::new(&viewer.gpu, w, h).unwrap();
+    let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+    target.draw(
+        &viewer.gpu,
+        &viewer.renderer,
+        &viewer.graph.graph,
+        &camera,
+        &states,
+    );
+    let image = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let path = snapshot_path(name);
+    if std::env::var_os("GLASSBOX_UPDATE_SNAPSHOTS").is_some() {
+        image.save(&path).unwrap();
+        return;
+    }
+    let expected = image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (GLASSBOX_UPDATE_SNAPSHOTS=1 writes it)",
+                path.display()
+            )
+        })
+        .to_rgba8();
+    assert_eq!(expected.dimensions(), image.dimensions());
+    let (mut far, mut total) = (0usize, 0u64);
+    for (a, b) in image.pixels().zip(expected.pixels()) {
+        let diffs: Vec<u64> = (0..4)
+            .map(|i| (a[i] as i32 - b[i] as i32).unsigned_abs() as u64)
+            .collect();
+        total += diffs.iter().sum::<u64>();
+        far += usize::from(diffs.iter().any(|&d| d > 48));
+    }
+    let pixels = (w * h) as usize;
+    let mean = total as f64 / (pixels * 4) as f64;
+    let actual = std::env::temp_dir().join(format!("glassbox-actual-{name}"));
+    image.save(&actual).unwrap();
+    assert!(
+        far * 200 <= pixels && mean < 1.5,
+        "{name}: {far} pixels differ by more than 48, mean difference {mean:.2} (actual image: {})",
+        actual.display()
+    );
+}
+
+#[test]
+fn snapshot_whole_model() {
+    assert_snapshot("sort_overview.png", "overview", None);
+}
+
+#[test]
+fn snapshot_attention_step() {
+    let step = {
+        let v = viewer();
+        v.graph.graph.op_index("h.0.attn.softmax").unwrap()
+    };
+    assert_snapshot("sort_block0_softmax.png", "block0", Some(step));
+}
+
+#[test]
+fn steady_frames_read_nothing_back() {
+    let viewer = viewer();
+    let camera = viewer.camera("overview", 16.0 / 9.0).unwrap();
+    let mut target = Offscreen::new(&viewer.gpu, 320, 180).unwrap();
+    let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+    let before = viewer.gpu.readback_count();
+    for _ in 0..5 {
+        target.draw(
+            &viewer.gpu,
+            &viewer.renderer,
+            &viewer.graph.graph,
+            &camera,
+            &states,
+        );
+    }
+    viewer.gpu.wait_idle().unwrap();
+    assert_eq!(viewer.gpu.readback_count(), before);
+}
+
+/// A prefix run leaves the later tensors "not computed": they are drawn empty, so a render of
+/// step 0 differs from a render of the whole graph.
+#[test]
+fn stepping_changes_the_picture() {
+    let render = |step: Option<usize>| {
+        let mut viewer = viewer();
+        if let Some(step) = step {
+            viewer.step_to(step);
+        }
+        let camera = viewer.camera("overview", 1.0).unwrap();
+        let mut target = Offscreen::new(&viewer.gpu, 200, 200).unwrap();
+        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+        target.draw(
+            &viewer.gpu,
+            &viewer.renderer,
+            &viewer.graph.graph,
+            &camera,
+            &states,
+        );
+        pollster::block_on(target.read_image(&viewer.gpu)).unwrap()
+    };
+    assert_ne!(render(Some(0)).as_raw(), render(None).as_raw());
+}
