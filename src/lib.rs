@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod cpu;
 pub mod dump;
+pub mod generate;
 pub mod gpu;
 pub mod graph;
 pub mod model;
@@ -17,3 +18,5 @@ pub mod render;
 pub mod scene;
 pub mod values;
 pub mod viewer;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod walkthrough_player;

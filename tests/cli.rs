@@ -230,3 +230,60 @@ fn app_opens_draws_and_exits() {
         stdout(&out)
     );
 }
+
+#[test]
+fn generate_sorts_with_the_built_in_scene() {
+    for backend in ["gpu", "cpu"] {
+        let out = glassbox(&[
+            "generate",
+            "--prompt",
+            "CBABBC",
+            "-n",
+            "6",
+            "--greedy",
+            "--backend",
+            backend,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "ABBBCC");
+    }
+    let run = |seed: &str| {
+        stdout(&glassbox(&[
+            "generate",
+            "--prompt",
+            "CAB",
+            "-n",
+            "3",
+            "--temperature",
+            "3",
+            "--seed",
+            seed,
+        ]))
+    };
+    assert_eq!(run("5"), run("5"), "seeded sampling is reproducible");
+    let out = glassbox(&["generate", "--prompt", "CBXBBC", "--greedy"]);
+    assert!(stderr(&out).contains("'X'"), "{}", stderr(&out));
+}
+
+#[test]
+fn render_a_walkthrough_chapter() {
+    let path = std::env::temp_dir().join(format!("glassbox-chapter-{}.png", std::process::id()));
+    let path_str = path.display().to_string();
+    let out = glassbox(&[
+        "render",
+        "--chapter",
+        "softmax",
+        "--size",
+        "640x360",
+        "--out",
+        &path_str,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(path.exists());
+    let out = glassbox(&["render", "--chapter", "nope", "--out", &path_str]);
+    assert!(
+        stderr(&out).contains("the chapters are tokens, layernorm"),
+        "{}",
+        stderr(&out)
+    );
+}

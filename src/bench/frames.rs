@@ -44,6 +44,7 @@ fn gpt2_scene(tokens: usize) -> Scene {
             .collect::<Vec<_>>()
             .join(","),
         cameras: Default::default(),
+        walkthrough: Default::default(),
     }
 }
 

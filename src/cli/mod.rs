@@ -72,6 +72,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         ids: Vec<u32>,
     },
+    /// Generate tokens after a prompt, one forward pass per token.
+    Generate(GenerateArgs),
     /// Draw the model from the GPU buffers into a PNG (for slides and papers).
     Render(render::RenderArgs),
     /// Measure every kernel and the whole forward pass on both backends.
@@ -113,6 +115,7 @@ pub fn run() -> Result<ExitCode> {
             top,
         } => forward(&model, &ids, backend, dump.as_deref(), top, &gpu_options),
         Command::Check { model, ids } => check(&model, &ids, &gpu_options),
+        Command::Generate(args) => generate(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Bench {
             json,
@@ -152,6 +155,103 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Scene folder (model and tokenizer); the built-in `sort` scene when neither this nor
+    /// --model is given.
+    #[arg(long, conflicts_with = "model")]
+    scene: Option<PathBuf>,
+    /// A model folder without a scene: the prompt is then token ids, comma-separated.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long)]
+    prompt: String,
+    /// How many tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 6)]
+    count: usize,
+    /// Always take the most likely token.
+    #[arg(long, conflicts_with_all = ["temperature", "top_k", "top_p"])]
+    greedy: bool,
+    /// Sampling temperature: below 1 sharpens the distribution, above 1 flattens it.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    #[arg(long)]
+    top_k: Option<usize>,
+    #[arg(long)]
+    top_p: Option<f32>,
+    /// Seed of the sampler: the same seed gives the same text.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: Backend,
+}
+
+fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
+    use std::io::Write;
+    let (model, tokenizer) = match &args.model {
+        Some(dir) => (Model::load_dir(dir)?, crate::scene::Tokenizer::Ids),
+        None => {
+            let scene = render::load_scene(args.scene.as_deref())?;
+            (scene.model, scene.tokenizer)
+        }
+    };
+    if !(args.temperature > 0.0 && args.temperature.is_finite()) {
+        bail!(
+            "--temperature {}: expected a positive number (or --greedy)",
+            args.temperature
+        );
+    }
+    if let Some(p) = args.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+        bail!("--top-p {p}: expected a number in (0, 1]");
+    }
+    let sampling = if args.greedy {
+        crate::generate::Sampling::GREEDY
+    } else {
+        crate::generate::Sampling {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+            seed: args.seed,
+        }
+    };
+    let prompt = tokenizer.encode(&args.prompt)?;
+    validate_ids(&model.config, &prompt)?;
+    let separator = if matches!(tokenizer, crate::scene::Tokenizer::Ids) {
+        ","
+    } else {
+        ""
+    };
+    let mut first = true;
+    let mut print = |id: u32| {
+        let sep = if first { "" } else { separator };
+        first = false;
+        print!("{sep}{}", tokenizer.decode_one(id));
+        let _ = std::io::stdout().flush();
+    };
+    let produced = match args.backend {
+        Backend::Cpu => {
+            crate::generate::generate_cpu(&model, &prompt, args.count, &sampling, &mut print)?
+        }
+        Backend::Gpu => pollster::block_on(async {
+            let gpu = Gpu::new(options).await?;
+            let registry = KernelRegistry::builtin(&gpu.device)?;
+            let mut generator = crate::generate::GpuGenerator::new(&gpu, &registry, &model).await?;
+            generator
+                .generate(&prompt, args.count, &sampling, &mut print)
+                .await
+        })?,
+    };
+    println!();
+    if produced.len() < args.count {
+        eprintln!(
+            "stopped after {} tokens: the model has n_positions = {}",
+            produced.len(),
+            model.config.n_positions
+        );
+    }
+    Ok(())
 }
 
 #[cfg(feature = "app")]

@@ -11,6 +11,7 @@ use crate::render::offscreen::{Offscreen, FORMAT};
 use crate::render::tensor_states;
 use crate::scene::Scene;
 use crate::viewer::Viewer;
+use crate::walkthrough_player::{paint_caption, WalkthroughPlayer};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -20,6 +21,9 @@ pub struct RenderArgs {
     /// Text to run instead of the scene's prompt.
     #[arg(long)]
     pub prompt: Option<String>,
+    /// Show a chapter of the scene's walkthrough (its op, camera and caption).
+    #[arg(long, conflicts_with_all = ["op", "step"])]
+    pub chapter: Option<String>,
     /// Show the graph run up to op N (0-based), with op N highlighted.
     #[arg(long, conflicts_with = "op")]
     pub step: Option<usize>,
@@ -87,21 +91,50 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             viewer.step_to(step);
         }
         let aspect = width as f32 / height as f32;
-        let Some(camera) = viewer.camera(&args.camera, aspect) else {
-            let names: Vec<&String> = viewer.scene.cameras.keys().collect();
-            bail!(
-                "--camera {:?}: not a camera of the scene ({names:?}), a region or a tensor",
-                args.camera
-            );
+        let mut player = WalkthroughPlayer::default();
+        let camera = match &args.chapter {
+            Some(name) => {
+                let walkthrough = &viewer.scene.walkthrough;
+                let Some(index) = walkthrough.chapter_index(name) else {
+                    let names: Vec<&str> = walkthrough
+                        .chapters
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    bail!(
+                        "--chapter {name:?}: no such chapter; the chapters are {}",
+                        names.join(", ")
+                    );
+                };
+                // Just after the camera has arrived on the chapter's first paragraph.
+                let first = walkthrough.chapters[index].paragraphs[0].seconds;
+                let time = walkthrough.chapter_start(index) + first.min(1.5) * 0.99;
+                player
+                    .apply(&mut viewer, &ids, time, aspect)
+                    .context("the chapter's camera or op is not in this model")?
+            }
+            None => viewer.camera(&args.camera, aspect).with_context(|| {
+                let names: Vec<&String> = viewer.scene.cameras.keys().collect();
+                format!(
+                    "--camera {:?}: not a camera of the scene ({names:?}), a region or a tensor",
+                    args.camera
+                )
+            })?,
         };
         let mut target = Offscreen::new(&viewer.gpu, width, height)?;
         let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
-        target.draw(
+        let caption = |painter: &egui::Painter, rect: egui::Rect| {
+            if args.chapter.is_some() {
+                paint_caption(painter, rect, &player.title, &player.caption);
+            }
+        };
+        target.draw_with_overlay(
             &viewer.gpu,
             &viewer.renderer,
             &viewer.graph.graph,
             &camera,
             &states,
+            caption,
         );
         if args.stats {
             viewer.gpu.wait_idle()?;

@@ -333,6 +333,13 @@ impl TensorRenderer {
             let highlight = highlights
                 .iter()
                 .find(|h| h.tensor == panel.tensor && (h.head.is_none() || h.head == panel.head));
+            // A whole-tensor highlight (a word of the walkthrough hovered) gets a thick white frame.
+            if highlight.is_some_and(|h| h.row.is_none() && h.col.is_none()) {
+                uniform.frame_color = style::HOVERED;
+                if uniform.state == 1 {
+                    uniform.state = 2;
+                }
+            }
             let chunk_first_row = panel.chunk * graph.tensor(panel.tensor).rows_per_chunk;
             uniform.highlight_row = highlight
                 .and_then(|h| h.row)

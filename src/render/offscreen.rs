@@ -63,6 +63,19 @@ impl Offscreen {
         camera: &Camera,
         states: &[TensorState],
     ) {
+        self.draw_with_overlay(gpu, renderer, graph, camera, states, |_, _| {});
+    }
+
+    /// [`Offscreen::draw`] with more painted over the labels (a walkthrough caption).
+    pub fn draw_with_overlay(
+        &mut self,
+        gpu: &Gpu,
+        renderer: &TensorRenderer,
+        graph: &Graph,
+        camera: &Camera,
+        states: &[TensorState],
+        extra: impl Fn(&egui::Painter, egui::Rect),
+    ) {
         let viewport = Vec2::new(self.width as f32, self.height as f32);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         {
@@ -97,6 +110,7 @@ impl Offscreen {
             let view =
                 egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y));
             overlay::paint(&painter, view, graph, &renderer.layout, camera, states);
+            extra(&painter, view);
         });
         let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);
         for (id, deltas) in &output.textures_delta.set {

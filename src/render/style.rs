@@ -41,6 +41,8 @@ pub fn dim_letter(dim: Dim) -> &'static str {
 /// The frame of the op being shown, and of the tensors it reads.
 pub const CURRENT_OUTPUT: Rgba = [1.0, 0.85, 0.2, 1.0];
 pub const CURRENT_INPUT: Rgba = [0.3, 0.9, 1.0, 1.0];
+/// The frame of tensors named by the hovered words of the walkthrough.
+pub const HOVERED: Rgba = [1.0, 1.0, 1.0, 1.0];
 /// The residual stream's arrows.
 pub const RESIDUAL: Rgba = [1.0, 0.62, 0.25, 1.0];
 pub const BACKGROUND: wgpu::Color = wgpu::Color {

@@ -2,6 +2,7 @@
 //! positions. The `sort` scene is built into the binary, so glassbox opens with no download.
 
 mod tokenizer;
+pub mod walkthrough;
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use tokenizer::{Tokenizer, TokenizerError};
+pub use walkthrough::Walkthrough;
 
 use crate::model::{Config, LoadError, Model};
 
@@ -18,6 +20,8 @@ pub enum SceneError {
     Toml { file: String, message: String },
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error("{file}: walkthrough: {message}")]
+    Walkthrough { file: String, message: String },
 }
 
 /// A named camera position, given by what it frames rather than by coordinates, so it survives
@@ -47,6 +51,8 @@ struct SceneFile {
     prompt: String,
     #[serde(default)]
     cameras: BTreeMap<String, CameraSpec>,
+    #[serde(default)]
+    chapters: Vec<walkthrough::Chapter>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +65,7 @@ pub struct Scene {
     pub tokenizer: Tokenizer,
     pub prompt: String,
     pub cameras: BTreeMap<String, CameraSpec>,
+    pub walkthrough: Walkthrough,
 }
 
 /// The built-in scene's files.
@@ -103,11 +110,30 @@ impl Scene {
             EMBEDDED_WEIGHTS,
         )
         .expect("the built-in model loads");
-        Scene::from_file(file, model)
+        Scene::from_file("scenes/sort/scene.toml", file, model)
+            .expect("the built-in walkthrough is valid")
     }
 
-    fn from_file(file: SceneFile, model: Model) -> Scene {
-        Scene {
+    /// Builds the scene, checking the walkthrough against the model's graph for the prompt.
+    fn from_file(path: &str, file: SceneFile, model: Model) -> Result<Scene, SceneError> {
+        let walkthrough = Walkthrough {
+            chapters: file.chapters,
+        };
+        let tokens = file
+            .tokenizer
+            .encode(&file.prompt)
+            .map_err(|e| SceneError::Toml {
+                file: path.to_string(),
+                message: format!("key `prompt`: {e}"),
+            })?;
+        crate::model::validate_ids(&model.config, &tokens)?;
+        walkthrough
+            .validate(&crate::graph::Graph::gpt2(&model.config, tokens.len()))
+            .map_err(|message| SceneError::Walkthrough {
+                file: path.to_string(),
+                message,
+            })?;
+        Ok(Scene {
             name: file.name,
             model_dir: file.model,
             description: file.description,
@@ -115,7 +141,8 @@ impl Scene {
             tokenizer: file.tokenizer,
             prompt: file.prompt,
             cameras: file.cameras,
-        }
+            walkthrough,
+        })
     }
 
     /// Reads `DIR/scene.toml` and the model it names.
@@ -129,6 +156,6 @@ impl Scene {
         })?;
         let file = Scene::parse(&shown, &text)?;
         let model = Model::load_dir(&dir.join(&file.model))?;
-        Ok(Scene::from_file(file, model))
+        Scene::from_file(&shown, file, model)
     }
 }

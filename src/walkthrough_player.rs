@@ -1,0 +1,255 @@
+//! Plays a scene's walkthrough on a [`Viewer`]: at each time it runs the graph to the paragraph's
+//! op, points the camera, appends the prediction in the generation chapter, and fills the
+//! paragraph's references with values read from the GPU (once per paragraph, never per frame).
+
+use crate::graph::{Dim, TensorId};
+use crate::render::{Camera, Highlight};
+use crate::scene::walkthrough::{parse_text, Moment, Segment};
+use crate::viewer::Viewer;
+
+/// Seconds the camera takes to fly from one paragraph's camera to the next.
+const FLIGHT_SECONDS: f32 = 1.2;
+
+/// A piece of caption text, ready to show.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shown {
+    Text(String),
+    /// Words naming a tensor: hovering highlights it.
+    Tensor(String, TensorId),
+    /// A dimension, in its colour: hovering highlights every tensor along it.
+    Dim(String, Dim),
+    /// A number read from the model.
+    Number(String),
+}
+
+#[derive(Default)]
+pub struct WalkthroughPlayer {
+    pub time: f32,
+    pub playing: bool,
+    /// The moment last applied and the ids it was resolved for.
+    applied: Option<(Moment, Vec<u32>)>,
+    pub title: String,
+    pub caption: Vec<Shown>,
+}
+
+impl WalkthroughPlayer {
+    pub fn duration(viewer: &Viewer) -> f32 {
+        viewer.scene.walkthrough.duration()
+    }
+
+    /// Brings the viewer to time `time` of the walkthrough, with `base_ids` as the prompt, and
+    /// returns the camera to show. Reads values back only when the paragraph (or the prompt)
+    /// changes.
+    pub fn apply(
+        &mut self,
+        viewer: &mut Viewer,
+        base_ids: &[u32],
+        time: f32,
+        aspect: f32,
+    ) -> Option<Camera> {
+        let walkthrough = viewer.scene.walkthrough.clone();
+        self.time = time.clamp(0.0, walkthrough.duration());
+        let moment = walkthrough.at(self.time)?;
+        let mut ids = base_ids.to_vec();
+        if moment.append && ids.len() < viewer.scene.model.config.n_positions {
+            if viewer.ids != base_ids {
+                set_ids(viewer, base_ids)?;
+            }
+            viewer.run_to(viewer.graph.graph.ops.len());
+            let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
+            ids.push(prediction);
+        }
+        let same_paragraph = self.applied.as_ref().is_some_and(|(m, applied_ids)| {
+            m.chapter == moment.chapter && m.paragraph == moment.paragraph && *applied_ids == ids
+        });
+        if !same_paragraph {
+            if viewer.ids != ids {
+                set_ids(viewer, &ids)?;
+            }
+            let op = viewer.graph.graph.op_index(&moment.op)?;
+            viewer.step_to(op);
+            let chapter = &walkthrough.chapters[moment.chapter];
+            self.title = chapter.title.clone();
+            self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text);
+            self.applied = Some((moment.clone(), ids));
+        }
+        let target = viewer.camera(&moment.camera, aspect)?;
+        let camera = match moment
+            .previous_camera
+            .as_ref()
+            .and_then(|c| viewer.camera(c, aspect))
+        {
+            Some(from) if moment.into < FLIGHT_SECONDS => {
+                from.lerp(&target, moment.into / FLIGHT_SECONDS)
+            }
+            _ => target,
+        };
+        Some(camera)
+    }
+
+    /// The (chapter, paragraph) last applied.
+    pub fn key(&self) -> Option<(usize, usize)> {
+        self.applied.as_ref().map(|(m, _)| (m.chapter, m.paragraph))
+    }
+}
+
+/// The walkthrough is played natively (window and `glassbox render`), where waiting for the GPU
+/// is allowed.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}
+
+fn set_ids(viewer: &mut Viewer, ids: &[u32]) -> Option<()> {
+    block_on(viewer.set_ids(ids)).ok()
+}
+
+fn format_number(v: f32) -> String {
+    if v == f32::NEG_INFINITY {
+        "-∞".into()
+    } else if v.abs() >= 1e-3 || v == 0.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// Fills a paragraph's references from the running model.
+pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
+    let Ok(segments) = parse_text(text) else {
+        return vec![Shown::Text(text.to_string())];
+    };
+    let graph = &viewer.graph.graph;
+    let config = &viewer.scene.model.config;
+    segments
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => Shown::Text(t),
+            Segment::Tensor { name, shown } => match graph.tensor_id(&name) {
+                Some(id) => Shown::Tensor(shown, id),
+                None => Shown::Text(shown),
+            },
+            Segment::Dim(dim) => {
+                let size = match dim {
+                    Dim::Token | Dim::KeyToken => viewer.ids.len(),
+                    Dim::Channel => config.n_embd,
+                    Dim::Head => config.n_head,
+                    Dim::HeadChannel => config.head_dim(),
+                    Dim::Vocab => config.vocab_size,
+                    Dim::Position => config.n_positions,
+                };
+                Shown::Dim(
+                    format!("{} = {size}", crate::render::style::dim_letter(dim)),
+                    dim,
+                )
+            }
+            Segment::Value { tensor, index } => {
+                let value = graph.tensor_id(&tensor).and_then(|id| {
+                    let shape = &graph.tensors[id].shape;
+                    if index.len() != shape.len() || index.iter().zip(shape).any(|(i, n)| i >= n) {
+                        return None;
+                    }
+                    let element = shape
+                        .iter()
+                        .zip(&index)
+                        .fold(0, |acc, (&n, &i)| acc * n + i);
+                    block_on(viewer.read_elements(id, &[element]))
+                        .ok()
+                        .map(|v| v[0])
+                });
+                Shown::Number(value.map_or_else(|| "—".into(), format_number))
+            }
+            Segment::Token(position) => Shown::Number(viewer.ids.get(position).map_or_else(
+                || "—".into(),
+                |&id| format!("“{}”", viewer.scene.tokenizer.decode_one(id)),
+            )),
+            Segment::Config(field) => Shown::Number(
+                match field.as_str() {
+                    "n_layer" => config.n_layer,
+                    "n_head" => config.n_head,
+                    "n_embd" => config.n_embd,
+                    "vocab_size" => config.vocab_size,
+                    "n_positions" => config.n_positions,
+                    _ => config.head_dim(),
+                }
+                .to_string(),
+            ),
+            Segment::Prediction => {
+                let ran_all = viewer.op_count == graph.ops.len();
+                let best = ran_all
+                    .then(|| block_on(viewer.top_predictions(1)).ok())
+                    .flatten()
+                    .and_then(|p| p.first().copied());
+                Shown::Number(best.map_or_else(
+                    || "—".into(),
+                    |(id, p)| {
+                        format!(
+                            "“{}” ({:.1}%)",
+                            viewer.scene.tokenizer.decode_one(id),
+                            p * 100.0
+                        )
+                    },
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Highlights for a hovered caption reference: the tensor, or every tensor along a dimension.
+pub fn highlights_for(viewer: &Viewer, shown: &Shown) -> Vec<Highlight> {
+    let whole = |tensor| Highlight {
+        tensor,
+        head: None,
+        row: None,
+        col: None,
+    };
+    match shown {
+        Shown::Tensor(_, id) => vec![whole(*id)],
+        Shown::Dim(_, dim) => viewer
+            .graph
+            .graph
+            .tensors
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.dims.contains(dim))
+            .map(|(id, _)| whole(id))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Paints the caption (title and paragraph) into `rect` with egui, for `glassbox render
+/// --chapter` pictures.
+pub fn paint_caption(painter: &egui::Painter, rect: egui::Rect, title: &str, caption: &[Shown]) {
+    use crate::render::style::{dim_color, to_egui, CURRENT_INPUT};
+    let font = egui::FontId::proportional(17.0);
+    let mut job = egui::text::LayoutJob {
+        wrap: egui::text::TextWrapping::wrap_at_width(rect.width() - 32.0),
+        ..Default::default()
+    };
+    job.append(
+        &format!("{title}\n"),
+        0.0,
+        egui::TextFormat::simple(egui::FontId::proportional(21.0), egui::Color32::WHITE),
+    );
+    for shown in caption {
+        let (text, color) = match shown {
+            Shown::Text(t) => (t.as_str(), egui::Color32::from_gray(215)),
+            Shown::Tensor(t, _) => (t.as_str(), to_egui(CURRENT_INPUT)),
+            Shown::Dim(t, dim) => (t.as_str(), to_egui(dim_color(*dim))),
+            Shown::Number(t) => (t.as_str(), egui::Color32::from_rgb(255, 215, 110)),
+        };
+        job.append(text, 0.0, egui::TextFormat::simple(font.clone(), color));
+    }
+    let galley = painter.layout_job(job);
+    let height = galley.size().y + 24.0;
+    let frame = egui::Rect::from_min_max(
+        egui::pos2(rect.left() + 8.0, rect.bottom() - height - 8.0),
+        rect.right_bottom() - egui::vec2(8.0, 8.0),
+    );
+    painter.rect_filled(frame, 6.0, egui::Color32::from_black_alpha(215));
+    painter.galley(
+        frame.min + egui::vec2(16.0, 12.0),
+        galley,
+        egui::Color32::WHITE,
+    );
+}
