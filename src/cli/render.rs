@@ -24,6 +24,9 @@ pub struct RenderArgs {
     /// Show a chapter of the scene's walkthrough (its op, camera and caption).
     #[arg(long, conflicts_with_all = ["op", "step"])]
     pub chapter: Option<String>,
+    /// With --chapter: which paragraph (1-based).
+    #[arg(long, default_value_t = 1, requires = "chapter")]
+    pub paragraph: usize,
     /// Show the graph run up to op N (0-based), with op N highlighted.
     #[arg(long, conflicts_with = "op")]
     pub step: Option<usize>,
@@ -106,9 +109,21 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                         names.join(", ")
                     );
                 };
-                // Just after the camera has arrived on the chapter's first paragraph.
-                let first = walkthrough.chapters[index].paragraphs[0].seconds;
-                let time = walkthrough.chapter_start(index) + first.min(1.5) * 0.99;
+                let paragraphs = &walkthrough.chapters[index].paragraphs;
+                if args.paragraph == 0 || args.paragraph > paragraphs.len() {
+                    bail!(
+                        "--paragraph {}: chapter {name:?} has paragraphs 1..={}",
+                        args.paragraph,
+                        paragraphs.len()
+                    );
+                }
+                // Just after the camera has arrived on the paragraph.
+                let before: f32 = paragraphs[..args.paragraph - 1]
+                    .iter()
+                    .map(|p| p.seconds)
+                    .sum();
+                let seconds = paragraphs[args.paragraph - 1].seconds;
+                let time = walkthrough.chapter_start(index) + before + seconds.min(1.5) * 0.99;
                 player
                     .apply(&mut viewer, &ids, time, aspect)
                     .context("the chapter's camera or op is not in this model")?
