@@ -2,8 +2,9 @@
 // buffer a compute kernel wrote (bound as-is: nothing is copied).
 // Bindings: group 0: 0 camera (view-projection), 1 panel (dynamic offset), 2 absmax per tensor;
 //           group 1: 0 values, the tensor's buffer (or one chunk of it).
-// Draw:     6 vertices, one quad; the fragment shader finds the cell under each pixel, so the cost
-//           grows with pixels, not with cells.
+// Draw:     6 vertices, one quad per instance; the heads of a tensor are instances of one draw,
+//           each shifted by instance_dx in x and instance_offset in the buffer. The fragment
+//           shader finds the cell under each pixel, so the cost grows with pixels, not with cells.
 // Colour:   u = value / absmax of the tensor; negative blue, positive orange, zero dark grey, with
 //           sqrt(|u|) so that small values stay visible; -inf (masked attention) is drawn hatched.
 
@@ -28,7 +29,10 @@ struct Panel {
     highlight_col: u32,
     // 0: colour by value; 1: colour by |value| / absmax on a single-hue scale.
     mode: u32,
-    _pad: u32,
+    instance_dx: f32,
+    instance_offset: u32,
+    // The instance (head) the highlighted row or column belongs to; 0xffffffff: every one.
+    highlight_head: u32,
 }
 
 @group(0) @binding(0) var<uniform> camera: Camera;
@@ -39,20 +43,23 @@ struct Panel {
 struct VertexOut {
     @builtin(position) position: vec4<f32>,
     @location(0) uv: vec2<f32>,
+    @location(1) @interpolate(flat) instance: u32,
 }
 
 @vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
+fn vs_main(@builtin(vertex_index) index: u32, @builtin(instance_index) instance: u32) -> VertexOut {
     var corners = array<vec2<f32>, 6>(
         vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
         vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0),
     );
     let uv = corners[index];
     // Rows grow downwards (-y) from the panel's top-left corner.
-    let world = panel.origin + vec3<f32>(uv.x * panel.size.x, -uv.y * panel.size.y, 0.0);
+    let shift = f32(instance) * panel.instance_dx;
+    let world = panel.origin + vec3<f32>(shift + uv.x * panel.size.x, -uv.y * panel.size.y, 0.0);
     var out: VertexOut;
     out.position = camera.view_proj * vec4<f32>(world, 1.0);
     out.uv = uv;
+    out.instance = instance;
     return out;
 }
 
@@ -83,7 +90,8 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
         return vec4<f32>(0.07, 0.075, 0.085, 1.0);
     }
 
-    let value = values[panel.offset + cell.y * panel.row_stride + cell.x * panel.col_stride];
+    let base = panel.offset + in.instance * panel.instance_offset;
+    let value = values[base + cell.y * panel.row_stride + cell.x * panel.col_stride];
     var color: vec3<f32>;
     if (value < -3.4028235e38) {
         let stripe = fract((in.position.x + in.position.y) / 8.0) < 0.5;
@@ -96,7 +104,8 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
             color = diverging(value / scale);
         }
     }
-    if (cell.y == panel.highlight_row || cell.x == panel.highlight_col) {
+    let head_matches = panel.highlight_head == 0xffffffffu || panel.highlight_head == in.instance;
+    if (head_matches && (cell.y == panel.highlight_row || cell.x == panel.highlight_col)) {
         color = mix(color, vec3<f32>(1.0, 1.0, 0.6), 0.35);
     }
     // Cell borders once cells are at least 6 pixels wide.

@@ -96,13 +96,13 @@ impl AttentionView {
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        viewer.renderer.draw_panels(
+        viewer.renderer.draw_panel(
             &viewer.gpu,
             &mut pass,
             View::Attention,
             &camera,
             Vec2::splat(SIZE as f32),
-            index..index + 1,
+            index,
         );
     }
 

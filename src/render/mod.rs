@@ -44,7 +44,38 @@ struct PanelUniform {
     highlight_row: u32,
     highlight_col: u32,
     mode: u32,
-    _pad: u32,
+    instance_dx: f32,
+    instance_offset: u32,
+    highlight_head: u32,
+    _pad: [u32; 2],
+}
+
+/// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
+/// instances (one draw per tensor rather than per head keeps the number of draws small).
+#[derive(Clone, Copy, Debug)]
+struct Draw {
+    first: usize,
+    count: usize,
+}
+
+/// Groups the layout's panels into draws: consecutive head panels of the same tensor share one.
+fn group_draws(panels: &[Panel]) -> Vec<Draw> {
+    let mut draws: Vec<Draw> = Vec::new();
+    for (i, panel) in panels.iter().enumerate() {
+        if let Some(last) = draws.last_mut() {
+            let first = &panels[last.first];
+            if panel.head.is_some()
+                && first.head.is_some()
+                && panel.tensor == first.tensor
+                && panel.chunk == first.chunk
+            {
+                last.count += 1;
+                continue;
+            }
+        }
+        draws.push(Draw { first: i, count: 1 });
+    }
+    draws
 }
 
 /// The views one frame can draw, each with its own camera.
@@ -83,6 +114,8 @@ pub struct TensorRenderer {
     panel_buffer: wgpu::Buffer,
     panel_stride: u64,
     frame_groups: Vec<wgpu::BindGroup>,
+    draws: Vec<Draw>,
+    /// Per draw: the tensor buffer it reads, and its uniform.
     tensor_groups: Vec<wgpu::BindGroup>,
     panels: Vec<PanelUniform>,
     absmax: wgpu::Buffer,
@@ -176,7 +209,7 @@ impl TensorRenderer {
         let panel_stride = (std::mem::size_of::<PanelUniform>() as u64).div_ceil(align) * align;
         let panel_buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("panels"),
-            size: panel_stride * layout.panels.len().max(1) as u64,
+            size: panel_stride * group_draws(&layout.panels).len().max(1) as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -215,9 +248,10 @@ impl TensorRenderer {
                 })
             })
             .collect();
-        let tensor_groups = layout
-            .panels
+        let draws = group_draws(&layout.panels);
+        let tensor_groups = draws
             .iter()
+            .map(|d| &layout.panels[d.first])
             .map(|p| {
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("tensor values"),
@@ -244,10 +278,14 @@ impl TensorRenderer {
                 stats_binds.push((id, n, bind));
             }
         }
-        let panels = layout
-            .panels
+        let panels = draws
             .iter()
-            .map(|p| PanelUniform {
+            .map(|d| {
+                let p = &layout.panels[d.first];
+                let next = layout.panels.get(d.first + 1).filter(|_| d.count > 1);
+                (p, next)
+            })
+            .map(|(p, next)| PanelUniform {
                 origin: p.origin.to_array(),
                 state: 1,
                 size: p.size.to_array(),
@@ -261,11 +299,15 @@ impl TensorRenderer {
                 highlight_row: u32::MAX,
                 highlight_col: u32::MAX,
                 mode: 0,
-                _pad: 0,
+                instance_dx: next.map_or(0.0, |n| n.origin.x - p.origin.x),
+                instance_offset: next.map_or(0, |n| (n.offset - p.offset) as u32),
+                highlight_head: u32::MAX,
+                _pad: [0; 2],
             })
             .collect();
         let renderer = TensorRenderer {
             layout,
+            draws,
             pipeline,
             camera_buffers,
             panel_buffer,
@@ -316,7 +358,8 @@ impl TensorRenderer {
         states: &[TensorState],
         highlights: &[Highlight],
     ) {
-        for (uniform, panel) in self.panels.iter_mut().zip(&self.layout.panels) {
+        for (uniform, draw) in self.panels.iter_mut().zip(&self.draws) {
+            let panel = &self.layout.panels[draw.first];
             let tensor = &graph.graph.tensors[panel.tensor];
             let state = states[panel.tensor];
             uniform.state = match state {
@@ -330,9 +373,10 @@ impl TensorRenderer {
                 TensorState::CurrentOutput => style::CURRENT_OUTPUT,
                 _ => style::role_color(tensor.role),
             };
-            let highlight = highlights
-                .iter()
-                .find(|h| h.tensor == panel.tensor && (h.head.is_none() || h.head == panel.head));
+            let highlight = highlights.iter().find(|h| h.tensor == panel.tensor);
+            uniform.highlight_head = highlight
+                .and_then(|h| h.head)
+                .map_or(u32::MAX, |h| h as u32);
             // A whole-tensor highlight (a word of the walkthrough hovered) gets a thick white frame.
             if highlight.is_some_and(|h| h.row.is_none() && h.col.is_none()) {
                 uniform.frame_color = style::HOVERED;
@@ -358,28 +402,35 @@ impl TensorRenderer {
         camera: &Camera,
         viewport: Vec2,
     ) {
-        self.draw_panels(
-            gpu,
-            pass,
-            View::Scene,
-            camera,
-            viewport,
-            0..self.tensor_groups.len(),
-        );
+        self.draw_panels(gpu, pass, View::Scene, camera, viewport, None);
     }
 
-    /// Draws the panels `panels` (indices into the layout) for one view of the frame.
-    pub fn draw_panels(
+    /// Draws one panel of the layout alone (the attention heatmap).
+    pub fn draw_panel(
         &self,
         gpu: &Gpu,
         pass: &mut wgpu::RenderPass<'_>,
         view: View,
         camera: &Camera,
         viewport: Vec2,
-        panels: std::ops::Range<usize>,
+        panel: usize,
     ) {
+        self.draw_panels(gpu, pass, view, camera, viewport, Some(panel));
+    }
+
+    /// Draws every panel, or only panel `only`, for one view of the frame.
+    fn draw_panels(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        view: View,
+        camera: &Camera,
+        viewport: Vec2,
+        only: Option<usize>,
+    ) {
+        let view_proj = camera.view_proj(viewport.x / viewport.y);
         let uniform = CameraUniform {
-            view_proj: camera.view_proj(viewport.x / viewport.y).to_cols_array_2d(),
+            view_proj: view_proj.to_cols_array_2d(),
             viewport: viewport.to_array(),
             _pad: [0.0; 2],
         };
@@ -387,30 +438,39 @@ impl TensorRenderer {
         gpu.queue
             .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
         pass.set_pipeline(&self.pipeline);
-        let view_proj = camera.view_proj(viewport.x / viewport.y);
-        for i in panels {
-            if !visible(&self.layout.panels[i], &view_proj, viewport) {
+        for (d, draw) in self.draws.iter().enumerate() {
+            let instances = match only {
+                Some(panel) if (draw.first..draw.first + draw.count).contains(&panel) => {
+                    (panel - draw.first) as u32..(panel - draw.first + 1) as u32
+                }
+                Some(_) => continue,
+                None => 0..draw.count as u32,
+            };
+            let first = &self.layout.panels[draw.first];
+            let last = &self.layout.panels[draw.first + draw.count - 1];
+            let size = Vec2::new(last.origin.x + last.size.x - first.origin.x, first.size.y);
+            if only.is_none() && !visible(first.origin, size, &view_proj, viewport) {
                 continue;
             }
             pass.set_bind_group(
                 0,
                 &self.frame_groups[slot],
-                &[(i as u64 * self.panel_stride) as u32],
+                &[(d as u64 * self.panel_stride) as u32],
             );
-            pass.set_bind_group(1, &self.tensor_groups[i], &[]);
-            pass.draw(0..6, 0..1);
+            pass.set_bind_group(1, &self.tensor_groups[d], &[]);
+            pass.draw(0..6, instances);
         }
     }
 }
 
 /// Whether a panel covers any pixel: panels off screen, or smaller than half a pixel, are not
 /// drawn, so that a frame costs what is on screen, not the size of the model.
-fn visible(panel: &Panel, view_proj: &glam::Mat4, viewport: Vec2) -> bool {
+fn visible(origin: glam::Vec3, size: Vec2, view_proj: &glam::Mat4, viewport: Vec2) -> bool {
     let corners = [
-        panel.origin,
-        panel.origin + glam::Vec3::new(panel.size.x, 0.0, 0.0),
-        panel.origin + glam::Vec3::new(0.0, -panel.size.y, 0.0),
-        panel.origin + glam::Vec3::new(panel.size.x, -panel.size.y, 0.0),
+        origin,
+        origin + glam::Vec3::new(size.x, 0.0, 0.0),
+        origin + glam::Vec3::new(0.0, -size.y, 0.0),
+        origin + glam::Vec3::new(size.x, -size.y, 0.0),
     ];
     let mut lo = Vec2::splat(f32::MAX);
     let mut hi = Vec2::splat(f32::MIN);
