@@ -6,7 +6,8 @@ use glam::Vec2;
 
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::{Graph, TensorId};
-use crate::render::{tensor_states, Camera, Highlight, TensorRenderer};
+use crate::render::offscreen::Offscreen;
+use crate::render::{tensor_states, Camera, Highlight, TensorRenderer, TensorState};
 use crate::scene::Scene;
 
 pub struct Viewer {
@@ -109,10 +110,26 @@ impl Viewer {
         self.run_to(index + 1);
     }
 
+    /// How each tensor is drawn now: computed or not, part of the current op.
+    pub fn states(&self) -> Vec<TensorState> {
+        tensor_states(&self.graph.graph, self.op_count, self.current)
+    }
+
     pub fn refresh_states(&mut self) {
-        let states = tensor_states(&self.graph.graph, self.op_count, self.current);
+        let states = self.states();
         self.renderer
             .set_states(&self.gpu, &self.graph, &states, &self.highlights);
+    }
+
+    /// Draws the model as `camera` sees it into `target` (no readback).
+    pub fn draw_offscreen(&self, target: &mut Offscreen, camera: &Camera) {
+        target.draw(
+            &self.gpu,
+            &self.renderer,
+            &self.graph.graph,
+            camera,
+            &self.states(),
+        );
     }
 
     /// A named camera of the scene, or one of "all", a region name, or a tensor name.

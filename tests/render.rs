@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use glassbox::gpu::GpuOptions;
 use glassbox::render::offscreen::{Offscreen, FORMAT};
-use glassbox::render::tensor_states;
 use glassbox::scene::Scene;
 use glassbox::viewer::Viewer;
 
@@ -36,14 +35,7 @@ fn assert_snapshot(name: &str, camera: &str, step: Option<usize>) {
     let (w, h) = (480, 300);
     let camera = viewer.camera(camera, w as f32 / h as f32).unwrap();
     let mut target = Offscreen::new(&viewer.gpu, w, h).unwrap();
-    let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
-    target.draw(
-        &viewer.gpu,
-        &viewer.renderer,
-        &viewer.graph.graph,
-        &camera,
-        &states,
-    );
+    viewer.draw_offscreen(&mut target, &camera);
     let image = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
     let path = snapshot_path(name);
     if std::env::var_os("GLASSBOX_UPDATE_SNAPSHOTS").is_some() {
@@ -97,16 +89,9 @@ fn steady_frames_read_nothing_back() {
     let viewer = viewer();
     let camera = viewer.camera("overview", 16.0 / 9.0).unwrap();
     let mut target = Offscreen::new(&viewer.gpu, 320, 180).unwrap();
-    let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
     let before = viewer.gpu.readback_count();
     for _ in 0..5 {
-        target.draw(
-            &viewer.gpu,
-            &viewer.renderer,
-            &viewer.graph.graph,
-            &camera,
-            &states,
-        );
+        viewer.draw_offscreen(&mut target, &camera);
     }
     viewer.gpu.wait_idle().unwrap();
     assert_eq!(viewer.gpu.readback_count(), before);
@@ -123,14 +108,7 @@ fn stepping_changes_the_picture() {
         }
         let camera = viewer.camera("overview", 1.0).unwrap();
         let mut target = Offscreen::new(&viewer.gpu, 200, 200).unwrap();
-        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
-        target.draw(
-            &viewer.gpu,
-            &viewer.renderer,
-            &viewer.graph.graph,
-            &camera,
-            &states,
-        );
+        viewer.draw_offscreen(&mut target, &camera);
         pollster::block_on(target.read_image(&viewer.gpu)).unwrap()
     };
     assert_ne!(render(Some(0)).as_raw(), render(None).as_raw());

@@ -80,22 +80,7 @@ impl AttentionView {
         let mut camera = Camera::framing(min, max, 1.0);
         // Framing leaves a margin; the heatmap should fill the texture.
         camera.distance /= 1.08;
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("attention"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &self.view,
-                resolve_target: None,
-                depth_slice: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(crate::render::style::BACKGROUND),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = crate::render::color_pass(encoder, &self.view, "attention", true);
         viewer.renderer.draw_panel(
             &viewer.gpu,
             &mut pass,

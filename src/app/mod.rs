@@ -188,24 +188,8 @@ impl Running {
             &screen,
         );
         {
-            let mut pass = encoder
-                .begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("window"),
-                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: &view,
-                        resolve_target: None,
-                        depth_slice: None,
-                        ops: wgpu::Operations {
-                            load: wgpu::LoadOp::Clear(crate::render::style::BACKGROUND),
-                            store: wgpu::StoreOp::Store,
-                        },
-                    })],
-                    depth_stencil_attachment: None,
-                    timestamp_writes: None,
-                    occlusion_query_set: None,
-                    multiview_mask: None,
-                })
-                .forget_lifetime();
+            let mut pass =
+                crate::render::color_pass(&mut encoder, &view, "window", true).forget_lifetime();
             let scene_rect = self.ui.scene_rect;
             let x = (scene_rect.min.x * ppp).max(0.0);
             let y = (scene_rect.min.y * ppp).max(0.0);

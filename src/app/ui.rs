@@ -10,7 +10,7 @@ use glam::Vec2;
 use super::attention::AttentionView;
 use super::hover::{explain, unflatten, Explanation};
 use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
-use crate::render::{overlay, tensor_states, Camera};
+use crate::render::{overlay, Camera};
 use crate::viewer::Viewer;
 use crate::walkthrough_player::{highlights_for, Shown, WalkthroughPlayer};
 
@@ -564,7 +564,7 @@ impl UiState {
         }
         self.update_hover(viewer, world);
 
-        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+        let states = viewer.states();
         overlay::paint(
             ui.painter(),
             rect,
@@ -602,7 +602,7 @@ impl UiState {
         if let Some((panel_index, row, col)) = key {
             let panel = &viewer.renderer.layout.panels[panel_index];
             let tensor_id = panel.tensor;
-            let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+            let states = viewer.states();
             if states[tensor_id] != crate::render::TensorState::NotComputed {
                 let gpu_tensor = viewer.graph.tensor(tensor_id);
                 let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;

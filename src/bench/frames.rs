@@ -10,7 +10,7 @@ use super::median;
 use crate::gpu::{GpuError, GpuOptions};
 use crate::model::{Config, Model};
 use crate::render::offscreen::{Offscreen, FORMAT};
-use crate::render::tensor_states;
+use crate::render::Camera;
 use crate::scene::{Scene, Tokenizer};
 use crate::viewer::Viewer;
 
@@ -60,44 +60,42 @@ async fn frame_times(
         .expect("bench prompts tokenize");
     let name = scene.name.clone();
     let viewer = Viewer::new(scene, &ids, options, FORMAT).await?;
-    let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
     let mut rows = Vec::new();
     for &(width, height) in sizes {
         let camera = viewer
             .camera("all", width as f32 / height as f32)
             .expect("\"all\" frames the layout");
         let mut target = Offscreen::new(&viewer.gpu, width, height)?;
-        target.draw(
-            &viewer.gpu,
-            &viewer.renderer,
-            &viewer.graph.graph,
-            &camera,
-            &states,
-        );
-        viewer.gpu.wait_idle()?;
-        let before = viewer.gpu.readback_count();
-        let mut times = Vec::new();
-        for _ in 0..frames {
-            let start = Instant::now();
-            target.draw(
-                &viewer.gpu,
-                &viewer.renderer,
-                &viewer.graph.graph,
-                &camera,
-                &states,
-            );
-            viewer.gpu.wait_idle()?;
-            times.push(start.elapsed().as_secs_f64());
-        }
+        let (frame_ms, readbacks) = time_frames(&viewer, &mut target, &camera, frames)?;
         rows.push(FrameRow {
             model: name.clone(),
             width,
             height,
-            frame_ms: median(times) * 1e3,
-            readbacks: viewer.gpu.readback_count() - before,
+            frame_ms,
+            readbacks,
         });
     }
     Ok(rows)
+}
+
+/// Draws `frames` frames after a first one: (median milliseconds per frame, readbacks made).
+pub fn time_frames(
+    viewer: &Viewer,
+    target: &mut Offscreen,
+    camera: &Camera,
+    frames: usize,
+) -> Result<(f64, u64), GpuError> {
+    viewer.draw_offscreen(target, camera);
+    viewer.gpu.wait_idle()?;
+    let before = viewer.gpu.readback_count();
+    let mut times = Vec::new();
+    for _ in 0..frames.max(1) {
+        let start = Instant::now();
+        viewer.draw_offscreen(target, camera);
+        viewer.gpu.wait_idle()?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    Ok((median(times) * 1e3, viewer.gpu.readback_count() - before))
 }
 
 pub async fn run(frames: usize, options: &GpuOptions) -> Result<FrameReport, GpuError> {

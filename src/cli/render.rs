@@ -1,14 +1,12 @@
 //! `glassbox render`: the renderer offscreen, to a PNG.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::gpu::GpuOptions;
 use crate::render::offscreen::{Offscreen, FORMAT};
-use crate::render::tensor_states;
 use crate::scene::Scene;
 use crate::viewer::Viewer;
 use crate::walkthrough_player::{paint_caption, WalkthroughPlayer};
@@ -137,7 +135,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             })?,
         };
         let mut target = Offscreen::new(&viewer.gpu, width, height)?;
-        let states = tensor_states(&viewer.graph.graph, viewer.op_count, viewer.current);
+        let states = viewer.states();
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
             if args.chapter.is_some() {
                 paint_caption(painter, rect, &player.title, &player.caption);
@@ -152,27 +150,11 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             caption,
         );
         if args.stats {
-            viewer.gpu.wait_idle()?;
             let frames = 10;
-            let before = viewer.gpu.readback_count();
-            let mut times = Vec::new();
-            for _ in 0..frames {
-                let start = Instant::now();
-                target.draw(
-                    &viewer.gpu,
-                    &viewer.renderer,
-                    &viewer.graph.graph,
-                    &camera,
-                    &states,
-                );
-                viewer.gpu.wait_idle()?;
-                times.push(start.elapsed().as_secs_f64() * 1e3);
-            }
-            times.sort_by(f64::total_cmp);
-            let readbacks = viewer.gpu.readback_count() - before;
+            let (ms, readbacks) =
+                crate::bench::frames::time_frames(&viewer, &mut target, &camera, frames)?;
             println!(
-                "frame time {:.2} ms (median of {frames}, {width}x{height}), readbacks per frame: {}",
-                times[frames / 2],
+                "frame time {ms:.2} ms (median of {frames}, {width}x{height}), readbacks per frame: {}",
                 readbacks as f64 / frames as f64
             );
         }

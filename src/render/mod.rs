@@ -463,6 +463,36 @@ impl TensorRenderer {
     }
 }
 
+/// A render pass into `view`: cleared to the background first, or drawn over what is there.
+pub fn color_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    view: &wgpu::TextureView,
+    label: &str,
+    clear: bool,
+) -> wgpu::RenderPass<'e> {
+    let load = if clear {
+        wgpu::LoadOp::Clear(style::BACKGROUND)
+    } else {
+        wgpu::LoadOp::Load
+    };
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view,
+            resolve_target: None,
+            depth_slice: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
+}
+
 /// Whether a panel covers any pixel: panels off screen, or smaller than half a pixel, are not
 /// drawn, so that a frame costs what is on screen, not the size of the model.
 fn visible(origin: glam::Vec3, size: Vec2, view_proj: &glam::Mat4, viewport: Vec2) -> bool {

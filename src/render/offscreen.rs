@@ -79,22 +79,7 @@ impl Offscreen {
         let viewport = Vec2::new(self.width as f32, self.height as f32);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("tensors"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &self.view,
-                    resolve_target: None,
-                    depth_slice: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
+            let mut pass = crate::render::color_pass(&mut encoder, &self.view, "tensors", true);
             renderer.draw(gpu, &mut pass, camera, viewport);
         }
 
@@ -131,22 +116,7 @@ impl Offscreen {
             &screen,
         );
         {
-            let pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("labels"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &self.view,
-                    resolve_target: None,
-                    depth_slice: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Load,
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
+            let pass = crate::render::color_pass(&mut encoder, &self.view, "labels", false);
             self.egui_renderer
                 .render(&mut pass.forget_lifetime(), &jobs, &screen);
         }
