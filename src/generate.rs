@@ -94,7 +94,12 @@ pub fn pick(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> u32 {
         }
         target -= w;
     }
-    ranked.last().map_or_else(argmax, |e| e.0)
+    // Rounding left a sliver past the end: the last token that can be drawn at all.
+    ranked
+        .iter()
+        .rev()
+        .find(|e| e.1 > 0.0)
+        .map_or_else(argmax, |e| e.0)
 }
 
 /// Generates on the GPU, keeping one graph per sequence length it has seen.
@@ -103,8 +108,12 @@ pub struct GpuGenerator<'a> {
     registry: &'a KernelRegistry,
     model: &'a Model,
     gpu_model: GpuModel,
-    graphs: Vec<Option<GpuGraph>>,
+    /// Graphs by sequence length, most recently used last; at most GRAPH_CACHE of them, since
+    /// each holds its activations (T x T attention maps per layer).
+    graphs: Vec<GpuGraph>,
 }
+
+const GRAPH_CACHE: usize = 12;
 
 impl<'a> GpuGenerator<'a> {
     pub async fn new(
@@ -126,15 +135,18 @@ impl<'a> GpuGenerator<'a> {
     pub async fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, GpuError> {
         crate::model::validate_ids(&self.model.config, ids)?;
         let t = ids.len();
-        if self.graphs.len() <= t {
-            self.graphs.resize_with(t + 1, || None);
-        }
-        if self.graphs[t].is_none() {
-            let graph = Graph::gpt2(&self.model.config, t);
-            self.graphs[t] =
-                Some(GpuGraph::new(self.gpu, self.registry, graph, &self.gpu_model).await?);
-        }
-        let graph = self.graphs[t].as_ref().expect("built above");
+        let graph = match self.graphs.iter().position(|g| g.graph.seq_len == t) {
+            Some(i) => self.graphs.remove(i),
+            None => {
+                if self.graphs.len() >= GRAPH_CACHE {
+                    self.graphs.remove(0);
+                }
+                let graph = Graph::gpt2(&self.model.config, t);
+                GpuGraph::new(self.gpu, self.registry, graph, &self.gpu_model).await?
+            }
+        };
+        self.graphs.push(graph);
+        let graph = self.graphs.last().expect("pushed above");
         graph.set_ids(self.gpu, ids)?;
         graph.run(self.gpu, self.registry);
         let logits = graph.graph.tensor_id("logits").expect("graph has logits");

@@ -5,7 +5,7 @@
 use glam::Vec2;
 
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
-use crate::graph::{Graph, TensorId};
+use crate::graph::{DType, Graph, TensorId};
 use crate::render::offscreen::Offscreen;
 use crate::render::{tensor_states, Camera, Highlight, TensorRenderer, TensorState};
 use crate::scene::Scene;
@@ -173,15 +173,21 @@ impl Viewer {
         Ok(ranked)
     }
 
-    /// Values of single elements of a tensor (hover): one readback.
+    /// Values of single elements of a tensor (hover): one readback. Token ids come back as
+    /// their integer values.
     pub async fn read_elements(
         &self,
         tensor: TensorId,
         indices: &[usize],
     ) -> Result<Vec<f32>, GpuError> {
-        self.graph
+        let values = self
+            .graph
             .tensor(tensor)
             .read_elements(&self.gpu, indices)
-            .await
+            .await?;
+        Ok(match self.graph.graph.tensors[tensor].dtype {
+            DType::F32 => values,
+            DType::U32 => values.iter().map(|v| v.to_bits() as f32).collect(),
+        })
     }
 }

@@ -26,7 +26,7 @@ pub enum Shown {
 pub struct WalkthroughPlayer {
     pub time: f32,
     pub playing: bool,
-    /// The moment last applied and the ids it was resolved for.
+    /// The moment last applied and the prompt it was applied to.
     applied: Option<(Moment, Vec<u32>)>,
     pub title: String,
     pub caption: Vec<Shown>,
@@ -50,19 +50,20 @@ impl WalkthroughPlayer {
         let walkthrough = viewer.scene.walkthrough.clone();
         self.time = time.clamp(0.0, walkthrough.duration());
         let moment = walkthrough.at(self.time)?;
-        let mut ids = base_ids.to_vec();
-        if moment.append && ids.len() < viewer.scene.model.config.n_positions {
-            if viewer.ids != base_ids {
-                set_ids(viewer, base_ids)?;
-            }
-            viewer.run_to(viewer.graph.graph.ops.len());
-            let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
-            ids.push(prediction);
-        }
-        let same_paragraph = self.applied.as_ref().is_some_and(|(m, applied_ids)| {
-            m.chapter == moment.chapter && m.paragraph == moment.paragraph && *applied_ids == ids
+        let same_paragraph = self.applied.as_ref().is_some_and(|(m, base)| {
+            m.chapter == moment.chapter && m.paragraph == moment.paragraph && base == base_ids
         });
         if !same_paragraph {
+            let mut ids = base_ids.to_vec();
+            if moment.append && ids.len() < viewer.scene.model.config.n_positions {
+                // The generation loop: run the prompt, take the most likely token, append it.
+                if viewer.ids != base_ids {
+                    set_ids(viewer, base_ids)?;
+                }
+                viewer.run_to(viewer.graph.graph.ops.len());
+                let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
+                ids.push(prediction);
+            }
             if viewer.ids != ids {
                 set_ids(viewer, &ids)?;
             }
@@ -71,7 +72,7 @@ impl WalkthroughPlayer {
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
             self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text);
-            self.applied = Some((moment.clone(), ids));
+            self.applied = Some((moment.clone(), base_ids.to_vec()));
         }
         let target = viewer.camera(&moment.camera, aspect)?;
         let camera = match moment
@@ -85,6 +86,12 @@ impl WalkthroughPlayer {
             _ => target,
         };
         Some(camera)
+    }
+
+    /// Forgets what was applied: the next `apply` runs the graph and reads the values again
+    /// (after the user stepped the graph by hand).
+    pub fn invalidate(&mut self) {
+        self.applied = None;
     }
 
     /// The (chapter, paragraph) last applied.

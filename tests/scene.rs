@@ -44,6 +44,15 @@ fn parse_errors_name_file_line_and_key() {
         "{error}"
     );
 
+    let toml = "name = \"x\"\nmodel = \".\"\nprompt = \"AB\"\n[tokenizer]\nkind = \"chars\"\nalphabet = \"AB\"\n[cameras.top]\nfit = \"block 9\"\n";
+    let error = Scene::load(&scene_dir("camera", toml))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cameras.top.fit") && error.contains("block 9"),
+        "{error}"
+    );
+
     let toml = "name = \"x\"\nprompt = \"AB\"\n[tokenizer]\nkind = \"ids\"\n";
     let error = Scene::load(&scene_dir("missing", toml))
         .unwrap_err()

@@ -33,6 +33,8 @@ struct Panel {
     instance_offset: u32,
     // The instance (head) the highlighted row or column belongs to; 0xffffffff: every one.
     highlight_head: u32,
+    // Non-zero for u32 tensors (token ids): the values are integers, coloured up to this.
+    integer_scale: u32,
 }
 
 @group(0) @binding(0) var<uniform> camera: Camera;
@@ -91,9 +93,12 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
 
     let base = panel.offset + in.instance * panel.instance_offset;
-    let value = values[base + cell.y * panel.row_stride + cell.x * panel.col_stride];
+    var value = values[base + cell.y * panel.row_stride + cell.x * panel.col_stride];
     var color: vec3<f32>;
-    if (value < -3.4028235e38) {
+    if (panel.integer_scale != 0u) {
+        let id = f32(bitcast<u32>(value));
+        color = mix(vec3<f32>(0.2, 0.2, 0.22), vec3<f32>(0.95, 0.95, 0.95), id / f32(panel.integer_scale));
+    } else if (value < -3.4028235e38) {
         let stripe = fract((in.position.x + in.position.y) / 8.0) < 0.5;
         color = select(vec3<f32>(0.05), vec3<f32>(0.1), stripe);
     } else {

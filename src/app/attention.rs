@@ -16,7 +16,14 @@ pub struct AttentionView {
     texture: wgpu::Texture,
     view: wgpu::TextureView,
     texture_id: egui::TextureId,
-    hovered_row: Option<(usize, usize, usize, Vec<f32>)>,
+    hovered_row: Option<HoveredRow>,
+}
+
+/// A hovered row of the heatmap and its probabilities, read for these ids.
+struct HoveredRow {
+    key: (usize, usize, usize),
+    ids: Vec<u32>,
+    values: Vec<f32>,
 }
 
 impl AttentionView {
@@ -170,7 +177,11 @@ impl AttentionView {
             .map(|p| (((p.y - image_rect.top()) / cell) as usize).min(t - 1));
         if let Some(row) = row {
             let key = (self.layer, self.head, row);
-            if self.hovered_row.as_ref().map(|(l, h, r, _)| (*l, *h, *r)) != Some(key) {
+            let fresh = self
+                .hovered_row
+                .as_ref()
+                .is_some_and(|h| h.key == key && h.ids == viewer.ids);
+            if !fresh {
                 let probs = viewer
                     .graph
                     .graph
@@ -184,7 +195,11 @@ impl AttentionView {
                         .ok()
                     })
                     .unwrap_or_default();
-                self.hovered_row = Some((key.0, key.1, key.2, values));
+                self.hovered_row = Some(HoveredRow {
+                    key,
+                    ids: viewer.ids.clone(),
+                    values,
+                });
             }
             let band = egui::Rect::from_min_size(
                 egui::pos2(image_rect.left(), image_rect.top() + row as f32 * cell),
@@ -196,7 +211,7 @@ impl AttentionView {
                 egui::Stroke::new(1.5, Color32::YELLOW),
                 egui::StrokeKind::Outside,
             );
-            if let Some((_, _, _, values)) = &self.hovered_row {
+            if let Some(HoveredRow { values, .. }) = &self.hovered_row {
                 let mut ranked: Vec<(usize, f32)> = values.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let who = viewer.scene.tokenizer.decode_one(viewer.ids[row]);

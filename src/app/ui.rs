@@ -20,7 +20,6 @@ const PLAY_STEP: Duration = Duration::from_millis(450);
 const FLIGHT: Duration = Duration::from_millis(600);
 
 struct Hover {
-    key: (usize, usize, usize),
     tensor: usize,
     index: Vec<usize>,
     value: f32,
@@ -38,6 +37,9 @@ pub struct UiState {
     last_step: Instant,
     show_help: bool,
     hover: Option<Hover>,
+    /// The (panel, row, column) under the pointer when the hover was last read, even when
+    /// nothing was read (a tensor not computed yet), so that nothing is read again until it moves.
+    hover_key: Option<(usize, usize, usize)>,
     pub attention: AttentionView,
     walkthrough: WalkthroughPlayer,
     /// Whether the walkthrough drives the view (it stops when the user takes the controls).
@@ -59,8 +61,10 @@ impl UiState {
         prompt: String,
         viewport: Vec2,
     ) -> Result<UiState> {
+        let aspect = viewport.x / viewport.y;
         let camera = viewer
-            .camera("overview", viewport.x / viewport.y)
+            .camera("overview", aspect)
+            .or_else(|| viewer.camera("all", aspect))
             .expect("\"all\" always frames the layout");
         let predictions = pollster::block_on(viewer.top_predictions(8))?;
         Ok(UiState {
@@ -73,6 +77,7 @@ impl UiState {
             last_step: Instant::now(),
             show_help: false,
             hover: None,
+            hover_key: None,
             attention: AttentionView::new(viewer, egui_renderer),
             walkthrough: WalkthroughPlayer::default(),
             walkthrough_active: false,
@@ -86,6 +91,12 @@ impl UiState {
             steady_readbacks: 0,
             quit: false,
         })
+    }
+
+    /// Forgets the hovered cell, so that it is read again (the values under it changed).
+    fn clear_hover(&mut self) {
+        self.hover = None;
+        self.hover_key = None;
     }
 
     fn fly_to(&mut self, target: Camera, now: Instant) {
@@ -104,11 +115,12 @@ impl UiState {
     fn go_to(&mut self, viewer: &mut Viewer, position: usize) {
         self.walkthrough_active = false;
         self.walkthrough.playing = false;
+        self.walkthrough.invalidate();
         let position = position.clamp(1, Self::ops(viewer));
         if position != Self::position(viewer) {
             viewer.step_to(position - 1);
             self.changed_this_frame = true;
-            self.hover = None;
+            self.clear_hover();
             if position == Self::ops(viewer) {
                 self.refresh_predictions(viewer);
             }
@@ -132,7 +144,7 @@ impl UiState {
         match pollster::block_on(viewer.set_ids(&ids)) {
             Ok(()) => {
                 self.prompt_error = None;
-                self.hover = None;
+                self.clear_hover();
                 self.changed_this_frame = true;
                 self.attention.rebuild(viewer);
                 if Self::position(viewer) == Self::ops(viewer) {
@@ -211,7 +223,7 @@ impl UiState {
         self.walkthrough_active = true;
         if self.walkthrough.key() != before || viewer.ids != ids_before {
             self.changed_this_frame = true;
-            self.hover = None;
+            self.clear_hover();
             if Self::position(viewer) == Self::ops(viewer) {
                 self.refresh_predictions(viewer);
             }
@@ -591,11 +603,11 @@ impl UiState {
     /// Reads the hovered cell (and a few operands) back when the cell under the pointer changes:
     /// the one readback a steady frame may make.
     fn update_hover(&mut self, viewer: &mut Viewer, world: Option<glam::Vec3>) {
-        let picked = world.and_then(|w| viewer.renderer.layout.pick(w));
-        let key = picked;
-        if key == self.hover.as_ref().map(|h| h.key) {
+        let key = world.and_then(|w| viewer.renderer.layout.pick(w));
+        if key == self.hover_key {
             return;
         }
+        self.hover_key = key;
         let previous_highlights = !viewer.highlights.is_empty();
         self.hover = None;
         viewer.highlights.clear();
@@ -622,7 +634,6 @@ impl UiState {
                     .collect();
                 viewer.highlights = explanation.highlights.clone();
                 self.hover = Some(Hover {
-                    key: (panel_index, row, col),
                     tensor: tensor_id,
                     index,
                     value,

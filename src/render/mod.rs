@@ -15,7 +15,7 @@ pub use camera::Camera;
 pub use layout::{Layout, Panel};
 
 use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry};
-use crate::graph::{Role, TensorId};
+use crate::graph::{DType, Role, TensorId};
 
 /// The draw shader, beside the kernels it draws the output of.
 pub const TENSOR_SHADER: &str = include_str!("../../kernels/draw/tensor.wgsl");
@@ -47,7 +47,8 @@ struct PanelUniform {
     instance_dx: f32,
     instance_offset: u32,
     highlight_head: u32,
-    _pad: [u32; 2],
+    integer_scale: u32,
+    _pad: u32,
 }
 
 /// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
@@ -302,7 +303,11 @@ impl TensorRenderer {
                 instance_dx: next.map_or(0.0, |n| n.origin.x - p.origin.x),
                 instance_offset: next.map_or(0, |n| (n.offset - p.offset) as u32),
                 highlight_head: u32::MAX,
-                _pad: [0; 2],
+                integer_scale: match graph.graph.tensors[p.tensor].dtype {
+                    DType::U32 => graph.graph.config.vocab_size.saturating_sub(1).max(1) as u32,
+                    DType::F32 => 0,
+                },
+                _pad: 0,
             })
             .collect();
         let renderer = TensorRenderer {

@@ -27,6 +27,13 @@ impl Offscreen {
                 "image size {width}x{height} outside 1..={max} pixels per side on this device"
             )));
         }
+        let readback_bytes = (width * 4).div_ceil(256) as u64 * 256 * height as u64;
+        if readback_bytes > gpu.limits.max_buffer_size {
+            return Err(GpuError::Readback(format!(
+                "a {width}x{height} image needs a {readback_bytes}-byte buffer to read back, above this device's {} bytes",
+                gpu.limits.max_buffer_size
+            )));
+        }
         let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("offscreen"),
             size: wgpu::Extent3d {

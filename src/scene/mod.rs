@@ -127,12 +127,46 @@ impl Scene {
                 message: format!("key `prompt`: {e}"),
             })?;
         crate::model::validate_ids(&model.config, &tokens)?;
-        walkthrough
-            .validate(&crate::graph::Graph::gpt2(&model.config, tokens.len()))
-            .map_err(|message| SceneError::Walkthrough {
-                file: path.to_string(),
-                message,
-            })?;
+        let graph = crate::graph::Graph::gpt2(&model.config, tokens.len());
+        let walkthrough_error = |message| SceneError::Walkthrough {
+            file: path.to_string(),
+            message,
+        };
+        walkthrough.validate(&graph).map_err(walkthrough_error)?;
+        // What a camera may frame: everything, a region, or a tensor.
+        let frames = |fit: &str| {
+            fit == "all"
+                || fit == "embedding"
+                || fit == "output"
+                || fit
+                    .strip_prefix("block ")
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .is_some_and(|i| i < model.config.n_layer)
+                || graph.tensor_id(fit).is_some()
+        };
+        for (name, spec) in &file.cameras {
+            if !frames(&spec.fit) {
+                return Err(SceneError::Toml {
+                    file: path.to_string(),
+                    message: format!(
+                        "key `cameras.{name}.fit`: {:?} is not \"all\", a region (embedding, block N, output) or a tensor",
+                        spec.fit
+                    ),
+                });
+            }
+        }
+        for chapter in &walkthrough.chapters {
+            let cameras = std::iter::once(&chapter.camera)
+                .chain(chapter.paragraphs.iter().filter_map(|p| p.camera.as_ref()));
+            for camera in cameras {
+                if !file.cameras.contains_key(camera) && !frames(camera) {
+                    return Err(walkthrough_error(format!(
+                        "chapter {:?}: camera {camera:?} is neither a camera of the scene nor a region or tensor",
+                        chapter.name
+                    )));
+                }
+            }
+        }
         Ok(Scene {
             name: file.name,
             model_dir: file.model,
