@@ -135,7 +135,10 @@ impl Viewer {
     /// A named camera of the scene, or one of "all", a region name, or a tensor name.
     pub fn camera(&self, name: &str, aspect: f32) -> Option<Camera> {
         let spec = self.scene.cameras.get(name);
-        let fit = spec.map_or(name, |s| s.fit.as_str());
+        // "overview" means the whole model unless the scene says otherwise.
+        let fit = spec.map_or(if name == "overview" { "all" } else { name }, |s| {
+            s.fit.as_str()
+        });
         let layout = &self.renderer.layout;
         let (min, max) = if fit == "all" {
             (layout.min, layout.max)

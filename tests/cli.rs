@@ -287,3 +287,37 @@ fn render_a_walkthrough_chapter() {
         stderr(&out)
     );
 }
+
+#[test]
+fn tokenize_prints_json_ids_and_decodes() {
+    let out = glassbox(&[
+        "tokenize",
+        "--tokenizer",
+        "gpt2",
+        "--text",
+        "A transformer reads tokens.",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "[32,47385,9743,16326,13]");
+    let out = glassbox(&["tokenize", "--decode", "--text", "32,47385,9743,16326,13"]);
+    assert_eq!(stdout(&out).trim(), "\"A transformer reads tokens.\"");
+}
+
+#[test]
+fn render_a_bare_model_folder() {
+    let path = std::env::temp_dir().join(format!("glassbox-model-{}.png", std::process::id()));
+    let path_str = path.display().to_string();
+    let out = glassbox(&[
+        "render",
+        "--model",
+        &model(),
+        "--prompt",
+        "5,6,7",
+        "--size",
+        "320x240",
+        "--out",
+        &path_str,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(path.exists());
+}

@@ -61,11 +61,9 @@ impl UiState {
         prompt: String,
         viewport: Vec2,
     ) -> Result<UiState> {
-        let aspect = viewport.x / viewport.y;
         let camera = viewer
-            .camera("overview", aspect)
-            .or_else(|| viewer.camera("all", aspect))
-            .expect("\"all\" always frames the layout");
+            .camera("overview", viewport.x / viewport.y)
+            .expect("\"overview\" falls back to the whole layout");
         let predictions = pollster::block_on(viewer.top_predictions(8))?;
         Ok(UiState {
             camera,

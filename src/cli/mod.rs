@@ -37,13 +37,34 @@ enum Backend {
     Cpu,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TokenizerName {
+    /// GPT-2's byte-level BPE (r50k_base).
+    Gpt2,
+}
+
+fn tokenize(tokenizer: TokenizerName, text: &str, decode: bool) -> Result<()> {
+    let TokenizerName::Gpt2 = tokenizer;
+    let tokenizer = crate::scene::Tokenizer::Gpt2;
+    if decode {
+        let ids = crate::scene::Tokenizer::Ids.encode(text)?;
+        println!("{}", serde_json::to_string(&tokenizer.decode(&ids))?);
+    } else {
+        println!("{}", serde_json::to_string(&tokenizer.encode(text)?)?);
+    }
+    Ok(())
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Open the window on a scene (the default command; the built-in `sort` scene without --scene).
     View {
         /// Scene folder with scene.toml.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "model")]
         scene: Option<PathBuf>,
+        /// A model folder (config.json + model.safetensors) to open without a scene.
+        #[arg(long)]
+        model: Option<PathBuf>,
         /// Exit after drawing this many frames.
         #[arg(long)]
         frames: Option<u64>,
@@ -71,6 +92,15 @@ enum Command {
         model: PathBuf,
         #[arg(long, value_delimiter = ',', required = true)]
         ids: Vec<u32>,
+    },
+    /// Print the token ids of a text (or, with --decode, the text of comma-separated ids).
+    Tokenize {
+        #[arg(long, value_enum, default_value = "gpt2")]
+        tokenizer: TokenizerName,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        decode: bool,
     },
     /// Generate tokens after a prompt, one forward pass per token.
     Generate(GenerateArgs),
@@ -103,10 +133,20 @@ pub fn run() -> Result<ExitCode> {
     };
     let command = cli.command.unwrap_or(Command::View {
         scene: None,
+        model: None,
         frames: None,
     });
     match command {
-        Command::View { scene, frames } => view(scene.as_deref(), frames, gpu_options),
+        Command::View {
+            scene,
+            model,
+            frames,
+        } => view(scene.as_deref(), model.as_deref(), frames, gpu_options),
+        Command::Tokenize {
+            tokenizer,
+            text,
+            decode,
+        } => tokenize(tokenizer, &text, decode).map(|()| ExitCode::SUCCESS),
         Command::Forward {
             model,
             ids,
@@ -193,7 +233,7 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
     let (model, tokenizer) = match &args.model {
         Some(dir) => (Model::load_dir(dir)?, crate::scene::Tokenizer::Ids),
         None => {
-            let scene = render::load_scene(args.scene.as_deref())?;
+            let scene = render::load_scene(args.scene.as_deref(), None)?;
             (scene.model, scene.tokenizer)
         }
     };
@@ -255,14 +295,19 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
 }
 
 #[cfg(feature = "app")]
-fn view(scene: Option<&Path>, frames: Option<u64>, gpu: GpuOptions) -> Result<ExitCode> {
-    let scene = render::load_scene(scene)?;
+fn view(
+    scene: Option<&Path>,
+    model: Option<&Path>,
+    frames: Option<u64>,
+    gpu: GpuOptions,
+) -> Result<ExitCode> {
+    let scene = render::load_scene(scene, model)?;
     crate::app::run(crate::app::AppOptions { scene, gpu, frames })?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "app"))]
-fn view(_: Option<&Path>, _: Option<u64>, _: GpuOptions) -> Result<ExitCode> {
+fn view(_: Option<&Path>, _: Option<&Path>, _: Option<u64>, _: GpuOptions) -> Result<ExitCode> {
     bail!("this glassbox was built without the `app` feature: no window; `glassbox render` still works")
 }
 

@@ -13,9 +13,13 @@ use crate::walkthrough_player::{paint_caption, WalkthroughPlayer};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// Scene folder (with scene.toml); the built-in `sort` scene when omitted.
-    #[arg(long)]
+    /// Scene folder (with scene.toml); the built-in `sort` scene when neither this nor --model
+    /// is given.
+    #[arg(long, conflicts_with = "model")]
     pub scene: Option<PathBuf>,
+    /// A model folder (config.json + model.safetensors) to draw without a scene.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Text to run instead of the scene's prompt.
     #[arg(long)]
     pub prompt: Option<String>,
@@ -56,16 +60,23 @@ pub fn parse_size(size: &str) -> Result<(u32, u32)> {
     Ok((parse(w)?, parse(h)?))
 }
 
-pub fn load_scene(dir: Option<&Path>) -> Result<Scene> {
-    Ok(match dir {
-        Some(dir) => Scene::load(dir)?,
-        None => Scene::embedded(),
+/// The scene of `--scene DIR`, or a bare scene for `--model DIR`, or the built-in one.
+pub fn load_scene(scene: Option<&Path>, model: Option<&Path>) -> Result<Scene> {
+    Ok(match (scene, model) {
+        (Some(dir), _) => Scene::load(dir)?,
+        (None, Some(dir)) => {
+            let name = dir
+                .file_name()
+                .map_or("model".into(), |n| n.to_string_lossy().into_owned());
+            Scene::from_model(&name, crate::model::Model::load_dir(dir)?)
+        }
+        (None, None) => Scene::embedded(),
     })
 }
 
 pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
     let (width, height) = parse_size(&args.size)?;
-    let scene = load_scene(args.scene.as_deref())?;
+    let scene = load_scene(args.scene.as_deref(), args.model.as_deref())?;
     let prompt = args.prompt.clone().unwrap_or_else(|| scene.prompt.clone());
     let ids = scene.tokenizer.encode(&prompt)?;
     pollster::block_on(async {

@@ -179,6 +179,27 @@ impl Scene {
         })
     }
 
+    /// A scene for a bare model folder: GPT-2's tokenizer when the vocabulary is GPT-2's, else
+    /// token ids; no named cameras and no walkthrough.
+    pub fn from_model(name: &str, model: Model) -> Scene {
+        let gpt2_vocab = model.config.vocab_size == 50257;
+        let (tokenizer, prompt) = if gpt2_vocab {
+            (Tokenizer::Gpt2, "The quick brown fox".to_string())
+        } else {
+            (Tokenizer::Ids, "0,1,2".to_string())
+        };
+        Scene {
+            name: name.to_string(),
+            model_dir: String::new(),
+            description: String::new(),
+            model,
+            tokenizer,
+            prompt,
+            cameras: BTreeMap::new(),
+            walkthrough: Walkthrough::default(),
+        }
+    }
+
     /// Reads `DIR/scene.toml` and the model it names.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load(dir: &std::path::Path) -> Result<Scene, SceneError> {

@@ -11,6 +11,8 @@ pub enum Tokenizer {
     /// The prompt is the token ids themselves, comma- or space-separated (for models that ship
     /// no tokenizer).
     Ids,
+    /// GPT-2's byte-level BPE (`r50k_base`), built in: no download.
+    Gpt2,
 }
 
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -52,6 +54,22 @@ impl Tokenizer {
                     })
                 })
                 .collect(),
+            Tokenizer::Gpt2 => Ok(tiktoken_rs::r50k_base_singleton().encode_ordinary(text)),
+        }
+    }
+
+    /// The text of a sequence of tokens (bytes that are not valid UTF-8 on their own, such as half
+    /// an emoji, are shown as U+FFFD).
+    pub fn decode(&self, ids: &[u32]) -> String {
+        match self {
+            Tokenizer::Gpt2 => {
+                let bytes = tiktoken_rs::r50k_base_singleton()
+                    .decode_bytes(ids)
+                    .unwrap_or_default();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Tokenizer::Chars { .. } => ids.iter().map(|&id| self.decode_one(id)).collect(),
+            Tokenizer::Ids => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
         }
     }
 
@@ -63,6 +81,7 @@ impl Tokenizer {
                 .nth(id as usize)
                 .map_or_else(|| format!("#{id}"), String::from),
             Tokenizer::Ids => id.to_string(),
+            Tokenizer::Gpt2 => self.decode(&[id]),
         }
     }
 }

@@ -1,0 +1,58 @@
+//! GPT-2's tokenizer against the reference encoder's ids, and round trips on hard text.
+
+use glassbox::scene::Tokenizer;
+
+#[test]
+fn matches_the_reference_cases() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle/gpt2_tokens.json");
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(cases.len() >= 4);
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let ids: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(Tokenizer::Gpt2.encode(text).unwrap(), ids, "{text:?}");
+        assert_eq!(Tokenizer::Gpt2.decode(&ids), text);
+    }
+}
+
+#[test]
+fn known_ids() {
+    let gpt2 = Tokenizer::Gpt2;
+    assert_eq!(gpt2.encode("Hello world").unwrap(), vec![15496, 995]);
+    assert_eq!(gpt2.encode(" the").unwrap(), vec![262]);
+    assert_eq!(gpt2.encode("\n").unwrap(), vec![198]);
+    assert_eq!(gpt2.encode("").unwrap(), Vec::<u32>::new());
+    assert_eq!(gpt2.decode_one(262), " the");
+    // The end-of-text marker is ordinary text in a prompt, never the special token 50256.
+    assert!(!gpt2.encode("<|endoftext|>").unwrap().contains(&50256));
+}
+
+#[test]
+fn round_trips_hard_text() {
+    let texts = [
+        "Zürich naïveté — façade, coöperate, ½ + ¾",
+        "日本語のテキストと中文字符 and 한국어",
+        "emoji 🤖🚀 family 👨‍👩‍👧 flags 🇫🇷",
+        "tabs\tand\r\nnew lines\n\n\nand     runs      of spaces ",
+        "they're we'll I'd you've she's it's can't DON'T",
+        "3.14159 1,000,000 0x1F 2026-11-28 12345678901234567890",
+        "fn main() {\n    println!(\"{}\", x >> 2 & 0xff);\n}\n",
+        "<|endoftext|> ||| @@@ ~~~ ```",
+    ];
+    for text in texts {
+        let ids = Tokenizer::Gpt2.encode(text).unwrap();
+        assert!(ids.iter().all(|&id| id < 50257), "{text:?}");
+        assert_eq!(Tokenizer::Gpt2.decode(&ids), text);
+    }
+    // Byte-level: an emoji spans several tokens, none of which is valid UTF-8 alone.
+    let ids = Tokenizer::Gpt2.encode("🤖").unwrap();
+    assert!(ids.len() > 1);
+    assert!(Tokenizer::Gpt2.decode_one(ids[0]).contains('\u{FFFD}'));
+}
