@@ -321,3 +321,42 @@ fn render_a_bare_model_folder() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(path.exists());
 }
+
+/// A GPT-2-small-shaped model folder (one layer, random weights) written like a Hugging Face
+/// download: text prompts go through GPT-2's tokenizer, `wte` (154 MB) is split on lavapipe, and
+/// both backends generate the same tokens.
+#[test]
+fn generate_from_a_gpt2_shaped_folder_with_text() {
+    let mut config = glassbox::model::Config::gpt2_small();
+    config.n_layer = 1;
+    let model = glassbox::model::Model::random(config.clone(), 3);
+    let dir = std::env::temp_dir().join(format!("glassbox-gpt2-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), config.to_json()).unwrap();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        model.to_safetensors().unwrap(),
+    )
+    .unwrap();
+    let dir_str = dir.display().to_string();
+    let run = |backend: &str| {
+        let out = glassbox(&[
+            "generate",
+            "--model",
+            &dir_str,
+            "--prompt",
+            "Hello world",
+            "-n",
+            "3",
+            "--greedy",
+            "--backend",
+            backend,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let gpu = run("gpu");
+    assert!(!gpu.trim().is_empty());
+    assert_eq!(gpu, run("cpu"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

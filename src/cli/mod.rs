@@ -203,7 +203,8 @@ struct GenerateArgs {
     /// --model is given.
     #[arg(long, conflicts_with = "model")]
     scene: Option<PathBuf>,
-    /// A model folder without a scene: the prompt is then token ids, comma-separated.
+    /// A model folder without a scene: the prompt is text for GPT-2's vocabulary, else token
+    /// ids, comma-separated.
     #[arg(long)]
     model: Option<PathBuf>,
     #[arg(long)]
@@ -230,13 +231,8 @@ struct GenerateArgs {
 
 fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
     use std::io::Write;
-    let (model, tokenizer) = match &args.model {
-        Some(dir) => (Model::load_dir(dir)?, crate::scene::Tokenizer::Ids),
-        None => {
-            let scene = render::load_scene(args.scene.as_deref(), None)?;
-            (scene.model, scene.tokenizer)
-        }
-    };
+    let scene = render::load_scene(args.scene.as_deref(), args.model.as_deref())?;
+    let (model, tokenizer) = (scene.model, scene.tokenizer);
     if !(args.temperature > 0.0 && args.temperature.is_finite()) {
         bail!(
             "--temperature {}: expected a positive number (or --greedy)",

@@ -132,6 +132,23 @@ impl Config {
         })
     }
 
+    /// `config.json` text in the Hugging Face GPT-2 layout.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "architectures": ["GPT2LMHeadModel"],
+            "model_type": "gpt2",
+            "n_layer": self.n_layer,
+            "n_head": self.n_head,
+            "n_embd": self.n_embd,
+            "vocab_size": self.vocab_size,
+            "n_positions": self.n_positions,
+            "n_ctx": self.n_positions,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "activation_function": "gelu_new",
+        })
+        .to_string()
+    }
+
     pub fn head_dim(&self) -> usize {
         self.n_embd / self.n_head
     }

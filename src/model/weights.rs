@@ -113,6 +113,32 @@ impl Model {
         Ok(Model { config, weights })
     }
 
+    /// The weights as safetensors bytes in the Hugging Face GPT-2 layout (what `load_dir` reads).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+        let tensors: Vec<(String, Vec<usize>, &[f32])> = expected_weights(&self.config)
+            .into_iter()
+            .map(|(name, shape)| {
+                let values = self
+                    .weights
+                    .get(&name)
+                    .expect("a model holds all its weights");
+                (name, shape, values)
+            })
+            .collect();
+        let views = tensors
+            .iter()
+            .map(|(name, shape, values)| {
+                safetensors::tensor::TensorView::new(
+                    Dtype::F32,
+                    shape.clone(),
+                    bytemuck::cast_slice(values),
+                )
+                .map(|view| (name.clone(), view))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        safetensors::serialize(views, None)
+    }
+
     /// A model of the given shape with seeded random weights: GPT-2-like scales (0.02 for
     /// matrices), and layer-norm gains and biases randomised too so that every parameter matters.
     pub fn random(config: Config, seed: u64) -> Model {
