@@ -24,6 +24,8 @@ pub struct AppOptions {
     pub gpu: GpuOptions,
     /// Exit after this many frames (tests, scripted screenshots).
     pub frames: Option<u64>,
+    /// A folder of kernel files to watch and hot-reload.
+    pub kernels: Option<std::path::PathBuf>,
 }
 
 /// Opens the window and runs until it is closed (or `frames` have been drawn).
@@ -115,7 +117,10 @@ impl Running {
             egui_wgpu::Renderer::new(&viewer.gpu.device, format, Default::default());
         let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32)
             / window.scale_factor() as f32;
-        let ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
+        let mut ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
+        if let Some(dir) = &options.kernels {
+            ui.watch_kernels(dir);
+        }
         Ok(Running {
             window,
             surface,

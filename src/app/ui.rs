@@ -9,6 +9,7 @@ use glam::Vec2;
 
 use super::attention::AttentionView;
 use super::hover::{explain, unflatten, Explanation};
+use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
 use crate::render::{overlay, Camera};
 use crate::viewer::Viewer;
@@ -18,6 +19,8 @@ use crate::walkthrough_player::{highlights_for, Shown, WalkthroughPlayer};
 const PLAY_STEP: Duration = Duration::from_millis(450);
 /// Length of a camera flight.
 const FLIGHT: Duration = Duration::from_millis(600);
+/// How often the watched kernel files are checked.
+const KERNEL_POLL: Duration = Duration::from_millis(500);
 
 struct Hover {
     tensor: usize,
@@ -52,6 +55,9 @@ pub struct UiState {
     pub changed_this_frame: bool,
     pub steady_readbacks: u64,
     pub quit: bool,
+    kernels: Option<(KernelWatcher, Instant)>,
+    /// The last failed kernel reload per kernel file, shown until the file compiles again.
+    kernel_errors: Vec<(String, String)>,
 }
 
 impl UiState {
@@ -88,7 +94,53 @@ impl UiState {
             changed_this_frame: true,
             steady_readbacks: 0,
             quit: false,
+            kernels: None,
+            kernel_errors: Vec::new(),
         })
+    }
+
+    /// Watches a folder of kernel files and hot-reloads them.
+    pub fn watch_kernels(&mut self, dir: &std::path::Path) {
+        self.kernels = Some((KernelWatcher::new(dir), Instant::now() - KERNEL_POLL));
+    }
+
+    /// Reloads changed kernel files; a good edit re-runs the graph, a bad one is shown and the
+    /// last good kernel keeps running.
+    fn poll_kernels(&mut self, viewer: &mut Viewer, now: Instant) {
+        let Some((watcher, last)) = &mut self.kernels else {
+            return;
+        };
+        if now.duration_since(*last) < KERNEL_POLL {
+            return;
+        }
+        *last = now;
+        let events = watcher.poll(&viewer.gpu.device, &mut viewer.registry);
+        if events.is_empty() {
+            return;
+        }
+        let mut reloaded = false;
+        for event in events {
+            match event {
+                Reload::Reloaded(name) => {
+                    self.kernel_errors
+                        .retain(|(file, _)| !file.ends_with(&format!("{name}.wgsl")));
+                    reloaded = true;
+                }
+                Reload::Failed(error) => {
+                    self.kernel_errors.retain(|(file, _)| *file != error.file);
+                    self.kernel_errors
+                        .push((error.file.clone(), error.to_string()));
+                }
+            }
+        }
+        if reloaded {
+            viewer.run_to(viewer.op_count);
+            self.clear_hover();
+            self.changed_this_frame = true;
+            if Self::position(viewer) == Self::ops(viewer) {
+                self.refresh_predictions(viewer);
+            }
+        }
     }
 
     /// Forgets the hovered cell, so that it is read again (the values under it changed).
@@ -184,7 +236,16 @@ impl UiState {
             }
         }
 
-        egui::Panel::top("prompt").show(ui, |ui| self.prompt_bar(ui, viewer));
+        self.poll_kernels(viewer, now);
+        egui::Panel::top("prompt").show(ui, |ui| {
+            self.prompt_bar(ui, viewer);
+            for (_, error) in &self.kernel_errors {
+                ui.colored_label(
+                    Color32::from_rgb(255, 120, 100),
+                    format!("{error} (the last good version keeps running)"),
+                );
+            }
+        });
         if !viewer.scene.walkthrough.chapters.is_empty() {
             egui::Panel::bottom("walkthrough").show(ui, |ui| self.walkthrough_panel(ui, viewer));
         }
@@ -335,11 +396,15 @@ impl UiState {
             }
             self.last_step = now;
         }
-        if pressed(egui::Key::ArrowRight) {
-            self.go_to(viewer, position + 1);
-        }
-        if pressed(egui::Key::ArrowLeft) {
-            self.go_to(viewer, position.saturating_sub(1));
+        // Every press counts, even several within one frame.
+        let (forward, back) = ui.input(|i| {
+            (
+                i.num_presses(egui::Key::ArrowRight),
+                i.num_presses(egui::Key::ArrowLeft),
+            )
+        });
+        if forward + back > 0 {
+            self.go_to(viewer, (position + forward).saturating_sub(back));
         }
         if pressed(egui::Key::Home) {
             self.go_to(viewer, 1);

@@ -56,6 +56,12 @@ fn tokenize(tokenizer: TokenizerName, text: &str, decode: bool) -> Result<()> {
 }
 
 #[derive(Subcommand)]
+enum KernelsCommand {
+    /// Write the built-in kernels to DIR, one NAME.wgsl each (never overwriting a file).
+    Export { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Open the window on a scene (the default command; the built-in `sort` scene without --scene).
     View {
@@ -68,6 +74,14 @@ enum Command {
         /// Exit after drawing this many frames.
         #[arg(long)]
         frames: Option<u64>,
+        /// Watch this folder of kernel files (see `glassbox kernels export`) and hot-reload them.
+        #[arg(long)]
+        kernels: Option<PathBuf>,
+    },
+    /// Kernel files for editing.
+    Kernels {
+        #[command(subcommand)]
+        command: KernelsCommand,
     },
     /// Run the model on token ids and print the most likely next tokens.
     Forward {
@@ -135,13 +149,34 @@ pub fn run() -> Result<ExitCode> {
         scene: None,
         model: None,
         frames: None,
+        kernels: None,
     });
     match command {
         Command::View {
             scene,
             model,
             frames,
-        } => view(scene.as_deref(), model.as_deref(), frames, gpu_options),
+            kernels,
+        } => view(
+            scene.as_deref(),
+            model.as_deref(),
+            frames,
+            kernels,
+            gpu_options,
+        ),
+        Command::Kernels {
+            command: KernelsCommand::Export { dir },
+        } => {
+            let written = crate::gpu::watch::export_kernels(&dir)
+                .with_context(|| format!("exporting kernels to {}", dir.display()))?;
+            println!(
+                "wrote {} kernels to {}; edit them with `glassbox view --kernels {}`",
+                written.len(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Tokenize {
             tokenizer,
             text,
@@ -295,15 +330,27 @@ fn view(
     scene: Option<&Path>,
     model: Option<&Path>,
     frames: Option<u64>,
+    kernels: Option<PathBuf>,
     gpu: GpuOptions,
 ) -> Result<ExitCode> {
     let scene = render::load_scene(scene, model)?;
-    crate::app::run(crate::app::AppOptions { scene, gpu, frames })?;
+    crate::app::run(crate::app::AppOptions {
+        scene,
+        gpu,
+        frames,
+        kernels,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "app"))]
-fn view(_: Option<&Path>, _: Option<&Path>, _: Option<u64>, _: GpuOptions) -> Result<ExitCode> {
+fn view(
+    _: Option<&Path>,
+    _: Option<&Path>,
+    _: Option<u64>,
+    _: Option<PathBuf>,
+    _: GpuOptions,
+) -> Result<ExitCode> {
     bail!("this glassbox was built without the `app` feature: no window; `glassbox render` still works")
 }
 

@@ -4,6 +4,8 @@ mod device;
 mod executor;
 pub mod kernels;
 mod tensor;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod watch;
 
 pub use device::{Gpu, GpuOptions};
 pub use executor::{bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
