@@ -175,20 +175,15 @@ impl Running {
         let gpu = &self.viewer.gpu;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.ui.attention.render(&self.viewer, &mut encoder);
-        for (id, deltas) in &output.textures_delta.set {
-            for delta in deltas {
-                self.egui_renderer
-                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
-            }
-        }
         let screen = egui_wgpu::ScreenDescriptor {
             size_in_pixels: [self.config.width, self.config.height],
             pixels_per_point: ppp,
         };
-        let extra = self.egui_renderer.update_buffers(
-            &gpu.device,
-            &gpu.queue,
+        let extra = crate::render::prepare_egui(
+            &mut self.egui_renderer,
+            gpu,
             &mut encoder,
+            &output.textures_delta,
             &jobs,
             &screen,
         );
@@ -216,9 +211,7 @@ impl Running {
             }
             self.egui_renderer.render(&mut pass, &jobs, &screen);
         }
-        for id in &output.textures_delta.free {
-            self.egui_renderer.free_texture(id);
-        }
+        crate::render::finish_egui(&mut self.egui_renderer, &output.textures_delta);
         gpu.queue
             .submit(extra.into_iter().chain([encoder.finish()]));
         self.window.pre_present_notify();

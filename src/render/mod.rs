@@ -468,6 +468,31 @@ impl TensorRenderer {
     }
 }
 
+/// Uploads what egui needs to draw `jobs` (new textures, vertex buffers); returns command
+/// buffers egui recorded, to submit before the encoder that draws it.
+pub fn prepare_egui(
+    renderer: &mut egui_wgpu::Renderer,
+    gpu: &Gpu,
+    encoder: &mut wgpu::CommandEncoder,
+    textures: &egui::TexturesDelta,
+    jobs: &[egui::ClippedPrimitive],
+    screen: &egui_wgpu::ScreenDescriptor,
+) -> Vec<wgpu::CommandBuffer> {
+    for (id, deltas) in &textures.set {
+        for delta in deltas {
+            renderer.update_texture(&gpu.device, &gpu.queue, *id, delta);
+        }
+    }
+    renderer.update_buffers(&gpu.device, &gpu.queue, encoder, jobs, screen)
+}
+
+/// Frees the textures egui no longer uses, after the frame that last drew them.
+pub fn finish_egui(renderer: &mut egui_wgpu::Renderer, textures: &egui::TexturesDelta) {
+    for id in &textures.free {
+        renderer.free_texture(id);
+    }
+}
+
 /// A render pass into `view`: cleared to the background first, or drawn over what is there.
 pub fn color_pass<'e>(
     encoder: &'e mut wgpu::CommandEncoder,

@@ -105,20 +105,15 @@ impl Offscreen {
             extra(&painter, view);
         });
         let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);
-        for (id, deltas) in &output.textures_delta.set {
-            for delta in deltas {
-                self.egui_renderer
-                    .update_texture(&gpu.device, &gpu.queue, *id, delta);
-            }
-        }
         let screen = egui_wgpu::ScreenDescriptor {
             size_in_pixels: [self.width, self.height],
             pixels_per_point: 1.0,
         };
-        let extra = self.egui_renderer.update_buffers(
-            &gpu.device,
-            &gpu.queue,
+        let extra = crate::render::prepare_egui(
+            &mut self.egui_renderer,
+            gpu,
             &mut encoder,
+            &output.textures_delta,
             &jobs,
             &screen,
         );
@@ -127,9 +122,7 @@ impl Offscreen {
             self.egui_renderer
                 .render(&mut pass.forget_lifetime(), &jobs, &screen);
         }
-        for id in &output.textures_delta.free {
-            self.egui_renderer.free_texture(id);
-        }
+        crate::render::finish_egui(&mut self.egui_renderer, &output.textures_delta);
         gpu.queue
             .submit(extra.into_iter().chain([encoder.finish()]));
     }
