@@ -176,6 +176,24 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     assert!(report["gpu_peaks"]["gflops"].as_f64().unwrap() > 0.0);
     assert!(report["cpu_peaks"]["bandwidth_gbs"].as_f64().unwrap() > 0.0);
     assert!(report["forward"]["gpu_ms"].as_f64().unwrap() > 0.0);
+    let variants: Vec<String> = report["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            format!(
+                "{}={}",
+                v["family"].as_str().unwrap(),
+                v["variant"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        variants.len(),
+        glassbox::gpu::variants::VARIANTS.len(),
+        "{variants:?}"
+    );
+    assert!(variants.contains(&"linear=tiled".to_string()));
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn beyond_one_workgroup() {
 fn split_vocabulary_buffers() {
     let options = GpuOptions {
         max_chunk_rows: Some(3),
+        ..Default::default()
     };
     for t in [1, 5, 9] {
         assert_gpu_matches_cpu(common::config(1, 2, 66, 40, 16), t, &options);
@@ -149,4 +150,23 @@ fn broken_edit_keeps_last_good_kernel() {
     let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
     let gelu = graph.tensor_id("h.0.mlp.gelu").unwrap();
     assert!(compare(values.get(gelu), reference.get(gelu)).passes());
+}
+
+/// Every kernel variant against the CPU reference on the awkward shapes.
+#[test]
+fn every_variant_matches_cpu() {
+    for variant in glassbox::gpu::variants::VARIANTS {
+        let options = GpuOptions {
+            kernels: glassbox::gpu::variants::KernelChoice::only(variant),
+            ..Default::default()
+        };
+        assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 1, &options);
+        assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 7, &options);
+        assert_gpu_matches_cpu(common::config(2, 5, 130, 301, 80), 65, &options);
+        let split = GpuOptions {
+            max_chunk_rows: Some(3),
+            ..options
+        };
+        assert_gpu_matches_cpu(common::config(1, 2, 66, 40, 16), 9, &split);
+    }
 }

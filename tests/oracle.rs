@@ -75,6 +75,7 @@ fn gpu_matches_transformers() {
 fn gpu_matches_transformers_with_split_buffers() {
     let options = GpuOptions {
         max_chunk_rows: Some(5),
+        ..Default::default()
     };
     let (gpu, registry) = common::gpu(&options);
     for case in CASES {

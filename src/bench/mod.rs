@@ -12,6 +12,7 @@ use serde::Serialize;
 pub use peaks::Peaks;
 
 use crate::cpu::CpuRun;
+use crate::gpu::variants::{KernelChoice, VARIANTS};
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::Graph;
 use crate::model::Model;
@@ -79,7 +80,19 @@ pub struct BenchReport {
     pub gpu_peaks: Peaks,
     pub cpu_peaks: Peaks,
     pub kernels: Vec<KernelRow>,
+    /// Every kernel variant on the first op of its family.
+    pub variants: Vec<VariantRow>,
     pub forward: ForwardRow,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantRow {
+    pub family: String,
+    pub variant: String,
+    pub kernel: String,
+    pub about: String,
+    pub op: String,
+    pub gpu: Speed,
 }
 
 pub(crate) fn median(mut samples: Vec<f64>) -> f64 {
@@ -195,7 +208,7 @@ pub async fn run(
         .map(|i| (i * 7919 % model.config.vocab_size) as u32)
         .collect();
 
-    let gpu = Gpu::new(gpu_options).await?;
+    let mut gpu = Gpu::new(gpu_options).await?;
     let registry = KernelRegistry::builtin(&gpu.device)?;
     let gpu_peaks = peaks::gpu_peaks(&gpu, &registry, reps).await?;
     let cpu_peaks = peaks::cpu_peaks(reps);
@@ -240,6 +253,32 @@ pub async fn run(
     let cpu_forward = time_cpu(reps, || {
         crate::cpu::forward(&graph, model, &ids).expect("ids were validated");
     });
+    let mut variants = Vec::new();
+    for variant in VARIANTS {
+        let Some(index) = graph
+            .ops
+            .iter()
+            .position(|o| o.kind.kernel_name() == variant.family)
+        else {
+            continue;
+        };
+        gpu.kernels = KernelChoice::only(variant);
+        let with_variant = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
+        with_variant.set_ids(&gpu, &ids)?;
+        with_variant.run(&gpu, &registry);
+        let secs = op_time(&gpu, &registry, &with_variant, index, reps).await?;
+        let op = &graph.ops[index];
+        variants.push(VariantRow {
+            family: variant.family.to_string(),
+            variant: variant.name.to_string(),
+            kernel: variant.kernel.to_string(),
+            about: variant.about.to_string(),
+            op: op.name.clone(),
+            gpu: Speed::new(secs, op.kind.flops(), op.kind.bytes(), &gpu_peaks),
+        });
+    }
+    gpu.kernels = gpu_options.kernels.clone();
+
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
     Ok(BenchReport {
         device: gpu.describe(),
@@ -254,6 +293,7 @@ pub async fn run(
         gpu_peaks,
         cpu_peaks,
         kernels,
+        variants,
         forward: ForwardRow {
             gpu_ms: gpu_forward * 1e3,
             cpu_ms: cpu_forward * 1e3,
@@ -261,6 +301,52 @@ pub async fn run(
                 .then(|| cpu_forward * 1e3 / PYTORCH_GPT2_SMALL_64_TOKENS_MS),
         },
     })
+}
+
+/// Median seconds of op `index` run alone: timestamps around its pass where the adapter has them,
+/// else wall clock around a submit and wait.
+async fn op_time(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    graph: &GpuGraph,
+    index: usize,
+    reps: usize,
+) -> Result<f64, GpuError> {
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let query_set = gpu.timestamps.then(|| {
+            gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("op"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            })
+        });
+        let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("op timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        graph.encode(registry, &mut encoder, index..index + 1, query_set.as_ref());
+        if let Some(query_set) = &query_set {
+            encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
+        }
+        let start = Instant::now();
+        gpu.queue.submit([encoder.finish()]);
+        gpu.wait_idle()?;
+        let wall = start.elapsed().as_secs_f64();
+        samples.push(if gpu.timestamps {
+            let ticks: Vec<u64> =
+                bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(&resolved, 16)]).await?);
+            ticks[1].saturating_sub(ticks[0]) as f64
+                * gpu.queue.get_timestamp_period() as f64
+                * 1e-9
+        } else {
+            wall
+        });
+    }
+    Ok(median(samples))
 }
 
 /// Median seconds per op: from per-op timestamps of whole-graph runs when the adapter has them,
@@ -338,6 +424,17 @@ impl BenchReport {
                 k.op, k.kernel,
                 k.gpu.ms, k.gpu.gflops, k.gpu.gbs, 100.0 * k.gpu.compute_fraction, 100.0 * k.gpu.bandwidth_fraction,
                 k.cpu.ms, k.cpu.gflops, k.cpu.gbs, 100.0 * k.cpu.compute_fraction, 100.0 * k.cpu.bandwidth_fraction,
+            ));
+        }
+        p(
+            &mut s,
+            "kernel variants (GPU, first op of each family):".to_string(),
+        );
+        for v in &self.variants {
+            p(&mut s, format!(
+                "  {:<10} {:<10} {:<16} {:>9.4} ms {:>9.2} GFLOP/s {:>8.2} GB/s {:>5.1}% fma {:>5.1}% copy  ({})",
+                v.family, v.variant, v.op, v.gpu.ms, v.gpu.gflops, v.gpu.gbs,
+                100.0 * v.gpu.compute_fraction, 100.0 * v.gpu.bandwidth_fraction, v.about
             ));
         }
         p(

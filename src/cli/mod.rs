@@ -27,6 +27,11 @@ struct Cli {
     /// device's binding limit does for large models: exercises that path on small ones.
     #[arg(long, global = true, value_name = "ROWS")]
     max_chunk_rows: Option<usize>,
+    /// Run an op family with another kernel variant, OP=VARIANT (repeatable): linear=naive,
+    /// linear=tiled, softmax=row, layernorm=row (defaults: linear=blocked, softmax=workgroup,
+    /// layernorm=workgroup).
+    #[arg(long = "kernel", global = true, value_name = "OP=VARIANT")]
+    kernels: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -144,6 +149,8 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let gpu_options = GpuOptions {
         max_chunk_rows: cli.max_chunk_rows,
+        kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernels)
+            .map_err(anyhow::Error::msg)?,
     };
     let command = cli.command.unwrap_or(Command::View {
         scene: None,

@@ -11,6 +11,8 @@ pub struct GpuOptions {
     /// Also split the vocabulary-sized tensors (`wte`, `logits`, `probs`) every this many rows,
     /// below what the binding limit requires: tests use it to exercise splitting on tiny models.
     pub max_chunk_rows: Option<usize>,
+    /// Which kernel variant runs each op family.
+    pub kernels: super::variants::KernelChoice,
 }
 
 pub struct Gpu {
@@ -25,6 +27,8 @@ pub struct Gpu {
     pub max_binding_bytes: u64,
     /// See [`GpuOptions::max_chunk_rows`].
     pub max_chunk_rows: Option<usize>,
+    /// See [`GpuOptions::kernels`].
+    pub kernels: super::variants::KernelChoice,
     readbacks: AtomicU64,
 }
 
@@ -96,6 +100,7 @@ impl Gpu {
             timestamps,
             max_binding_bytes,
             max_chunk_rows: options.max_chunk_rows,
+            kernels: options.kernels.clone(),
             readbacks: AtomicU64::new(0),
         })
     }

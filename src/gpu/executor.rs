@@ -135,7 +135,7 @@ impl GpuGraph {
         let op = &self.graph.ops[index];
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];
-        let kernel = op.kind.kernel_name();
+        let kernel = gpu.kernels.kernel_for(op.kind.kernel_name());
         let make = |params: &[u32], buffers: &[&wgpu::Buffer], workgroups: [u32; 3]| {
             let limit = gpu.limits.max_compute_workgroups_per_dimension;
             if workgroups.iter().any(|&w| w > limit) {
@@ -187,11 +187,12 @@ impl GpuGraph {
                 )?]
             }
             OpKind::Linear { rows, k, n } => {
-                vec![make(
-                    &[u(rows), u(k), u(n)],
-                    &single_io()?,
-                    [div_ceil(n, 256), div_ceil(rows, 4), 1],
-                )?]
+                let groups = match kernel {
+                    "linear_naive" => [div_ceil(n, 64), u(rows), 1],
+                    "linear_tiled" => [div_ceil(n, 16), div_ceil(rows, 16), 1],
+                    _ => [div_ceil(n, 256), div_ceil(rows, 4), 1],
+                };
+                vec![make(&[u(rows), u(k), u(n)], &single_io()?, groups)?]
             }
             OpKind::SplitHeads { t, h, d } => {
                 vec![make(
@@ -222,7 +223,10 @@ impl GpuGraph {
                         make(
                             &[u(softmax_rows), u(cols), u32::from(causal), u(offset)],
                             &[xc, pc, max, sum],
-                            [u(softmax_rows), 1, 1],
+                            match kernel {
+                                "softmax_row" => [div_ceil(softmax_rows, 64), 1, 1],
+                                _ => [u(softmax_rows), 1, 1],
+                            },
                         )
                     })
                     .collect::<Result<_, _>>()?

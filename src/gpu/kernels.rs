@@ -66,6 +66,30 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
     ),
     spec("absmax", include_str!("../../kernels/absmax.wgsl"), 1, 1),
     spec(
+        "linear_naive",
+        include_str!("../../kernels/linear_naive.wgsl"),
+        3,
+        1,
+    ),
+    spec(
+        "linear_tiled",
+        include_str!("../../kernels/linear_tiled.wgsl"),
+        3,
+        1,
+    ),
+    spec(
+        "softmax_row",
+        include_str!("../../kernels/softmax_row.wgsl"),
+        1,
+        3,
+    ),
+    spec(
+        "layernorm_row",
+        include_str!("../../kernels/layernorm_row.wgsl"),
+        3,
+        3,
+    ),
+    spec(
         "peak_fma",
         include_str!("../../kernels/peak_fma.wgsl"),
         0,

@@ -4,6 +4,7 @@ mod device;
 mod executor;
 pub mod kernels;
 mod tensor;
+pub mod variants;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;
 

@@ -1,0 +1,107 @@
+//! Kernel variants: several kernels for the same op, chosen per op family (`--kernel
+//! linear=tiled`). Every variant of a family has the same bindings; each has its own dispatch
+//! shape, given here.
+
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// The op family (the graph's kernel name: `linear`, `softmax`, `layernorm`).
+    pub family: &'static str,
+    /// The variant's name on the command line.
+    pub name: &'static str,
+    /// The kernel file (without `.wgsl`).
+    pub kernel: &'static str,
+    pub about: &'static str,
+}
+
+/// Every variant; the first of each family is its default.
+pub const VARIANTS: &[Variant] = &[
+    Variant {
+        family: "linear",
+        name: "blocked",
+        kernel: "linear",
+        about: "4 x 4 outputs per thread in registers, each weight load serving 4 rows",
+    },
+    Variant {
+        family: "linear",
+        name: "naive",
+        kernel: "linear_naive",
+        about: "one thread per output, every operand from memory",
+    },
+    Variant {
+        family: "linear",
+        name: "tiled",
+        kernel: "linear_tiled",
+        about: "16 x 16 tiles staged in workgroup memory",
+    },
+    Variant {
+        family: "softmax",
+        name: "workgroup",
+        kernel: "softmax",
+        about: "one 64-thread workgroup per row, reductions in workgroup memory",
+    },
+    Variant {
+        family: "softmax",
+        name: "row",
+        kernel: "softmax_row",
+        about: "one thread per row",
+    },
+    Variant {
+        family: "layernorm",
+        name: "workgroup",
+        kernel: "layernorm",
+        about: "one 64-thread workgroup per row, reductions in workgroup memory",
+    },
+    Variant {
+        family: "layernorm",
+        name: "row",
+        kernel: "layernorm_row",
+        about: "one thread per row",
+    },
+];
+
+/// Which variant runs for each family (the default where none is chosen).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelChoice {
+    chosen: BTreeMap<&'static str, &'static str>,
+}
+
+impl KernelChoice {
+    /// Parses `family=variant` choices, such as `linear=tiled`.
+    pub fn parse(choices: &[String]) -> Result<KernelChoice, String> {
+        let mut result = KernelChoice::default();
+        for choice in choices {
+            let (family, name) = choice.split_once('=').ok_or_else(|| {
+                format!("--kernel {choice:?}: expected OP=VARIANT, such as linear=tiled")
+            })?;
+            let variant = VARIANTS
+                .iter()
+                .find(|v| v.family == family && v.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<String> = VARIANTS
+                        .iter()
+                        .map(|v| format!("{}={}", v.family, v.name))
+                        .collect();
+                    format!(
+                        "--kernel {choice:?}: unknown; the variants are {}",
+                        known.join(", ")
+                    )
+                })?;
+            result.chosen.insert(variant.family, variant.kernel);
+        }
+        Ok(result)
+    }
+
+    /// The choice of exactly one variant.
+    pub fn only(variant: &Variant) -> KernelChoice {
+        KernelChoice {
+            chosen: BTreeMap::from([(variant.family, variant.kernel)]),
+        }
+    }
+
+    /// The kernel that runs the ops of `family`.
+    pub fn kernel_for(&self, family: &'static str) -> &'static str {
+        self.chosen.get(family).copied().unwrap_or(family)
+    }
+}
