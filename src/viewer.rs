@@ -78,15 +78,32 @@ impl Viewer {
     pub async fn set_ids(&mut self, ids: &[u32]) -> Result<(), GpuError> {
         crate::model::validate_ids(&self.scene.model.config, ids)?;
         if ids.len() != self.graph.graph.seq_len {
-            let graph = Graph::gpt2(&self.scene.model.config, ids.len());
-            self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
-            self.renderer =
-                TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
-            self.op_count = self.op_count.min(self.graph.graph.ops.len());
-            self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));
+            self.rebuild(ids.len()).await?;
         }
         self.graph.set_ids(&self.gpu, ids)?;
         self.ids = ids.to_vec();
+        self.run_to(self.op_count);
+        Ok(())
+    }
+
+    /// New buffers, dispatches and layout for `seq_len` tokens (and the current kernel choice).
+    async fn rebuild(&mut self, seq_len: usize) -> Result<(), GpuError> {
+        let graph = Graph::gpt2(&self.scene.model.config, seq_len);
+        self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
+        self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
+        self.op_count = self.op_count.min(self.graph.graph.ops.len());
+        self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));
+        Ok(())
+    }
+
+    /// Runs the op families with other kernel variants, and the graph again.
+    pub async fn set_kernels(
+        &mut self,
+        kernels: crate::gpu::variants::KernelChoice,
+    ) -> Result<(), GpuError> {
+        self.gpu.kernels = kernels;
+        self.rebuild(self.ids.len()).await?;
+        self.graph.set_ids(&self.gpu, &self.ids)?;
         self.run_to(self.op_count);
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 mod attention;
 mod hover;
+mod timing;
 mod ui;
 
 use std::sync::Arc;

@@ -9,6 +9,8 @@ use glam::Vec2;
 
 use super::attention::AttentionView;
 use super::hover::{explain, unflatten, Explanation};
+use super::timing::TimingView;
+use crate::gpu::variants::VARIANTS;
 use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
 use crate::render::{overlay, Camera};
@@ -56,6 +58,7 @@ pub struct UiState {
     pub steady_readbacks: u64,
     pub quit: bool,
     kernels: Option<(KernelWatcher, Instant)>,
+    timing: TimingView,
     /// The last failed kernel reload per kernel file, shown until the file compiles again.
     kernel_errors: Vec<(String, String)>,
 }
@@ -95,6 +98,7 @@ impl UiState {
             steady_readbacks: 0,
             quit: false,
             kernels: None,
+            timing: TimingView::default(),
             kernel_errors: Vec::new(),
         })
     }
@@ -263,6 +267,7 @@ impl UiState {
         if self.show_help {
             help_window(ui, &mut self.show_help);
         }
+        self.timing.show(ui.ctx(), viewer);
     }
 
     /// Shows the walkthrough at `time`: runs the graph, moves the camera.
@@ -540,8 +545,52 @@ impl UiState {
             ui.label("The whole graph has run. Press Space to play it op by op.");
         }
         ui.separator();
+        self.kernel_choice(ui, viewer);
+        ui.separator();
         ui.heading("Outline");
         egui::ScrollArea::vertical().show(ui, |ui| self.outline(ui, viewer, now));
+    }
+
+    /// The kernel variant of each op family, switchable while the model runs; and the timing
+    /// window.
+    fn kernel_choice(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer) {
+        ui.horizontal(|ui| {
+            ui.heading("Kernels");
+            if ui.button("Timing…").clicked() {
+                self.timing.open = true;
+            }
+        });
+        let mut choice = viewer.gpu.kernels.clone();
+        let mut changed = false;
+        for family in ["linear", "softmax", "layernorm"] {
+            let current = choice.variant_for(family).map_or("", |v| v.name);
+            egui::ComboBox::from_label(family)
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for variant in VARIANTS.iter().filter(|v| v.family == family) {
+                        let response = ui
+                            .selectable_label(variant.name == current, variant.name)
+                            .on_hover_text(variant.about);
+                        if response.clicked() && variant.name != current {
+                            choice.set(variant);
+                            changed = true;
+                        }
+                    }
+                });
+        }
+        if changed {
+            match pollster::block_on(viewer.set_kernels(choice)) {
+                Ok(()) => {
+                    self.clear_hover();
+                    self.changed_this_frame = true;
+                    self.attention.rebuild(viewer);
+                    if Self::position(viewer) == Self::ops(viewer) {
+                        self.refresh_predictions(viewer);
+                    }
+                }
+                Err(e) => self.kernel_errors.push(("variant".into(), e.to_string())),
+            }
+        }
     }
 
     fn outline(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {

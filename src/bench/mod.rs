@@ -3,7 +3,7 @@
 //! fractions of peaks measured on the same devices in the same run.
 
 pub mod frames;
-mod peaks;
+pub mod peaks;
 
 use std::time::Instant;
 
@@ -161,15 +161,7 @@ pub(crate) async fn time_gpu(
         gpu.queue.submit([encoder.finish()]);
         gpu.wait_idle()?;
         let wall = start.elapsed().as_secs_f64();
-        let secs = if gpu.timestamps {
-            let ticks: Vec<u64> =
-                bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(&resolved, 16)]).await?);
-            ticks[1].saturating_sub(ticks[0]) as f64
-                * gpu.queue.get_timestamp_period() as f64
-                * 1e-9
-        } else {
-            wall
-        };
+        let secs = pass_seconds(gpu, &resolved, wall).await?;
         // The first run warms up caches and pipelines.
         if rep > 0 {
             samples.push(secs);
@@ -303,6 +295,19 @@ pub async fn run(
     })
 }
 
+/// Seconds between the two timestamps resolved into `resolved`, or `wall` when the adapter has no
+/// timestamps or reports the same tick at both ends (lavapipe does for some passes), so that a
+/// measurement is never zero.
+async fn pass_seconds(gpu: &Gpu, resolved: &wgpu::Buffer, wall: f64) -> Result<f64, GpuError> {
+    if !gpu.timestamps {
+        return Ok(wall);
+    }
+    let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(resolved, 16)]).await?);
+    let secs =
+        ticks[1].saturating_sub(ticks[0]) as f64 * gpu.queue.get_timestamp_period() as f64 * 1e-9;
+    Ok(if secs > 0.0 { secs } else { wall })
+}
+
 /// Median seconds of op `index` run alone: timestamps around its pass where the adapter has them,
 /// else wall clock around a submit and wait.
 async fn op_time(
@@ -336,15 +341,7 @@ async fn op_time(
         gpu.queue.submit([encoder.finish()]);
         gpu.wait_idle()?;
         let wall = start.elapsed().as_secs_f64();
-        samples.push(if gpu.timestamps {
-            let ticks: Vec<u64> =
-                bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(&resolved, 16)]).await?);
-            ticks[1].saturating_sub(ticks[0]) as f64
-                * gpu.queue.get_timestamp_period() as f64
-                * 1e-9
-        } else {
-            wall
-        });
+        samples.push(pass_seconds(gpu, &resolved, wall).await?);
     }
     Ok(median(samples))
 }

@@ -100,6 +100,19 @@ impl KernelChoice {
         }
     }
 
+    /// Runs `variant` for its family from now on.
+    pub fn set(&mut self, variant: &Variant) {
+        self.chosen.insert(variant.family, variant.kernel);
+    }
+
+    /// The variant that runs the ops of `family`.
+    pub fn variant_for(&self, family: &str) -> Option<&'static Variant> {
+        let kernel = self.chosen.get(family).copied().unwrap_or_default();
+        VARIANTS
+            .iter()
+            .find(|v| v.family == family && (v.kernel == kernel || kernel.is_empty()))
+    }
+
     /// The kernel that runs the ops of `family`.
     pub fn kernel_for(&self, family: &'static str) -> &'static str {
         self.chosen.get(family).copied().unwrap_or(family)
