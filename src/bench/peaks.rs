@@ -63,9 +63,9 @@ pub async fn gpu_peaks(
     let groups = crate::gpu::grid(gpu, vec4s);
     let copy_secs = probe_seconds(gpu, registry, "peak_copy", &copy, groups, reps).await?;
 
-    // Enough threads to fill the largest GPUs; then grow the work per thread until one run
-    // takes long enough to time well.
-    let threads = 1u32 << 20;
+    // Enough threads to fill the largest GPUs (an H200 keeps about 270k resident), then more work
+    // per thread until one run is long enough that launching it costs nothing in comparison.
+    let threads = 1u32 << 18;
     let out = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("peak fma out"),
         size: threads as u64 * 4,
@@ -78,7 +78,7 @@ pub async fn gpu_peaks(
         let bind =
             crate::gpu::bind_kernel(gpu, registry, "peak_fma", &[threads, iterations], &[&out]);
         let secs = probe_seconds(gpu, registry, "peak_fma", &bind, fma_groups, reps).await?;
-        if secs > 0.02 || iterations >= 1 << 20 {
+        if secs > 0.05 || iterations >= 1 << 20 {
             let flops = threads as f64 * iterations as f64 * 64.0;
             return Ok(Peaks {
                 bandwidth_gbs: 2.0 * bytes as f64 / copy_secs / 1e9,
