@@ -1,0 +1,347 @@
+//! The panels around the 3D view: prompt and token strip, the player, the outline, the next-token
+//! predictions, the attention heatmap, hover details and the help overlay.
+
+mod panels;
+mod scene;
+mod walkthrough;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use egui::Color32;
+use glam::Vec2;
+
+use super::attention::AttentionView;
+use super::hover::Explanation;
+use super::timing::TimingView;
+use crate::gpu::watch::{KernelWatcher, Reload};
+use crate::render::Camera;
+use crate::viewer::Viewer;
+use crate::walkthrough_player::WalkthroughPlayer;
+
+/// Time between two ops while playing.
+const PLAY_STEP: Duration = Duration::from_millis(450);
+/// Length of a camera flight.
+const FLIGHT: Duration = Duration::from_millis(600);
+/// How often the watched kernel files are checked.
+const KERNEL_POLL: Duration = Duration::from_millis(500);
+
+struct Hover {
+    tensor: usize,
+    index: Vec<usize>,
+    value: f32,
+    explanation: Explanation,
+    operand_values: Vec<f32>,
+}
+
+pub struct UiState {
+    pub camera: Camera,
+    flight: Option<(Camera, Camera, Instant)>,
+    prompt: String,
+    prompt_error: Option<String>,
+    predictions: Vec<(u32, f32)>,
+    playing: bool,
+    last_step: Instant,
+    show_help: bool,
+    hover: Option<Hover>,
+    /// The (panel, row, column) under the pointer when the hover was last read, even when
+    /// nothing was read (a tensor not computed yet), so that nothing is read again until it moves.
+    hover_key: Option<(usize, usize, usize)>,
+    pub attention: AttentionView,
+    walkthrough: WalkthroughPlayer,
+    /// Whether the walkthrough drives the view (it stops when the user takes the controls).
+    walkthrough_active: bool,
+    last_frame: Instant,
+    caption_hovered: bool,
+    /// Where the 3D view is, in points.
+    pub scene_rect: egui::Rect,
+    /// Whether this frame changed what runs on the GPU (then readbacks are expected).
+    pub changed_this_frame: bool,
+    pub steady_readbacks: u64,
+    pub quit: bool,
+    kernels: Option<(KernelWatcher, Instant)>,
+    timing: TimingView,
+    /// The last failed kernel reload per kernel file, shown until the file compiles again.
+    kernel_errors: Vec<(String, String)>,
+}
+
+impl UiState {
+    pub fn new(
+        viewer: &Viewer,
+        egui_renderer: &mut egui_wgpu::Renderer,
+        prompt: String,
+        viewport: Vec2,
+    ) -> Result<UiState> {
+        let camera = viewer
+            .camera("overview", viewport.x / viewport.y)
+            .expect("\"overview\" falls back to the whole layout");
+        let predictions = pollster::block_on(viewer.top_predictions(8))?;
+        Ok(UiState {
+            camera,
+            flight: None,
+            prompt,
+            prompt_error: None,
+            predictions,
+            playing: false,
+            last_step: Instant::now(),
+            show_help: false,
+            hover: None,
+            hover_key: None,
+            attention: AttentionView::new(viewer, egui_renderer),
+            walkthrough: WalkthroughPlayer::default(),
+            walkthrough_active: false,
+            last_frame: Instant::now(),
+            caption_hovered: false,
+            scene_rect: egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(viewport.x, viewport.y),
+            ),
+            changed_this_frame: true,
+            steady_readbacks: 0,
+            quit: false,
+            kernels: None,
+            timing: TimingView::default(),
+            kernel_errors: Vec::new(),
+        })
+    }
+
+    /// Watches a folder of kernel files and hot-reloads them.
+    pub fn watch_kernels(&mut self, dir: &std::path::Path) {
+        self.kernels = Some((KernelWatcher::new(dir), Instant::now() - KERNEL_POLL));
+    }
+
+    /// Reloads changed kernel files; a good edit re-runs the graph, a bad one is shown and the
+    /// last good kernel keeps running.
+    fn poll_kernels(&mut self, viewer: &mut Viewer, now: Instant) {
+        let Some((watcher, last)) = &mut self.kernels else {
+            return;
+        };
+        if now.duration_since(*last) < KERNEL_POLL {
+            return;
+        }
+        *last = now;
+        let events = watcher.poll(&viewer.gpu.device, &mut viewer.registry);
+        if events.is_empty() {
+            return;
+        }
+        let mut reloaded = false;
+        for event in events {
+            match event {
+                Reload::Reloaded(name) => {
+                    self.kernel_errors
+                        .retain(|(file, _)| !file.ends_with(&format!("{name}.wgsl")));
+                    reloaded = true;
+                }
+                Reload::Failed(error) => {
+                    self.kernel_errors.retain(|(file, _)| *file != error.file);
+                    self.kernel_errors
+                        .push((error.file.clone(), error.to_string()));
+                }
+            }
+        }
+        if reloaded {
+            viewer.run_to(viewer.op_count);
+            self.clear_hover();
+            self.changed_this_frame = true;
+            if Self::position(viewer) == Self::ops(viewer) {
+                self.refresh_predictions(viewer);
+            }
+        }
+    }
+
+    /// Forgets the hovered cell, so that it is read again (the values under it changed).
+    fn clear_hover(&mut self) {
+        self.hover = None;
+        self.hover_key = None;
+    }
+
+    fn fly_to(&mut self, target: Camera, now: Instant) {
+        self.flight = Some((self.camera, target, now));
+    }
+
+    fn ops(viewer: &Viewer) -> usize {
+        viewer.graph.graph.ops.len()
+    }
+
+    /// Ops run so far, 1..=ops (the player's position).
+    fn position(viewer: &Viewer) -> usize {
+        viewer.current.map_or(Self::ops(viewer), |c| c + 1)
+    }
+
+    fn go_to(&mut self, viewer: &mut Viewer, position: usize) {
+        self.walkthrough_active = false;
+        self.walkthrough.playing = false;
+        self.walkthrough.invalidate();
+        let position = position.clamp(1, Self::ops(viewer));
+        if position != Self::position(viewer) {
+            viewer.step_to(position - 1);
+            self.changed_this_frame = true;
+            self.clear_hover();
+            if position == Self::ops(viewer) {
+                self.refresh_predictions(viewer);
+            }
+        }
+    }
+
+    fn refresh_predictions(&mut self, viewer: &Viewer) {
+        if let Ok(predictions) = pollster::block_on(viewer.top_predictions(8)) {
+            self.predictions = predictions;
+        }
+    }
+
+    fn set_prompt(&mut self, viewer: &mut Viewer) {
+        let ids = match viewer.scene.tokenizer.encode(&self.prompt) {
+            Ok(ids) => ids,
+            Err(e) => {
+                self.prompt_error = Some(e.to_string());
+                return;
+            }
+        };
+        match pollster::block_on(viewer.set_ids(&ids)) {
+            Ok(()) => {
+                self.prompt_error = None;
+                self.clear_hover();
+                self.changed_this_frame = true;
+                self.attention.rebuild(viewer);
+                if Self::position(viewer) == Self::ops(viewer) {
+                    self.refresh_predictions(viewer);
+                }
+            }
+            Err(e) => self.prompt_error = Some(e.to_string()),
+        }
+    }
+
+    pub fn show(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        self.changed_this_frame = false;
+        self.keyboard(ui, viewer, now);
+        if self.playing && now.duration_since(self.last_step) >= PLAY_STEP {
+            self.last_step = now;
+            let position = Self::position(viewer);
+            if position >= Self::ops(viewer) {
+                self.playing = false;
+            } else {
+                self.go_to(viewer, position + 1);
+            }
+        }
+        if let Some((from, to, start)) = self.flight {
+            let t = now.duration_since(start).as_secs_f32() / FLIGHT.as_secs_f32();
+            self.camera = from.lerp(&to, t);
+            if t >= 1.0 {
+                self.flight = None;
+            }
+        }
+
+        let dt = now.duration_since(self.last_frame).as_secs_f32();
+        self.last_frame = now;
+        if self.walkthrough.playing {
+            let end = WalkthroughPlayer::duration(viewer);
+            let time = (self.walkthrough.time + dt).min(end);
+            self.apply_walkthrough(viewer, time);
+            if time >= end {
+                self.walkthrough.playing = false;
+            }
+        }
+
+        self.poll_kernels(viewer, now);
+        egui::Panel::top("prompt").show(ui, |ui| {
+            self.prompt_bar(ui, viewer);
+            for (_, error) in &self.kernel_errors {
+                ui.colored_label(
+                    Color32::from_rgb(255, 120, 100),
+                    format!("{error} (the last good version keeps running)"),
+                );
+            }
+        });
+        if !viewer.scene.walkthrough.chapters.is_empty() {
+            egui::Panel::bottom("walkthrough").show(ui, |ui| self.walkthrough_panel(ui, viewer));
+        }
+        egui::Panel::left("player")
+            .default_size(270.0)
+            .show(ui, |ui| self.player(ui, viewer, now));
+        egui::Panel::right("outputs")
+            .default_size(300.0)
+            .show(ui, |ui| {
+                self.predictions_panel(ui, viewer);
+                ui.separator();
+                self.attention.show(ui, viewer);
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
+        if self.show_help {
+            panels::help_window(ui, &mut self.show_help);
+        }
+        self.timing.show(ui.ctx(), viewer);
+    }
+
+    fn keyboard(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let pressed = |key| ui.input(|i| i.key_pressed(key));
+        let position = Self::position(viewer);
+        if pressed(egui::Key::Space) {
+            self.playing = !self.playing;
+            if self.playing && position == Self::ops(viewer) {
+                self.go_to(viewer, 1);
+            }
+            self.last_step = now;
+        }
+        // Every press counts, even several within one frame.
+        let (forward, back) = ui.input(|i| {
+            (
+                i.num_presses(egui::Key::ArrowRight),
+                i.num_presses(egui::Key::ArrowLeft),
+            )
+        });
+        if forward + back > 0 {
+            self.go_to(viewer, (position + forward).saturating_sub(back));
+        }
+        if pressed(egui::Key::Home) {
+            self.go_to(viewer, 1);
+        }
+        if pressed(egui::Key::End) {
+            self.go_to(viewer, Self::ops(viewer));
+        }
+        let aspect = self.scene_rect.aspect_ratio();
+        if pressed(egui::Key::F) {
+            if let Some(camera) = viewer.camera("all", aspect) {
+                self.fly_to(camera, now);
+            }
+        }
+        if pressed(egui::Key::C) {
+            if let Some(op) = viewer.current.map(|c| viewer.graph.graph.ops[c].outputs[0]) {
+                let name = viewer.graph.graph.tensors[op].name.clone();
+                if let Some(camera) = viewer.camera(&name, aspect) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        let names: Vec<String> = viewer.scene.cameras.keys().cloned().collect();
+        let digits = [
+            egui::Key::Num1,
+            egui::Key::Num2,
+            egui::Key::Num3,
+            egui::Key::Num4,
+            egui::Key::Num5,
+            egui::Key::Num6,
+            egui::Key::Num7,
+            egui::Key::Num8,
+            egui::Key::Num9,
+        ];
+        for (key, name) in digits.into_iter().zip(&names) {
+            if pressed(key) {
+                if let Some(camera) = viewer.camera(name, aspect) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        if pressed(egui::Key::H) || pressed(egui::Key::F1) {
+            self.show_help = !self.show_help;
+        }
+        if pressed(egui::Key::Escape) {
+            self.show_help = false;
+        }
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
+            self.quit = true;
+        }
+    }
+}

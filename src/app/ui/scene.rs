@@ -1,0 +1,179 @@
+//! The 3D view: camera input, picking and the hover tooltip.
+
+use std::time::Instant;
+
+use egui::{Color32, RichText};
+use glam::Vec2;
+
+use super::Hover;
+use super::UiState;
+use crate::app::hover::{explain, unflatten};
+use crate::render::overlay;
+use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
+use crate::viewer::Viewer;
+
+impl UiState {
+    pub(super) fn scene(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        let rect = ui.max_rect();
+        self.scene_rect = rect;
+        let response = ui.allocate_rect(rect, egui::Sense::click_and_drag());
+        let viewport = Vec2::new(rect.width(), rect.height());
+        let local = |p: egui::Pos2| Vec2::new(p.x - rect.min.x, p.y - rect.min.y);
+        let delta = response.drag_delta();
+        let pan = response.dragged_by(egui::PointerButton::Secondary)
+            || response.dragged_by(egui::PointerButton::Middle)
+            || (response.dragged_by(egui::PointerButton::Primary)
+                && ui.input(|i| i.modifiers.shift));
+        if pan {
+            self.camera.pan(Vec2::new(delta.x, delta.y), viewport);
+            self.flight = None;
+        } else if response.dragged_by(egui::PointerButton::Primary) {
+            self.camera.orbit(Vec2::new(delta.x, delta.y));
+            self.flight = None;
+        }
+        let pointer = response.hover_pos();
+        let world = pointer.and_then(|p| self.camera.ray_to_plane(local(p), viewport));
+        if response.hovered() {
+            let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
+            let steps = scroll.y / 60.0 + (zoom - 1.0) * 8.0;
+            if steps.abs() > 1e-4 {
+                self.camera.zoom(steps, world);
+                self.flight = None;
+            }
+        }
+        if response.double_clicked() {
+            if let Some((panel, _, _)) = world.and_then(|w| viewer.renderer.layout.pick(w)) {
+                let tensor = viewer.renderer.layout.panels[panel].tensor;
+                let name = viewer.graph.graph.tensors[tensor].name.clone();
+                if let Some(camera) = viewer.camera(&name, rect.aspect_ratio()) {
+                    self.fly_to(camera, now);
+                }
+            }
+        }
+        self.update_hover(viewer, world);
+
+        let states = viewer.states();
+        overlay::paint(
+            ui.painter(),
+            rect,
+            &viewer.graph.graph,
+            &viewer.renderer.layout,
+            &self.camera,
+            &states,
+        );
+        if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
+            hover_tooltip(ui, viewer, hover, pointer);
+        }
+        ui.painter().text(
+            rect.left_bottom() + egui::vec2(8.0, -8.0),
+            egui::Align2::LEFT_BOTTOM,
+            format!(
+                "drag: orbit · right-drag: pan · scroll: zoom · double-click: fly · H: help    readbacks so far: {}",
+                viewer.gpu.readback_count()
+            ),
+            egui::FontId::proportional(12.0),
+            Color32::from_gray(140),
+        );
+    }
+
+    /// Reads the hovered cell (and a few operands) back when the cell under the pointer changes:
+    /// the one readback a steady frame may make.
+    pub(super) fn update_hover(&mut self, viewer: &mut Viewer, world: Option<glam::Vec3>) {
+        let key = world.and_then(|w| viewer.renderer.layout.pick(w));
+        if key == self.hover_key {
+            return;
+        }
+        self.hover_key = key;
+        let previous_highlights = !viewer.highlights.is_empty();
+        self.hover = None;
+        viewer.highlights.clear();
+        if let Some((panel_index, row, col)) = key {
+            let panel = &viewer.renderer.layout.panels[panel_index];
+            let tensor_id = panel.tensor;
+            let states = viewer.states();
+            if states[tensor_id] != crate::render::TensorState::NotComputed {
+                let gpu_tensor = viewer.graph.tensor(tensor_id);
+                let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
+                let element = panel.element(row, col, chunk_start);
+                let tensor = &viewer.graph.graph.tensors[tensor_id];
+                let index = unflatten(&tensor.shape, element);
+                let explanation = explain(&viewer.graph.graph, tensor_id, &index, &viewer.ids);
+                let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
+                    .map_or(f32::NAN, |v| v[0]);
+                let operand_values = explanation
+                    .operands
+                    .iter()
+                    .map(|o| {
+                        pollster::block_on(viewer.read_elements(o.tensor, &[o.element]))
+                            .map_or(f32::NAN, |v| v[0])
+                    })
+                    .collect();
+                viewer.highlights = explanation.highlights.clone();
+                self.hover = Some(Hover {
+                    tensor: tensor_id,
+                    index,
+                    value,
+                    explanation,
+                    operand_values,
+                });
+            }
+        }
+        if previous_highlights || !viewer.highlights.is_empty() {
+            viewer.refresh_states();
+        }
+        self.changed_this_frame = true;
+    }
+}
+
+fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::Pos2) {
+    let tensor = &viewer.graph.graph.tensors[hover.tensor];
+    egui::Area::new(egui::Id::unique("hover"))
+        .fixed_pos(pointer + egui::vec2(16.0, 16.0))
+        .interactable(false)
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width(380.0);
+                ui.label(
+                    RichText::new(&tensor.name)
+                        .strong()
+                        .color(to_egui(role_color(tensor.role))),
+                );
+                ui.horizontal(|ui| {
+                    for (dim, i) in tensor.dims.iter().zip(&hover.index) {
+                        ui.label(
+                            RichText::new(format!("{}={i}", dim_letter(*dim)))
+                                .color(to_egui(dim_color(*dim))),
+                        );
+                    }
+                });
+                ui.label(RichText::new(format!("value {}", format_value(hover.value))).monospace());
+                let e = &hover.explanation;
+                if let Some(op) = &e.op {
+                    ui.label(RichText::new(format!("written by {op}")).weak());
+                }
+                ui.label(&e.formula);
+                if !e.detail.is_empty() {
+                    ui.label(&e.detail);
+                }
+                for (operand, value) in e.operands.iter().zip(&hover.operand_values) {
+                    let name = &viewer.graph.graph.tensors[operand.tensor].name;
+                    ui.label(
+                        RichText::new(format!(
+                            "{} ({name}) = {}",
+                            operand.label,
+                            format_value(*value)
+                        ))
+                        .monospace(),
+                    );
+                }
+            });
+        });
+}
+
+fn format_value(v: f32) -> String {
+    if v == f32::NEG_INFINITY {
+        "-inf (masked)".into()
+    } else {
+        format!("{v:.6}")
+    }
+}
