@@ -1,0 +1,467 @@
+//! The pass that draws tensors: one quad per tensor (the heads of a tensor as instances), coloured
+//! per pixel by a fragment shader reading the storage buffer the kernels wrote.
+
+use glam::Vec2;
+use wgpu::util::DeviceExt;
+
+use super::{style, Camera, Highlight, Layout, Panel, TensorState};
+use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry};
+use crate::graph::{DType, TensorId};
+
+/// The draw shader, beside the kernels it draws the output of.
+pub const TENSOR_SHADER: &str = include_str!("../../kernels/draw/tensor.wgsl");
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct CameraUniform {
+    view_proj: [[f32; 4]; 4],
+    viewport: [f32; 2],
+    _pad: [f32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PanelUniform {
+    origin: [f32; 3],
+    state: u32,
+    size: [f32; 2],
+    rows: u32,
+    cols: u32,
+    offset: u32,
+    row_stride: u32,
+    col_stride: u32,
+    slot: u32,
+    frame_color: [f32; 4],
+    highlight_row: u32,
+    highlight_col: u32,
+    mode: u32,
+    instance_dx: f32,
+    instance_offset: u32,
+    highlight_head: u32,
+    integer_scale: u32,
+    _pad: u32,
+}
+
+/// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
+/// instances (one draw per tensor rather than per head keeps the number of draws small).
+#[derive(Clone, Copy, Debug)]
+struct Draw {
+    first: usize,
+    count: usize,
+}
+
+/// Groups the layout's panels into draws: consecutive head panels of the same tensor share one.
+fn group_draws(panels: &[Panel]) -> Vec<Draw> {
+    let mut draws: Vec<Draw> = Vec::new();
+    for (i, panel) in panels.iter().enumerate() {
+        if let Some(last) = draws.last_mut() {
+            let first = &panels[last.first];
+            if panel.head.is_some()
+                && first.head.is_some()
+                && panel.tensor == first.tensor
+                && panel.chunk == first.chunk
+            {
+                last.count += 1;
+                continue;
+            }
+        }
+        draws.push(Draw { first: i, count: 1 });
+    }
+    draws
+}
+
+/// The views one frame can draw, each with its own camera.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Scene = 0,
+    Attention = 1,
+}
+
+const VIEWS: usize = 2;
+
+pub struct TensorRenderer {
+    pub layout: Layout,
+    pipeline: wgpu::RenderPipeline,
+    /// One camera per view drawn in the same frame (the 3D scene, the attention heatmap).
+    camera_buffers: Vec<wgpu::Buffer>,
+    panel_buffer: wgpu::Buffer,
+    panel_stride: u64,
+    frame_groups: Vec<wgpu::BindGroup>,
+    draws: Vec<Draw>,
+    /// Per draw: the tensor buffer it reads, and its uniform.
+    tensor_groups: Vec<wgpu::BindGroup>,
+    panels: Vec<PanelUniform>,
+    absmax: wgpu::Buffer,
+    /// (tensor, element count, bind group) of every tensor chunk the colour scale covers.
+    stats_binds: Vec<(TensorId, usize, wgpu::BindGroup)>,
+}
+
+impl TensorRenderer {
+    pub fn new(
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        graph: &GpuGraph,
+        format: wgpu::TextureFormat,
+    ) -> TensorRenderer {
+        let device = &gpu.device;
+        let layout = Layout::new(&graph.graph, &|id| graph.tensor(id).rows_per_chunk);
+        let uniform_entry = |binding, dynamic| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: dynamic,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let storage_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: true },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("tensor frame"),
+            entries: &[
+                uniform_entry(0, false),
+                uniform_entry(1, true),
+                storage_entry(2),
+            ],
+        });
+        let values_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("tensor values"),
+            entries: &[storage_entry(0)],
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("tensor draw"),
+            source: wgpu::ShaderSource::Wgsl(TENSOR_SHADER.into()),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("tensor draw"),
+            bind_group_layouts: &[Some(&frame_layout), Some(&values_layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("tensor draw"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                buffers: &[],
+                compilation_options: Default::default(),
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                targets: &[Some(format.into())],
+                compilation_options: Default::default(),
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+
+        let camera_buffers: Vec<wgpu::Buffer> = (0..VIEWS)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("camera"),
+                    size: std::mem::size_of::<CameraUniform>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let align = gpu.limits.min_uniform_buffer_offset_alignment as u64;
+        let panel_stride = (std::mem::size_of::<PanelUniform>() as u64).div_ceil(align) * align;
+        let panel_buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("panels"),
+            size: panel_stride * group_draws(&layout.panels).len().max(1) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let tensor_count = graph.graph.tensors.len();
+        let absmax = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("absmax"),
+            contents: bytemuck::cast_slice(&vec![0u32; tensor_count]),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        });
+        let frame_groups = camera_buffers
+            .iter()
+            .map(|camera_buffer| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tensor frame"),
+                    layout: &frame_layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: camera_buffer.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: &panel_buffer,
+                                offset: 0,
+                                size: wgpu::BufferSize::new(
+                                    std::mem::size_of::<PanelUniform>() as u64
+                                ),
+                            }),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 2,
+                            resource: absmax.as_entire_binding(),
+                        },
+                    ],
+                })
+            })
+            .collect();
+        let draws = group_draws(&layout.panels);
+        let tensor_groups = draws
+            .iter()
+            .map(|d| &layout.panels[d.first])
+            .map(|p| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tensor values"),
+                    layout: &values_layout,
+                    entries: &[wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: graph.tensor(p.tensor).chunks[p.chunk].as_entire_binding(),
+                    }],
+                })
+            })
+            .collect();
+        let mut stats_binds = Vec::new();
+        for (id, _) in graph.graph.tensors.iter().enumerate() {
+            let tensor = graph.tensor(id);
+            for (chunk, (_, rows)) in tensor.chunks.iter().zip(tensor.chunk_ranges()) {
+                let n = rows * tensor.row_len;
+                let bind = bind_kernel(
+                    gpu,
+                    registry,
+                    "absmax",
+                    &[n as u32, id as u32],
+                    &[chunk, &absmax],
+                );
+                stats_binds.push((id, n, bind));
+            }
+        }
+        let panels = draws
+            .iter()
+            .map(|d| {
+                let p = &layout.panels[d.first];
+                let next = layout.panels.get(d.first + 1).filter(|_| d.count > 1);
+                (p, next)
+            })
+            .map(|(p, next)| PanelUniform {
+                origin: p.origin.to_array(),
+                state: 1,
+                size: p.size.to_array(),
+                rows: p.rows as u32,
+                cols: p.cols as u32,
+                offset: p.offset as u32,
+                row_stride: p.row_stride as u32,
+                col_stride: p.col_stride as u32,
+                slot: p.tensor as u32,
+                frame_color: style::role_color(graph.graph.tensors[p.tensor].role),
+                highlight_row: u32::MAX,
+                highlight_col: u32::MAX,
+                mode: 0,
+                instance_dx: next.map_or(0.0, |n| n.origin.x - p.origin.x),
+                instance_offset: next.map_or(0, |n| (n.offset - p.offset) as u32),
+                highlight_head: u32::MAX,
+                integer_scale: match graph.graph.tensors[p.tensor].dtype {
+                    DType::U32 => graph.graph.config.vocab_size.saturating_sub(1).max(1) as u32,
+                    DType::F32 => 0,
+                },
+                _pad: 0,
+            })
+            .collect();
+        let renderer = TensorRenderer {
+            layout,
+            draws,
+            pipeline,
+            camera_buffers,
+            panel_buffer,
+            panel_stride,
+            frame_groups,
+            tensor_groups,
+            panels,
+            absmax,
+            stats_binds,
+        };
+        renderer.upload_panels(gpu);
+        renderer
+    }
+
+    fn upload_panels(&self, gpu: &Gpu) {
+        let mut bytes = vec![0u8; (self.panel_stride as usize) * self.panels.len()];
+        for (i, panel) in self.panels.iter().enumerate() {
+            let start = i * self.panel_stride as usize;
+            bytes[start..start + std::mem::size_of::<PanelUniform>()]
+                .copy_from_slice(bytemuck::bytes_of(panel));
+        }
+        if !bytes.is_empty() {
+            gpu.queue.write_buffer(&self.panel_buffer, 0, &bytes);
+        }
+    }
+
+    /// Records the colour-scale pass: the largest |value| of every tensor, on the GPU. Run it after
+    /// the graph runs; it reads nothing back.
+    pub fn encode_stats(&self, registry: &KernelRegistry, encoder: &mut wgpu::CommandEncoder) {
+        encoder.clear_buffer(&self.absmax, 0, None);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("absmax"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(registry.pipeline("absmax"));
+        for (_, n, bind) in &self.stats_binds {
+            pass.set_bind_group(0, bind, &[]);
+            pass.dispatch_workgroups(n.div_ceil(256).clamp(1, 1024) as u32, 1, 1);
+        }
+    }
+
+    /// Sets how each tensor is drawn (computed or not, part of the current op) and which rows or
+    /// columns are highlighted. A small upload; nothing is read back.
+    pub fn set_states(
+        &mut self,
+        gpu: &Gpu,
+        graph: &GpuGraph,
+        states: &[TensorState],
+        highlights: &[Highlight],
+    ) {
+        for (uniform, draw) in self.panels.iter_mut().zip(&self.draws) {
+            let panel = &self.layout.panels[draw.first];
+            let tensor = &graph.graph.tensors[panel.tensor];
+            let state = states[panel.tensor];
+            uniform.state = match state {
+                TensorState::NotComputed => 0,
+                TensorState::Computed => 1,
+                TensorState::CurrentInput => 2,
+                TensorState::CurrentOutput => 3,
+            };
+            uniform.frame_color = match state {
+                TensorState::CurrentInput => style::CURRENT_INPUT,
+                TensorState::CurrentOutput => style::CURRENT_OUTPUT,
+                _ => style::role_color(tensor.role),
+            };
+            let highlight = highlights.iter().find(|h| h.tensor == panel.tensor);
+            uniform.highlight_head = highlight
+                .and_then(|h| h.head)
+                .map_or(u32::MAX, |h| h as u32);
+            // A whole-tensor highlight (a word of the walkthrough hovered) gets a thick white frame.
+            if highlight.is_some_and(|h| h.row.is_none() && h.col.is_none()) {
+                uniform.frame_color = style::HOVERED;
+                if uniform.state == 1 {
+                    uniform.state = 2;
+                }
+            }
+            let chunk_first_row = panel.chunk * graph.tensor(panel.tensor).rows_per_chunk;
+            uniform.highlight_row = highlight
+                .and_then(|h| h.row)
+                .and_then(|r| r.checked_sub(chunk_first_row))
+                .map_or(u32::MAX, |r| r as u32);
+            uniform.highlight_col = highlight.and_then(|h| h.col).map_or(u32::MAX, |c| c as u32);
+        }
+        self.upload_panels(gpu);
+    }
+
+    /// Draws every panel into `pass` as seen by `camera` in a viewport of `viewport` pixels.
+    pub fn draw(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        camera: &Camera,
+        viewport: Vec2,
+    ) {
+        self.draw_panels(gpu, pass, View::Scene, camera, viewport, None);
+    }
+
+    /// Draws one panel of the layout alone (the attention heatmap).
+    pub fn draw_panel(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        view: View,
+        camera: &Camera,
+        viewport: Vec2,
+        panel: usize,
+    ) {
+        self.draw_panels(gpu, pass, view, camera, viewport, Some(panel));
+    }
+
+    /// Draws every panel, or only panel `only`, for one view of the frame.
+    fn draw_panels(
+        &self,
+        gpu: &Gpu,
+        pass: &mut wgpu::RenderPass<'_>,
+        view: View,
+        camera: &Camera,
+        viewport: Vec2,
+        only: Option<usize>,
+    ) {
+        let view_proj = camera.view_proj(viewport.x / viewport.y);
+        let uniform = CameraUniform {
+            view_proj: view_proj.to_cols_array_2d(),
+            viewport: viewport.to_array(),
+            _pad: [0.0; 2],
+        };
+        let slot = view as usize;
+        gpu.queue
+            .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
+        pass.set_pipeline(&self.pipeline);
+        for (d, draw) in self.draws.iter().enumerate() {
+            let instances = match only {
+                Some(panel) if (draw.first..draw.first + draw.count).contains(&panel) => {
+                    (panel - draw.first) as u32..(panel - draw.first + 1) as u32
+                }
+                Some(_) => continue,
+                None => 0..draw.count as u32,
+            };
+            let first = &self.layout.panels[draw.first];
+            let last = &self.layout.panels[draw.first + draw.count - 1];
+            let size = Vec2::new(last.origin.x + last.size.x - first.origin.x, first.size.y);
+            if only.is_none() && !visible(first.origin, size, &view_proj, viewport) {
+                continue;
+            }
+            pass.set_bind_group(
+                0,
+                &self.frame_groups[slot],
+                &[(d as u64 * self.panel_stride) as u32],
+            );
+            pass.set_bind_group(1, &self.tensor_groups[d], &[]);
+            pass.draw(0..6, instances);
+        }
+    }
+}
+
+/// Whether a panel covers any pixel: panels off screen, or smaller than half a pixel, are not
+/// drawn, so that a frame costs what is on screen, not the size of the model.
+fn visible(origin: glam::Vec3, size: Vec2, view_proj: &glam::Mat4, viewport: Vec2) -> bool {
+    let corners = [
+        origin,
+        origin + glam::Vec3::new(size.x, 0.0, 0.0),
+        origin + glam::Vec3::new(0.0, -size.y, 0.0),
+        origin + glam::Vec3::new(size.x, -size.y, 0.0),
+    ];
+    let mut lo = Vec2::splat(f32::MAX);
+    let mut hi = Vec2::splat(f32::MIN);
+    for corner in corners {
+        let clip = *view_proj * corner.extend(1.0);
+        if clip.w <= 0.0 {
+            // Partly behind the camera: let the rasteriser clip it.
+            return true;
+        }
+        let ndc = Vec2::new(clip.x, clip.y) / clip.w;
+        lo = lo.min(ndc);
+        hi = hi.max(ndc);
+    }
+    let on_screen = hi.x >= -1.0 && lo.x <= 1.0 && hi.y >= -1.0 && lo.y <= 1.0;
+    let pixels = (hi - lo) * viewport / 2.0;
+    on_screen && (pixels.x >= 0.5 || pixels.y >= 0.5)
+}
