@@ -125,43 +125,16 @@ pub(crate) async fn time_gpu(
 ) -> Result<Vec<f64>, GpuError> {
     let mut samples = Vec::new();
     for rep in 0..=reps {
-        let query_set = gpu.timestamps.then(|| {
-            gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("bench"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            })
-        });
-        let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("bench timestamps"),
-            size: 16,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        {
+        let secs = time_pass(gpu, |encoder, timestamp_writes| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(kernel),
-                timestamp_writes: query_set.as_ref().map(|query_set| {
-                    wgpu::ComputePassTimestampWrites {
-                        query_set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    }
-                }),
+                timestamp_writes,
             });
             pass.set_pipeline(registry.pipeline(kernel));
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-        }
-        if let Some(query_set) = &query_set {
-            encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
-        }
-        let start = Instant::now();
-        gpu.queue.submit([encoder.finish()]);
-        gpu.wait_idle()?;
-        let wall = start.elapsed().as_secs_f64();
-        let secs = pass_seconds(gpu, &resolved, wall).await?;
+        })
+        .await?;
         // The first run warms up caches and pipelines.
         if rep > 0 {
             samples.push(secs);
@@ -295,6 +268,45 @@ pub async fn run(
     })
 }
 
+/// Seconds of one pass that `record` encodes: the pass writes timestamps 0 and 1 of the query set
+/// it is given (when the adapter has timestamps), and the time comes from them, else from the
+/// wall clock around the submit and wait.
+async fn time_pass(
+    gpu: &Gpu,
+    record: impl FnOnce(&mut wgpu::CommandEncoder, Option<wgpu::ComputePassTimestampWrites<'_>>),
+) -> Result<f64, GpuError> {
+    let query_set = gpu.timestamps.then(|| {
+        gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("bench"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        })
+    });
+    let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bench timestamps"),
+        size: 16,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    let timestamp_writes = query_set
+        .as_ref()
+        .map(|query_set| wgpu::ComputePassTimestampWrites {
+            query_set,
+            beginning_of_pass_write_index: Some(0),
+            end_of_pass_write_index: Some(1),
+        });
+    record(&mut encoder, timestamp_writes);
+    if let Some(query_set) = &query_set {
+        encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
+    }
+    let start = Instant::now();
+    gpu.queue.submit([encoder.finish()]);
+    gpu.wait_idle()?;
+    let wall = start.elapsed().as_secs_f64();
+    pass_seconds(gpu, &resolved, wall).await
+}
+
 /// Seconds between the two timestamps resolved into `resolved`, or `wall` when the adapter has no
 /// timestamps or reports the same tick at both ends (lavapipe does for some passes), so that a
 /// measurement is never zero.
@@ -319,29 +331,12 @@ async fn op_time(
 ) -> Result<f64, GpuError> {
     let mut samples = Vec::new();
     for _ in 0..reps {
-        let query_set = gpu.timestamps.then(|| {
-            gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("op"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            })
-        });
-        let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("op timestamps"),
-            size: 16,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        graph.encode(registry, &mut encoder, index..index + 1, query_set.as_ref());
-        if let Some(query_set) = &query_set {
-            encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
-        }
-        let start = Instant::now();
-        gpu.queue.submit([encoder.finish()]);
-        gpu.wait_idle()?;
-        let wall = start.elapsed().as_secs_f64();
-        samples.push(pass_seconds(gpu, &resolved, wall).await?);
+        let secs = time_pass(gpu, |encoder, timestamp_writes| {
+            let query_set = timestamp_writes.map(|w| w.query_set);
+            graph.encode(registry, encoder, index..index + 1, query_set);
+        })
+        .await?;
+        samples.push(secs);
     }
     Ok(median(samples))
 }
@@ -365,12 +360,7 @@ async fn gpu_op_times(
             }
         } else {
             for (slot, &i) in ops.iter().enumerate() {
-                let mut encoder = gpu.device.create_command_encoder(&Default::default());
-                graph.encode(registry, &mut encoder, i..i + 1, None);
-                let start = Instant::now();
-                gpu.queue.submit([encoder.finish()]);
-                gpu.wait_idle()?;
-                samples[slot].push(start.elapsed().as_secs_f64());
+                samples[slot].push(op_time(gpu, registry, graph, i, 1).await?);
             }
         }
     }
