@@ -1,159 +1,82 @@
-//! The generation loop: run the model, pick the next token from the last position's logits,
-//! append it, run again. Picking is greedy (argmax) or seeded sampling with temperature, top-k
-//! and top-p, so that a run is reproducible.
+//! The generation loop: each token runs once through the decode graph, which appends its key
+//! and value to the KV cache and picks the next token with the sample op. The prompt goes
+//! through the same steps, so a sequence of n tokens costs n decode steps and never a full
+//! recompute. The CPU reference runs the same graph with the same sampler.
 
+use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
 use crate::graph::Graph;
-use crate::model::{LoadError, Model};
+use crate::model::{validate_ids, Config, LoadError, Model};
+pub use crate::sampling::Sampling;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sampling {
-    /// Divides the logits before the softmax: below 1 sharpens, above 1 flattens. 0 is greedy.
-    pub temperature: f32,
-    /// Keep only the k most likely tokens.
-    pub top_k: Option<usize>,
-    /// Keep the most likely tokens whose probabilities add up to p.
-    pub top_p: Option<f32>,
-    pub seed: u64,
+/// How many tokens a sequence may grow to: the model's positions.
+fn capacity(config: &Config) -> usize {
+    config.n_positions
 }
 
-impl Sampling {
-    pub const GREEDY: Sampling = Sampling {
-        temperature: 0.0,
-        top_k: None,
-        top_p: None,
-        seed: 0,
-    };
-}
-
-/// A small seeded generator (SplitMix64).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Picks the next token from one row of logits.
-pub fn pick(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> u32 {
-    let argmax = || {
-        logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i as u32)
-    };
-    if sampling.temperature <= 0.0 {
-        return argmax();
-    }
-    let mut ranked: Vec<(u32, f64)> = logits
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| (i as u32, l as f64 / sampling.temperature as f64))
-        .collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    if let Some(k) = sampling.top_k {
-        ranked.truncate(k.max(1));
-    }
-    let max = ranked[0].1;
-    let mut total = 0.0;
-    for entry in &mut ranked {
-        entry.1 = (entry.1 - max).exp();
-        total += entry.1;
-    }
-    if let Some(p) = sampling.top_p {
-        let mut kept = 0.0;
-        let cut = ranked
-            .iter()
-            .position(|&(_, w)| {
-                kept += w / total;
-                kept >= p as f64
-            })
-            .map_or(ranked.len(), |i| i + 1);
-        ranked.truncate(cut);
-        total = ranked.iter().map(|e| e.1).sum();
-    }
-    let mut target = rng.unit() * total;
-    for &(id, w) in &ranked {
-        if target < w {
-            return id;
-        }
-        target -= w;
-    }
-    // Rounding left a sliver past the end: the last token that can be drawn at all.
-    ranked
-        .iter()
-        .rev()
-        .find(|e| e.1 > 0.0)
-        .map_or_else(argmax, |e| e.0)
-}
-
-/// Generates on the GPU, keeping one graph per sequence length it has seen.
+/// Generates on the GPU with one decode graph whose KV cache holds every position.
 pub struct GpuGenerator<'a> {
     gpu: &'a Gpu,
     registry: &'a KernelRegistry,
-    model: &'a Model,
-    gpu_model: GpuModel,
-    /// Graphs by sequence length, most recently used last; at most GRAPH_CACHE of them, since
-    /// each holds its activations (T x T attention maps per layer).
-    graphs: Vec<GpuGraph>,
+    step: GpuGraph,
 }
-
-const GRAPH_CACHE: usize = 12;
 
 impl<'a> GpuGenerator<'a> {
     pub async fn new(
         gpu: &'a Gpu,
         registry: &'a KernelRegistry,
-        model: &'a Model,
+        model: &Model,
     ) -> Result<GpuGenerator<'a>, GpuError> {
-        let gpu_model = GpuModel::upload(gpu, model).await?;
+        let weights = GpuModel::upload(gpu, model).await?;
+        Self::with_weights(gpu, registry, &weights).await
+    }
+
+    /// A generator over weights already on the device.
+    pub async fn with_weights(
+        gpu: &'a Gpu,
+        registry: &'a KernelRegistry,
+        weights: &GpuModel,
+    ) -> Result<GpuGenerator<'a>, GpuError> {
+        let graph = Graph::gpt2_decode(&weights.config, capacity(&weights.config));
+        let step = GpuGraph::new(gpu, registry, graph, weights).await?;
         Ok(GpuGenerator {
             gpu,
             registry,
-            model,
-            gpu_model,
-            graphs: Vec::new(),
+            step,
         })
     }
 
-    /// The logits of the last position after running `ids`.
-    pub async fn next_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, GpuError> {
-        crate::model::validate_ids(&self.model.config, ids)?;
-        let t = ids.len();
-        let graph = match self.graphs.iter().position(|g| g.graph.seq_len == t) {
-            Some(i) => self.graphs.remove(i),
-            None => {
-                if self.graphs.len() >= GRAPH_CACHE {
-                    self.graphs.remove(0);
-                }
-                let graph = Graph::gpt2(&self.model.config, t);
-                GpuGraph::new(self.gpu, self.registry, graph, &self.gpu_model).await?
-            }
-        };
-        self.graphs.push(graph);
-        let graph = self.graphs.last().expect("pushed above");
-        graph.set_ids(self.gpu, ids)?;
-        graph.run(self.gpu, self.registry);
-        let logits = graph.graph.tensor_id("logits").expect("graph has logits");
-        graph.tensor(logits).read_row(self.gpu, t - 1).await
+    /// The decode graph, to read its tensors (the KV cache, logits, probabilities).
+    pub fn graph(&self) -> &GpuGraph {
+        &self.step
     }
 
-    /// Appends `count` tokens to `prompt`, calling `each` with every new token as it comes.
+    /// Runs token `id` at `position`: appends its key and value to the cache and samples the
+    /// token after it. Nothing is read back.
+    pub fn step(&self, id: u32, position: usize) -> Result<(), GpuError> {
+        self.step.set_token(self.gpu, id, position)?;
+        self.step.run(self.gpu, self.registry);
+        Ok(())
+    }
+
+    /// The token the last step sampled.
+    pub async fn next_token(&self) -> Result<u32, GpuError> {
+        let id = self
+            .step
+            .graph
+            .tensor_id("next_token")
+            .expect("decode graph");
+        Ok(self.step.read(self.gpu, id).await?[0] as u32)
+    }
+
+    /// The logits of the last step.
+    pub async fn logits(&self) -> Result<Vec<f32>, GpuError> {
+        let id = self.step.graph.tensor_id("logits").expect("decode graph");
+        self.step.read(self.gpu, id).await
+    }
+
+    /// Runs `prompt` into the cache, then appends up to `count` tokens, calling `each` with
+    /// every new token as it comes. Stops early when the cache is full.
     pub async fn generate(
         &mut self,
         prompt: &[u32],
@@ -161,18 +84,24 @@ impl<'a> GpuGenerator<'a> {
         sampling: &Sampling,
         mut each: impl FnMut(u32),
     ) -> Result<Vec<u32>, GpuError> {
-        let mut ids = prompt.to_vec();
-        let mut rng = Rng::new(sampling.seed);
-        for _ in 0..count {
-            let logits = self.next_logits(&ids).await?;
-            let next = pick(&logits, sampling, &mut rng);
+        validate_ids(&self.step.graph.config, prompt)?;
+        self.step.set_sampling(self.gpu, sampling);
+        for (position, &id) in prompt.iter().enumerate() {
+            self.step(id, position)?;
+        }
+        let mut produced = Vec::new();
+        let mut position = prompt.len();
+        while produced.len() < count {
+            let next = self.next_token().await?;
             each(next);
-            ids.push(next);
-            if ids.len() > self.model.config.n_positions {
+            produced.push(next);
+            if produced.len() == count || position == capacity(&self.step.graph.config) {
                 break;
             }
+            self.step(next, position)?;
+            position += 1;
         }
-        Ok(ids[prompt.len()..].to_vec())
+        Ok(produced)
     }
 }
 
@@ -184,19 +113,30 @@ pub fn generate_cpu(
     sampling: &Sampling,
     mut each: impl FnMut(u32),
 ) -> Result<Vec<u32>, LoadError> {
-    let mut ids = prompt.to_vec();
-    let mut rng = Rng::new(sampling.seed);
-    let vocab = model.config.vocab_size;
-    for _ in 0..count {
-        let graph = Graph::gpt2(&model.config, ids.len().clamp(1, model.config.n_positions));
-        let values = crate::cpu::forward(&graph, model, &ids)?;
-        let logits = values.get(graph.tensor_id("logits").expect("graph has logits"));
-        let next = pick(&logits[(ids.len() - 1) * vocab..], sampling, &mut rng);
+    validate_ids(&model.config, prompt)?;
+    let graph = Graph::gpt2_decode(&model.config, capacity(&model.config));
+    let mut run = CpuRun::new(&graph, model, &prompt[..1])?;
+    run.sampling = *sampling;
+    let next_id = graph.tensor_id("next_token").expect("decode graph");
+    let step = |run: &mut CpuRun, id: u32, position: usize| -> Result<u32, LoadError> {
+        run.set_token(id, position)?;
+        run.run_all();
+        Ok(run.values.values[next_id][0] as u32)
+    };
+    let mut next = 0;
+    for (position, &id) in prompt.iter().enumerate() {
+        next = step(&mut run, id, position)?;
+    }
+    let mut produced = Vec::new();
+    let mut position = prompt.len();
+    while produced.len() < count {
         each(next);
-        ids.push(next);
-        if ids.len() > model.config.n_positions {
+        produced.push(next);
+        if produced.len() == count || position == capacity(&model.config) {
             break;
         }
+        next = step(&mut run, next, position)?;
+        position += 1;
     }
-    Ok(ids[prompt.len()..].to_vec())
+    Ok(produced)
 }

@@ -15,6 +15,7 @@ pub mod gpu;
 pub mod graph;
 pub mod model;
 pub mod render;
+pub mod sampling;
 pub mod scene;
 pub mod values;
 pub mod viewer;

@@ -1,9 +1,11 @@
 //! The CPU reference: runs the graph op by op with the plain functions in [`ops`].
 
+pub mod decode;
 pub mod ops;
 
 use crate::graph::{Graph, OpKind, Role};
 use crate::model::{validate_ids, LoadError, Model};
+use crate::sampling::{sample, Sampling};
 use crate::values::TensorValues;
 
 /// Runs the whole graph on the CPU and returns every tensor that is not a weight.
@@ -20,6 +22,9 @@ pub struct CpuRun<'a> {
     graph: &'a Graph,
     model: &'a Model,
     ids: Vec<u32>,
+    /// For a decode graph: where the token goes, and how the next one is picked.
+    position: usize,
+    pub sampling: Sampling,
     pub values: TensorValues,
 }
 
@@ -34,12 +39,43 @@ impl<'a> CpuRun<'a> {
         let mut values = TensorValues::zeroed(graph);
         let input = graph.tensor_id("input_ids").expect("graph has input_ids");
         values.values[input] = ids.iter().map(|&id| id as f32).collect();
-        Ok(CpuRun {
+        let mut run = CpuRun {
             graph,
             model,
             ids: ids.to_vec(),
+            position: 0,
+            sampling: Sampling::GREEDY,
             values,
-        })
+        };
+        if graph.decode_capacity.is_some() {
+            run.set_token(ids[0], 0)?;
+        }
+        Ok(run)
+    }
+
+    /// For a decode graph: the token the next step runs and its position. The KV cache keeps
+    /// what earlier steps wrote.
+    pub fn set_token(&mut self, id: u32, position: usize) -> Result<(), LoadError> {
+        validate_ids(&self.model.config, &[id])?;
+        let capacity = self.graph.decode_capacity.expect("a decode graph");
+        assert!(
+            position < capacity,
+            "position {position} past the KV cache's {capacity} rows"
+        );
+        let tensor = |name| self.graph.tensor_id(name).expect("decode graph tensor");
+        let (ids, pos) = (tensor("input_ids"), tensor("position"));
+        self.values.values[ids] = vec![id as f32];
+        self.values.values[pos] = vec![position as f32];
+        self.ids = vec![id];
+        self.position = position;
+        Ok(())
+    }
+
+    /// Runs every op of the graph in order.
+    pub fn run_all(&mut self) {
+        for index in 0..self.graph.ops.len() {
+            self.run_op(index);
+        }
     }
 
     fn input(&self, id: usize) -> &[f32] {
@@ -82,6 +118,21 @@ impl<'a> CpuRun<'a> {
             (OpKind::Gelu { .. }, [y]) => ops::gelu(y, ins[0]),
             (OpKind::Add { .. }, [y]) => ops::add(y, ins[0], ins[1]),
             (OpKind::Logits { t, c, v }, [y]) => ops::logits(y, ins[0], ins[1], t, c, v),
+            (OpKind::EmbedAt { c }, [x]) => {
+                decode::embed_at(x, self.ids[0] as usize, self.position, ins[2], ins[3], c)
+            }
+            (OpKind::KvAppend { h, d, capacity }, [q, k, v]) => {
+                decode::kv_append(q, k, v, ins[0], self.position, (h, d, capacity))
+            }
+            (OpKind::AttnScoresCached { h, d, capacity }, [s]) => {
+                decode::attn_scores_cached(s, ins[0], ins[1], self.position, (h, d, capacity))
+            }
+            (OpKind::AttnMixCached { h, d, capacity }, [y]) => {
+                decode::attn_mix_cached(y, ins[0], ins[1], self.position, (h, d, capacity))
+            }
+            (OpKind::Sample { .. }, [next]) => {
+                next[0] = sample(ins[0], &self.sampling, self.position as u32) as f32
+            }
             (kind, outs) => unreachable!("op {kind:?} built with {} outputs", outs.len()),
         }
         for (&o, value) in op.outputs.iter().zip(outs) {

@@ -6,9 +6,11 @@ use std::ops::Range;
 
 use wgpu::util::DeviceExt;
 
+use super::plan::Dispatch;
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry};
-use crate::graph::{DType, Graph, OpKind, Role, TensorId};
+use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model};
+use crate::sampling::Sampling;
 use crate::values::TensorValues;
 
 /// Threads per workgroup along x in every kernel.
@@ -50,13 +52,6 @@ impl GpuModel {
     }
 }
 
-/// One kernel launch: which kernel, what it binds, how many workgroups.
-struct Dispatch {
-    kernel: &'static str,
-    bind_group: wgpu::BindGroup,
-    workgroups: [u32; 3],
-}
-
 /// GPU time of one op, from timestamps written at the start and end of its compute pass.
 #[derive(Clone, Debug)]
 pub struct OpTiming {
@@ -67,12 +62,10 @@ pub struct OpTiming {
 /// A graph ready to run on the GPU: a buffer for every tensor and the dispatches of every op.
 pub struct GpuGraph {
     pub graph: Graph,
-    tensors: Vec<GpuTensor>,
+    pub(super) tensors: Vec<GpuTensor>,
     plans: Vec<Vec<Dispatch>>,
-}
-
-fn div_ceil(a: usize, b: usize) -> u32 {
-    a.div_ceil(b) as u32
+    /// A decode graph's sampling settings, as `Sampling::to_words` lays them out.
+    pub(super) sampling: Option<wgpu::Buffer>,
 }
 
 impl GpuGraph {
@@ -112,7 +105,17 @@ impl GpuGraph {
             graph,
             tensors,
             plans: Vec::new(),
+            sampling: None,
         };
+        if built.graph.decode_capacity.is_some() {
+            built.sampling = Some(gpu.device.create_buffer_init(
+                &wgpu::util::BufferInitDescriptor {
+                    label: Some("sampling"),
+                    contents: bytemuck::cast_slice(&Sampling::GREEDY.to_words()),
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                },
+            ));
+        }
         for index in 0..built.graph.ops.len() {
             let plan = built.plan_op(gpu, registry, index)?;
             built.plans.push(plan);
@@ -122,143 +125,6 @@ impl GpuGraph {
 
     pub fn tensor(&self, id: TensorId) -> &GpuTensor {
         &self.tensors[id]
-    }
-
-    /// Builds the dispatches of op `index`. Ops whose tensors may be split (the vocabulary-sized
-    /// ones) get one dispatch per chunk, or per pair of chunks.
-    fn plan_op(
-        &self,
-        gpu: &Gpu,
-        registry: &KernelRegistry,
-        index: usize,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        let op = &self.graph.ops[index];
-        let input = |i: usize| &self.tensors[op.inputs[i]];
-        let output = |i: usize| &self.tensors[op.outputs[i]];
-        let kernel = gpu.kernels.kernel_for(op.kind.kernel_name());
-        let make = |params: &[u32], buffers: &[&wgpu::Buffer], workgroups: [u32; 3]| {
-            let limit = gpu.limits.max_compute_workgroups_per_dimension;
-            if workgroups.iter().any(|&w| w > limit) {
-                return Err(GpuError::Dispatch {
-                    op: op.name.clone(),
-                    workgroups,
-                    limit,
-                });
-            }
-            Ok(Dispatch {
-                kernel,
-                bind_group: bind_kernel(gpu, registry, kernel, params, buffers),
-                workgroups,
-            })
-        };
-        let single_io = || -> Result<Vec<&wgpu::Buffer>, GpuError> {
-            let mut buffers = Vec::new();
-            for &id in op.inputs.iter().chain(&op.outputs) {
-                buffers.push(self.tensors[id].single()?);
-            }
-            Ok(buffers)
-        };
-        let u = |x: usize| x as u32;
-        let plan = match op.kind {
-            OpKind::Embed { t, c } => {
-                let (ids, wte, wpe, out) = (
-                    input(0).single()?,
-                    input(1),
-                    input(2).single()?,
-                    output(0).single()?,
-                );
-                wte.chunks
-                    .iter()
-                    .zip(wte.chunk_ranges())
-                    .map(|(chunk, (start, rows))| {
-                        make(
-                            &[u(t), u(c), u(start), u(rows)],
-                            &[ids, chunk, wpe, out],
-                            [div_ceil(c, 64), u(t), 1],
-                        )
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-            OpKind::LayerNorm { rows, c, eps } => {
-                vec![make(
-                    &[u(rows), u(c), eps.to_bits()],
-                    &single_io()?,
-                    [u(rows), 1, 1],
-                )?]
-            }
-            OpKind::Linear { rows, k, n } => {
-                let groups = match kernel {
-                    "linear_naive" => [div_ceil(n, 64), u(rows), 1],
-                    "linear_tiled" => [div_ceil(n, 16), div_ceil(rows, 16), 1],
-                    _ => [div_ceil(n, 256), div_ceil(rows, 4), 1],
-                };
-                vec![make(&[u(rows), u(k), u(n)], &single_io()?, groups)?]
-            }
-            OpKind::SplitHeads { t, h, d } => {
-                vec![make(
-                    &[u(t), u(h), u(d)],
-                    &single_io()?,
-                    [div_ceil(3 * h * d, 64), u(t), 1],
-                )?]
-            }
-            OpKind::AttnScores { t, h, d } => {
-                let scale = 1.0 / (d as f32).sqrt();
-                vec![make(
-                    &[u(t), u(h), u(d), scale.to_bits()],
-                    &single_io()?,
-                    [div_ceil(t, 64), u(t), u(h)],
-                )?]
-            }
-            OpKind::Softmax { cols, causal, .. } => {
-                let (x, probs) = (input(0), output(0));
-                let (max, sum) = (output(1).single()?, output(2).single()?);
-                // Input and output have the same shape, so they split at the same rows.
-                x.chunks
-                    .iter()
-                    .zip(&probs.chunks)
-                    .zip(x.chunk_ranges())
-                    .map(|((xc, pc), (start, rows))| {
-                        let softmax_rows = rows * x.row_len / cols;
-                        let offset = start * x.row_len / cols;
-                        make(
-                            &[u(softmax_rows), u(cols), u32::from(causal), u(offset)],
-                            &[xc, pc, max, sum],
-                            match kernel {
-                                "softmax_row" => [div_ceil(softmax_rows, 64), 1, 1],
-                                _ => [u(softmax_rows), 1, 1],
-                            },
-                        )
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-            OpKind::AttnMix { t, h, d } => {
-                vec![make(
-                    &[u(t), u(h), u(d)],
-                    &single_io()?,
-                    [div_ceil(h * d, 64), u(t), 1],
-                )?]
-            }
-            OpKind::Gelu { n } | OpKind::Add { n } => {
-                vec![make(&[u(n)], &single_io()?, grid(gpu, n))?]
-            }
-            OpKind::Logits { c, v, .. } => {
-                let (x, wte, logits) = (input(0).single()?, input(1), output(0));
-                let mut plan = Vec::new();
-                for (wchunk, (v_start, v_rows)) in wte.chunks.iter().zip(wte.chunk_ranges()) {
-                    for (lchunk, (t_start, t_rows)) in
-                        logits.chunks.iter().zip(logits.chunk_ranges())
-                    {
-                        plan.push(make(
-                            &[u(t_rows), u(t_start), u(c), u(v), u(v_start), u(v_rows)],
-                            &[x, wchunk, lchunk],
-                            [div_ceil(v_rows, 64), div_ceil(t_rows, 4), 1],
-                        )?);
-                    }
-                }
-                plan
-            }
-        };
-        Ok(plan)
     }
 
     /// Writes the token ids the next run will read.
@@ -276,6 +142,33 @@ impl GpuGraph {
         gpu.queue
             .write_buffer(self.tensors[input].single()?, 0, bytemuck::cast_slice(ids));
         Ok(())
+    }
+
+    /// For a decode graph: the token the next step runs and its position. The KV cache keeps
+    /// what earlier steps wrote.
+    pub fn set_token(&self, gpu: &Gpu, id: u32, position: usize) -> Result<(), GpuError> {
+        validate_ids(&self.graph.config, &[id])?;
+        let capacity = self.graph.decode_capacity.expect("a decode graph");
+        assert!(
+            position < capacity,
+            "position {position} past the KV cache's {capacity} rows"
+        );
+        let tensor = |name| self.graph.tensor_id(name).expect("decode graph tensor");
+        let write = |name, value: u32| -> Result<(), GpuError> {
+            let buffer = self.tensors[tensor(name)].single()?;
+            gpu.queue
+                .write_buffer(buffer, 0, bytemuck::bytes_of(&value));
+            Ok(())
+        };
+        write("input_ids", id)?;
+        write("position", position as u32)
+    }
+
+    /// For a decode graph: how its sample op picks the next token.
+    pub fn set_sampling(&self, gpu: &Gpu, sampling: &Sampling) {
+        let buffer = self.sampling.as_ref().expect("a decode graph");
+        gpu.queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(&sampling.to_words()));
     }
 
     /// Records ops `range` into `encoder`, one compute pass per op. With a query set, each pass

@@ -90,6 +90,43 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
         3,
     ),
     spec(
+        "linear_matvec",
+        include_str!("../../kernels/linear_matvec.wgsl"),
+        3,
+        1,
+    ),
+    spec(
+        "logits_matvec",
+        include_str!("../../kernels/logits_matvec.wgsl"),
+        2,
+        1,
+    ),
+    spec(
+        "embed_at",
+        include_str!("../../kernels/embed_at.wgsl"),
+        4,
+        1,
+    ),
+    spec(
+        "kv_append",
+        include_str!("../../kernels/kv_append.wgsl"),
+        2,
+        3,
+    ),
+    spec(
+        "attn_scores_cached",
+        include_str!("../../kernels/attn_scores_cached.wgsl"),
+        3,
+        1,
+    ),
+    spec(
+        "attn_mix_cached",
+        include_str!("../../kernels/attn_mix_cached.wgsl"),
+        3,
+        1,
+    ),
+    spec("sample", include_str!("../../kernels/sample.wgsl"), 3, 1),
+    spec(
         "peak_fma",
         include_str!("../../kernels/peak_fma.wgsl"),
         0,

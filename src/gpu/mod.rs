@@ -3,6 +3,7 @@
 mod device;
 mod executor;
 pub mod kernels;
+mod plan;
 mod tensor;
 pub mod variants;
 #[cfg(not(target_arch = "wasm32"))]

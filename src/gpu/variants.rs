@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::graph::OpKind;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Variant {
     /// The op family (the graph's kernel name: `linear`, `softmax`, `layernorm`).
@@ -34,6 +36,24 @@ pub const VARIANTS: &[Variant] = &[
         name: "tiled",
         kernel: "linear_tiled",
         about: "16 x 16 tiles staged in workgroup memory",
+    },
+    Variant {
+        family: "linear",
+        name: "matvec",
+        kernel: "linear_matvec",
+        about: "32 outputs x 8 slices of K per workgroup: each weight read once, in full lines (decode)",
+    },
+    Variant {
+        family: "logits",
+        name: "rows4",
+        kernel: "logits",
+        about: "one vocabulary row per thread, serving 4 tokens",
+    },
+    Variant {
+        family: "logits",
+        name: "matvec",
+        kernel: "logits_matvec",
+        about: "64 threads share each vocabulary row, reading it in full lines (decode)",
     },
     Variant {
         family: "softmax",
@@ -113,8 +133,18 @@ impl KernelChoice {
             .find(|v| v.family == family && (v.kernel == kernel || kernel.is_empty()))
     }
 
-    /// The kernel that runs the ops of `family`.
-    pub fn kernel_for(&self, family: &'static str) -> &'static str {
-        self.chosen.get(family).copied().unwrap_or(family)
+    /// The kernel that runs `kind`: the chosen variant of its family; where none is chosen,
+    /// the matrix-vector variant for one-token linear and logits ops (a decode step), else the
+    /// family's default.
+    pub fn kernel_for_op(&self, kind: &OpKind) -> &'static str {
+        let family = kind.kernel_name();
+        if let Some(kernel) = self.chosen.get(family) {
+            return kernel;
+        }
+        match kind {
+            OpKind::Linear { rows: 1, .. } => "linear_matvec",
+            OpKind::Logits { t: 1, .. } => "logits_matvec",
+            _ => family,
+        }
     }
 }

@@ -108,7 +108,13 @@ pub fn paint(
         .filter_map(|id| rect_of(id).filter(|r| clip.intersects(*r)).map(|r| (id, r)))
         .collect();
     let mut taken: Vec<egui::Rect> = Vec::new();
-    let order = [Role::Activation, Role::Input, Role::Weight, Role::Aggregate];
+    let order = [
+        Role::Activation,
+        Role::Cache,
+        Role::Input,
+        Role::Weight,
+        Role::Aggregate,
+    ];
     for role in order {
         for (id, tensor) in graph
             .tensors

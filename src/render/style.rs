@@ -11,6 +11,7 @@ pub fn role_color(role: Role) -> Rgba {
         Role::Weight => [0.36, 0.52, 0.95, 1.0],
         Role::Activation => [0.38, 0.80, 0.50, 1.0],
         Role::Aggregate => [0.76, 0.50, 0.92, 1.0],
+        Role::Cache => [0.98, 0.55, 0.30, 1.0],
     }
 }
 

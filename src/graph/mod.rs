@@ -2,6 +2,9 @@
 //! named tensors they read and write. The CPU reference, the GPU executor, dumps, checks and
 //! benchmarks all refer to tensors and ops by the names built here.
 
+mod decode;
+mod gpt2;
+
 use crate::model::Config;
 
 /// Index of a tensor in [`Graph::tensors`].
@@ -18,6 +21,8 @@ pub enum Role {
     Activation,
     /// A per-row statistic an op keeps on the side (layer norm mean and 1/std, softmax max and sum).
     Aggregate,
+    /// Keys and values kept from one decode step to the next (the KV cache).
+    Cache,
 }
 
 /// What one axis of a tensor counts.
@@ -97,6 +102,18 @@ pub enum OpKind {
     Add { n: usize },
     /// logits[t, v] = x[t] . wte[v] (the output head is tied to the token embedding).
     Logits { t: usize, c: usize, v: usize },
+    /// Decode: x[c] = wte[id, c] + wpe[pos, c] for one token at the position held in a buffer.
+    EmbedAt { c: usize },
+    /// Decode: qkv [1, 3C] -> q [H, 1, D]; k and v written into row `pos` of the caches
+    /// [H, capacity, D].
+    KvAppend { h: usize, d: usize, capacity: usize },
+    /// Decode: s[h, j] = q[h] . k_cache[h, j] / sqrt(D) for j <= pos, -inf after.
+    AttnScoresCached { h: usize, d: usize, capacity: usize },
+    /// Decode: y[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h, j, d].
+    AttnMixCached { h: usize, d: usize, capacity: usize },
+    /// Decode: the next token from one row of logits, greedy or sampled with temperature, top-k
+    /// and top-p, drawn with a uniform number hashed from the seed and the position.
+    Sample { v: usize },
 }
 
 impl OpKind {
@@ -113,6 +130,11 @@ impl OpKind {
             OpKind::Gelu { .. } => "gelu",
             OpKind::Add { .. } => "add",
             OpKind::Logits { .. } => "logits",
+            OpKind::EmbedAt { .. } => "embed_at",
+            OpKind::KvAppend { .. } => "kv_append",
+            OpKind::AttnScoresCached { .. } => "attn_scores_cached",
+            OpKind::AttnMixCached { .. } => "attn_mix_cached",
+            OpKind::Sample { .. } => "sample",
         }
     }
 
@@ -131,6 +153,12 @@ impl OpKind {
             OpKind::Gelu { n } => f(n * 12),
             OpKind::Add { n } => f(n),
             OpKind::Logits { t, c, v } => 2 * f(t) * f(c) * f(v),
+            OpKind::EmbedAt { c } => f(c),
+            OpKind::KvAppend { .. } => 0,
+            // Decode ops are counted at a full cache, their most expensive step.
+            OpKind::AttnScoresCached { h, d, capacity }
+            | OpKind::AttnMixCached { h, d, capacity } => 2 * f(h * d * capacity),
+            OpKind::Sample { v } => f(v * 4),
         }
     }
 
@@ -148,6 +176,11 @@ impl OpKind {
             OpKind::Gelu { n } => w(2 * n),
             OpKind::Add { n } => w(3 * n),
             OpKind::Logits { t, c, v } => w(t * c + v * c + t * v),
+            OpKind::EmbedAt { c } => w(2 + 3 * c),
+            OpKind::KvAppend { h, d, .. } => w(1 + 6 * h * d),
+            OpKind::AttnScoresCached { h, d, capacity } => w(1 + h * d + h * capacity * (d + 1)),
+            OpKind::AttnMixCached { h, d, capacity } => w(1 + h * capacity * (d + 1) + h * d),
+            OpKind::Sample { v } => w(v + 7),
         }
     }
 }
@@ -167,209 +200,15 @@ pub struct Op {
 #[derive(Clone, Debug)]
 pub struct Graph {
     pub config: Config,
+    /// Tokens computed per run: the sequence length, or 1 for a decode step.
     pub seq_len: usize,
+    /// For a decode step, how many tokens its KV cache holds; `None` for a full forward pass.
+    pub decode_capacity: Option<usize>,
     pub tensors: Vec<Tensor>,
     pub ops: Vec<Op>,
 }
 
 impl Graph {
-    /// Builds the GPT-2 graph for `seq_len` tokens. `seq_len` must be in 1..=n_positions (the
-    /// model loader and CLI check this and report it; here it is a programming error).
-    pub fn gpt2(config: &Config, seq_len: usize) -> Graph {
-        assert!(
-            (1..=config.n_positions).contains(&seq_len),
-            "sequence length {seq_len} outside 1..={}",
-            config.n_positions
-        );
-        let mut b = Builder {
-            tensors: Vec::new(),
-            ops: Vec::new(),
-        };
-        let (t, c, v) = (seq_len, config.n_embd, config.vocab_size);
-        let (h, d) = (config.n_head, config.n_embd / config.n_head);
-        let eps = config.layer_norm_epsilon;
-        use Dim::*;
-        use Role::*;
-
-        let ids = b.tensor_typed("input_ids", &[t], &[Token], Input, DType::U32);
-        let wte = b.tensor("wte.weight", &[v, c], &[Vocab, Channel], Weight);
-        let wpe = b.tensor(
-            "wpe.weight",
-            &[config.n_positions, c],
-            &[Position, Channel],
-            Weight,
-        );
-        let embed = b.tensor("embed", &[t, c], &[Token, Channel], Activation);
-        b.op(
-            "embed",
-            OpKind::Embed { t, c },
-            &[ids, wte, wpe],
-            &[embed],
-            "x[t] = wte[token t] + wpe[t]: the token's vector plus its position's vector",
-        );
-
-        let mut resid = embed;
-        for l in 0..config.n_layer {
-            let p = format!("h.{l}");
-            let w = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
-                b.tensor(&format!("{p}.{n}"), shape, dims, Weight)
-            };
-            let a = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
-                b.tensor(&format!("{p}.{n}"), shape, dims, Activation)
-            };
-            let g = |b: &mut Builder, n: &str, shape: &[usize], dims: &[Dim]| {
-                b.tensor(&format!("{p}.{n}"), shape, dims, Aggregate)
-            };
-
-            let ln1 = b.layernorm(&format!("{p}.ln_1"), resid, t, c, eps);
-
-            let c_attn_w = w(
-                &mut b,
-                "attn.c_attn.weight",
-                &[c, 3 * c],
-                &[Channel, Channel],
-            );
-            let c_attn_b = w(&mut b, "attn.c_attn.bias", &[3 * c], &[Channel]);
-            let qkv = a(&mut b, "attn.qkv", &[t, 3 * c], &[Token, Channel]);
-            b.op(
-                &format!("{p}.attn.c_attn"),
-                OpKind::Linear {
-                    rows: t,
-                    k: c,
-                    n: 3 * c,
-                },
-                &[ln1, c_attn_w, c_attn_b],
-                &[qkv],
-                "qkv = ln_1 . W_attn + b: each token's query, key and value side by side",
-            );
-
-            let head_shape = [h, t, d];
-            let head_dims = [Head, Token, HeadChannel];
-            let q = a(&mut b, "attn.q", &head_shape, &head_dims);
-            let k = a(&mut b, "attn.k", &head_shape, &head_dims);
-            let vv = a(&mut b, "attn.v", &head_shape, &head_dims);
-            b.op(
-                &format!("{p}.attn.split"),
-                OpKind::SplitHeads { t, h, d },
-                &[qkv],
-                &[q, k, vv],
-                "q, k, v = qkv cut into H heads of D channels each",
-            );
-
-            let scores = a(&mut b, "attn.scores", &[h, t, t], &[Head, Token, KeyToken]);
-            b.op(&format!("{p}.attn.scores"), OpKind::AttnScores { t, h, d }, &[q, k], &[scores],
-                "s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) where j <= i; -inf where j > i (causal mask)");
-
-            let probs = a(&mut b, "attn.probs", &[h, t, t], &[Head, Token, KeyToken]);
-            let pmax = g(&mut b, "attn.probs.max", &[h, t], &[Head, Token]);
-            let psum = g(&mut b, "attn.probs.sum", &[h, t], &[Head, Token]);
-            b.op(
-                &format!("{p}.attn.softmax"),
-                OpKind::Softmax {
-                    rows: h * t,
-                    cols: t,
-                    causal: true,
-                },
-                &[scores],
-                &[probs, pmax, psum],
-                "p[h, i, j] = exp(s[h, i, j] - max_j s) / sum_j exp(s[h, i, j] - max_j s)",
-            );
-
-            let mix = a(&mut b, "attn.mix", &[t, c], &[Token, Channel]);
-            b.op(
-                &format!("{p}.attn.mix"),
-                OpKind::AttnMix { t, h, d },
-                &[probs, vv],
-                &[mix],
-                "mix[i, h*D + d] = sum_j p[h, i, j] v[h, j, d]: each head's weighted sum of values",
-            );
-
-            let proj = b.linear(
-                &p,
-                "attn.c_proj",
-                "attn.proj",
-                mix,
-                t,
-                c,
-                c,
-                "proj = mix . W_proj + b: the heads' outputs mixed back into the residual width",
-            );
-            let resid_mid = a(&mut b, "resid_mid", &[t, c], &[Token, Channel]);
-            b.op(
-                &format!("{p}.resid_mid"),
-                OpKind::Add { n: t * c },
-                &[resid, proj],
-                &[resid_mid],
-                "resid_mid = x + proj: attention's contribution added to the residual stream",
-            );
-
-            let ln2 = b.layernorm(&format!("{p}.ln_2"), resid_mid, t, c, eps);
-            let fc = b.linear(
-                &p,
-                "mlp.c_fc",
-                "mlp.fc",
-                ln2,
-                t,
-                c,
-                4 * c,
-                "fc = ln_2 . W_fc + b: each token expanded to 4C channels",
-            );
-            let gelu = a(&mut b, "mlp.gelu", &[t, 4 * c], &[Token, Channel]);
-            b.op(
-                &format!("{p}.mlp.gelu"),
-                OpKind::Gelu { n: t * 4 * c },
-                &[fc],
-                &[gelu],
-                "gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
-            );
-            let mproj = b.linear(
-                &p,
-                "mlp.c_proj",
-                "mlp.proj",
-                gelu,
-                t,
-                4 * c,
-                c,
-                "proj = gelu . W_proj + b: back down to C channels",
-            );
-            let resid_out = a(&mut b, "resid_out", &[t, c], &[Token, Channel]);
-            b.op(
-                &format!("{p}.resid_out"),
-                OpKind::Add { n: t * c },
-                &[resid_mid, mproj],
-                &[resid_out],
-                "resid_out = resid_mid + mlp: the MLP's contribution added to the residual stream",
-            );
-            resid = resid_out;
-        }
-
-        let ln_f = b.layernorm("ln_f", resid, t, c, eps);
-        let logits = b.tensor("logits", &[t, v], &[Token, Vocab], Activation);
-        b.op("logits", OpKind::Logits { t, c, v }, &[ln_f, wte], &[logits],
-            "logits[t, v] = ln_f[t] . wte[v]: similarity of the final vector to every token's embedding");
-        let probs = b.tensor("probs", &[t, v], &[Token, Vocab], Activation);
-        let pmax = b.tensor("probs.max", &[t], &[Token], Aggregate);
-        let psum = b.tensor("probs.sum", &[t], &[Token], Aggregate);
-        b.op(
-            "probs",
-            OpKind::Softmax {
-                rows: t,
-                cols: v,
-                causal: false,
-            },
-            &[logits],
-            &[probs, pmax, psum],
-            "probs[t, v] = exp(logits[t, v] - max) / sum: the next-token distribution",
-        );
-
-        Graph {
-            config: config.clone(),
-            seq_len,
-            tensors: b.tensors,
-            ops: b.ops,
-        }
-    }
-
     pub fn tensor_id(&self, name: &str) -> Option<TensorId> {
         self.tensors.iter().position(|t| t.name == name)
     }
@@ -403,6 +242,7 @@ impl Graph {
     }
 }
 
+#[derive(Default)]
 struct Builder {
     tensors: Vec<Tensor>,
     ops: Vec<Op>,
