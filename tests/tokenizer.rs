@@ -56,3 +56,16 @@ fn round_trips_hard_text() {
     assert!(ids.len() > 1);
     assert!(Tokenizer::Gpt2.decode_one(ids[0]).contains('\u{FFFD}'));
 }
+
+#[test]
+fn streamed_text_waits_for_whole_characters() {
+    let tokenizer = Tokenizer::Gpt2;
+    let text = "crab 🦀, café, 日本語 and 👩‍👩‍👧";
+    let ids = tokenizer.encode(text).unwrap();
+    let mut stream = glassbox::scene::TextStream::new(&tokenizer);
+    let pieces: Vec<String> = ids.iter().map(|&id| stream.push(id)).collect();
+    assert!(ids.len() > text.split(' ').count(), "multi-token characters: {ids:?}");
+    assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+    assert!(pieces.iter().any(String::is_empty), "some tokens end mid-character: {pieces:?}");
+    assert_eq!(pieces.concat() + &stream.finish(), text);
+}

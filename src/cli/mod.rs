@@ -285,9 +285,9 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         bail!("--top-p {p}: expected a number in (0, 1]");
     }
     let sampling = if args.greedy {
-        crate::generate::Sampling::GREEDY
+        crate::sampling::Sampling::GREEDY
     } else {
-        crate::generate::Sampling {
+        crate::sampling::Sampling {
             temperature: args.temperature,
             top_k: args.top_k,
             top_p: args.top_p,
@@ -296,16 +296,9 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
     };
     let prompt = tokenizer.encode(&args.prompt)?;
     validate_ids(&model.config, &prompt)?;
-    let separator = if matches!(tokenizer, crate::scene::Tokenizer::Ids) {
-        ","
-    } else {
-        ""
-    };
-    let mut first = true;
+    let mut stream = crate::scene::TextStream::new(&tokenizer);
     let mut print = |id: u32| {
-        let sep = if first { "" } else { separator };
-        first = false;
-        print!("{sep}{}", tokenizer.decode_one(id));
+        print!("{}", stream.push(id));
         let _ = std::io::stdout().flush();
     };
     let produced = match args.backend {
@@ -321,7 +314,7 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
                 .await
         })?,
     };
-    println!();
+    println!("{}", stream.finish());
     if produced.len() < args.count {
         eprintln!(
             "stopped after {} tokens: the model has n_positions = {}",

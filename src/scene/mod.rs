@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use tokenizer::{Tokenizer, TokenizerError};
+pub use tokenizer::{TextStream, Tokenizer, TokenizerError};
 pub use walkthrough::Walkthrough;
 
 use crate::model::{Config, LoadError, Model};

@@ -85,3 +85,54 @@ impl Tokenizer {
         }
     }
 }
+
+/// Turns generated tokens into text as they come. A GPT-2 token can end in the middle of a
+/// character (an emoji is often two or three tokens), so bytes wait here until they complete
+/// one; the others print at once.
+pub struct TextStream<'a> {
+    tokenizer: &'a Tokenizer,
+    pending: Vec<u8>,
+    /// Between tokens for tokenizers whose tokens are not text (the ids of the sorter).
+    separator: &'static str,
+    first: bool,
+}
+
+impl<'a> TextStream<'a> {
+    pub fn new(tokenizer: &'a Tokenizer) -> TextStream<'a> {
+        let separator = if matches!(tokenizer, Tokenizer::Ids) { "," } else { "" };
+        TextStream {
+            tokenizer,
+            pending: Vec::new(),
+            separator,
+            first: true,
+        }
+    }
+
+    /// The text that token `id` completes (possibly empty).
+    pub fn push(&mut self, id: u32) -> String {
+        let separator = if self.first { "" } else { self.separator };
+        self.first = false;
+        match self.tokenizer {
+            Tokenizer::Gpt2 => {
+                let bytes = tiktoken_rs::r50k_base_singleton()
+                    .decode_bytes(&[id])
+                    .unwrap_or_default();
+                self.pending.extend_from_slice(&bytes);
+                let valid = match std::str::from_utf8(&self.pending) {
+                    Ok(text) => text.len(),
+                    // Bytes that can never become valid are shown as U+FFFD rather than held.
+                    Err(e) if e.error_len().is_some() => self.pending.len(),
+                    Err(e) => e.valid_up_to(),
+                };
+                let done: Vec<u8> = self.pending.drain(..valid).collect();
+                String::from_utf8_lossy(&done).into_owned()
+            }
+            _ => format!("{separator}{}", self.tokenizer.decode_one(id)),
+        }
+    }
+
+    /// Whatever is still waiting at the end, as U+FFFD.
+    pub fn finish(&mut self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned()
+    }
+}
