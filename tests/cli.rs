@@ -156,6 +156,8 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
         "8",
         "--reps",
         "1",
+        "--seq-lens",
+        "1,3,64,1024",
         "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -194,6 +196,18 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
         "{variants:?}"
     );
     assert!(variants.contains(&"linear=tiled".to_string()));
+    // The sweep is clamped to the model's 32 positions, and deduplicated.
+    let lens: Vec<u64> = report["scaling"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq_len"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lens, [1, 3, 32]);
+    let decode = &report["decode"];
+    assert!(decode["gpu_ms"].as_f64().unwrap() > 0.0, "{decode}");
+    assert!(decode["bound_ms"].as_f64().unwrap() > 0.0, "{decode}");
+    assert!(decode["gpu_vs_bound"].as_f64().unwrap() >= 1.0, "{decode}");
 }
 
 #[test]

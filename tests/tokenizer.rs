@@ -64,8 +64,14 @@ fn streamed_text_waits_for_whole_characters() {
     let ids = tokenizer.encode(text).unwrap();
     let mut stream = glassbox::scene::TextStream::new(&tokenizer);
     let pieces: Vec<String> = ids.iter().map(|&id| stream.push(id)).collect();
-    assert!(ids.len() > text.split(' ').count(), "multi-token characters: {ids:?}");
+    assert!(
+        ids.len() > text.split(' ').count(),
+        "multi-token characters: {ids:?}"
+    );
     assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
-    assert!(pieces.iter().any(String::is_empty), "some tokens end mid-character: {pieces:?}");
+    assert!(
+        pieces.iter().any(String::is_empty),
+        "some tokens end mid-character: {pieces:?}"
+    );
     assert_eq!(pieces.concat() + &stream.finish(), text);
 }

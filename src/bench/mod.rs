@@ -4,12 +4,14 @@
 
 pub mod frames;
 pub mod peaks;
+pub mod sweep;
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 pub use peaks::Peaks;
+pub use sweep::{DecodeRow, ScaleRow, DEFAULT_SEQ_LENS};
 
 use crate::cpu::CpuRun;
 use crate::gpu::variants::{KernelChoice, VARIANTS};
@@ -20,6 +22,8 @@ use crate::model::Model;
 pub struct BenchOptions {
     pub seq_len: usize,
     pub reps: usize,
+    /// Sequence lengths of the whole-forward-pass sweep.
+    pub seq_lens: Vec<usize>,
 }
 
 /// transformers (PyTorch, float32) on a 64-token GPT-2-small forward pass on the 2-core
@@ -83,6 +87,8 @@ pub struct BenchReport {
     /// Every kernel variant on the first op of its family.
     pub variants: Vec<VariantRow>,
     pub forward: ForwardRow,
+    pub scaling: Vec<ScaleRow>,
+    pub decode: DecodeRow,
 }
 
 #[derive(Debug, Serialize)]
@@ -243,6 +249,10 @@ pub async fn run(
         });
     }
     gpu.kernels = gpu_options.kernels.clone();
+    drop(gpu_graph);
+    let scaling =
+        sweep::scaling(&gpu, &registry, model, &gpu_model, &options.seq_lens, reps).await?;
+    let decode = sweep::decode_step(&gpu, &registry, model, &gpu_model, &gpu_peaks, reps).await?;
 
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
     Ok(BenchReport {
@@ -265,6 +275,8 @@ pub async fn run(
             cpu_vs_pytorch: is_gpt2_small
                 .then(|| cpu_forward * 1e3 / PYTORCH_GPT2_SMALL_64_TOKENS_MS),
         },
+        scaling,
+        decode,
     })
 }
 
@@ -438,6 +450,21 @@ impl BenchReport {
                 "CPU reference vs transformers ({PYTORCH_GPT2_SMALL_64_TOKENS_MS} ms on the 2-core dev machine): {ratio:.2}x"
             ));
         }
+        for row in &self.scaling {
+            p(
+                &mut s,
+                format!(
+                    "forward pass, {:>4} tokens: GPU {:>10.2} ms, CPU {:>10.2} ms",
+                    row.seq_len, row.gpu_ms, row.cpu_ms
+                ),
+            );
+        }
+        let d = &self.decode;
+        p(&mut s, format!(
+            "decode step at position {}: GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
+            d.position, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
+            d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
+        ));
         s
     }
 }

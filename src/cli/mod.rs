@@ -136,6 +136,9 @@ enum Command {
         /// Timed repetitions per measurement (the median is reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Sequence lengths of the whole-forward-pass sweep (clamped to the model's positions).
+        #[arg(long, value_delimiter = ',', default_values_t = bench::DEFAULT_SEQ_LENS)]
+        seq_lens: Vec<usize>,
         /// Print the results as JSON.
         #[arg(long)]
         json: bool,
@@ -219,6 +222,7 @@ pub fn run() -> Result<ExitCode> {
             reps,
             json,
             frames: false,
+            seq_lens,
         } => {
             let model = match model {
                 Some(dir) => Model::load_dir(&dir)?,
@@ -226,7 +230,11 @@ pub fn run() -> Result<ExitCode> {
             };
             let report = pollster::block_on(bench::run(
                 &model,
-                &BenchOptions { seq_len, reps },
+                &BenchOptions {
+                    seq_len,
+                    reps,
+                    seq_lens,
+                },
                 &gpu_options,
             ))?;
             if json {

@@ -99,7 +99,11 @@ pub struct TextStream<'a> {
 
 impl<'a> TextStream<'a> {
     pub fn new(tokenizer: &'a Tokenizer) -> TextStream<'a> {
-        let separator = if matches!(tokenizer, Tokenizer::Ids) { "," } else { "" };
+        let separator = if matches!(tokenizer, Tokenizer::Ids) {
+            ","
+        } else {
+            ""
+        };
         TextStream {
             tokenizer,
             pending: Vec::new(),

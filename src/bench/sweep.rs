@@ -1,0 +1,145 @@
+//! Forward passes over several sequence lengths, and the decode step against its physical
+//! bound: a step must read every weight once, so it can take no less than the weights' bytes
+//! divided by the copy bandwidth measured in the same run.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{median, Peaks};
+use crate::cpu::CpuRun;
+use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
+use crate::graph::{Graph, Role};
+use crate::model::Model;
+
+/// The sequence lengths `glassbox bench` sweeps unless told otherwise.
+pub const DEFAULT_SEQ_LENS: [usize; 4] = [1, 64, 256, 1024];
+
+#[derive(Debug, Serialize)]
+pub struct ScaleRow {
+    pub seq_len: usize,
+    pub gpu_ms: f64,
+    pub cpu_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecodeRow {
+    /// Tokens already in the KV cache when the timed step runs.
+    pub position: usize,
+    pub gpu_ms: f64,
+    pub cpu_ms: f64,
+    /// Bytes of weights one step reads: all of them, except wpe of which it reads one row.
+    pub weight_bytes: u64,
+    /// weight_bytes / the measured GPU copy bandwidth.
+    pub bound_ms: f64,
+    /// gpu_ms / bound_ms: 1 is the hardware's limit.
+    pub gpu_vs_bound: f64,
+    pub tokens_per_second: f64,
+}
+
+fn bench_ids(model: &Model, count: usize) -> Vec<u32> {
+    (0..count)
+        .map(|i| (i * 7919 % model.config.vocab_size) as u32)
+        .collect()
+}
+
+fn wall_ms(reps: usize, mut f: impl FnMut() -> Result<(), GpuError>) -> Result<f64, GpuError> {
+    f()?;
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let start = Instant::now();
+        f()?;
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(median(samples))
+}
+
+/// A whole forward pass at each length, wall clock from submit to idle, on both backends.
+pub async fn scaling(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    model: &Model,
+    weights: &GpuModel,
+    seq_lens: &[usize],
+    reps: usize,
+) -> Result<Vec<ScaleRow>, GpuError> {
+    let mut rows = Vec::new();
+    for &seq_len in seq_lens {
+        let seq_len = seq_len.clamp(1, model.config.n_positions);
+        if rows.iter().any(|r: &ScaleRow| r.seq_len == seq_len) {
+            continue;
+        }
+        let ids = bench_ids(model, seq_len);
+        let graph = Graph::gpt2(&model.config, seq_len);
+        let gpu_graph = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
+        gpu_graph.set_ids(gpu, &ids)?;
+        let gpu_ms = wall_ms(reps, || {
+            gpu_graph.run(gpu, registry);
+            gpu.wait_idle()
+        })?;
+        drop(gpu_graph);
+        let cpu_ms = wall_ms(reps, || {
+            crate::cpu::forward(&graph, model, &ids)?;
+            Ok(())
+        })?;
+        rows.push(ScaleRow {
+            seq_len,
+            gpu_ms,
+            cpu_ms,
+        });
+    }
+    Ok(rows)
+}
+
+/// One decode step with `position` tokens already cached, on both backends.
+pub async fn decode_step(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    model: &Model,
+    weights: &GpuModel,
+    peaks: &Peaks,
+    reps: usize,
+) -> Result<DecodeRow, GpuError> {
+    let config = &model.config;
+    let position = 64.min(config.n_positions - 1);
+    let ids = bench_ids(model, position + 1);
+    let graph = Graph::gpt2_decode(config, config.n_positions);
+    let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
+    for (p, &id) in ids.iter().enumerate() {
+        step.set_token(gpu, id, p)?;
+        step.run(gpu, registry);
+    }
+    let gpu_ms = wall_ms(reps, || {
+        step.set_token(gpu, ids[position], position)?;
+        step.run(gpu, registry);
+        gpu.wait_idle()
+    })?;
+    let mut cpu = CpuRun::new(&graph, model, &ids[..1])?;
+    for (p, &id) in ids.iter().enumerate() {
+        cpu.set_token(id, p)?;
+        cpu.run_all();
+    }
+    let cpu_ms = wall_ms(reps, || {
+        cpu.set_token(ids[position], position)?;
+        cpu.run_all();
+        Ok(())
+    })?;
+    let c = config.n_embd as u64;
+    let weight_bytes = graph
+        .tensors
+        .iter()
+        .filter(|t| t.role == Role::Weight && t.name != "wpe.weight")
+        .map(|t| t.bytes() as u64)
+        .sum::<u64>()
+        + 4 * c;
+    let bound_ms = weight_bytes as f64 / (peaks.bandwidth_gbs * 1e9) * 1e3;
+    Ok(DecodeRow {
+        position,
+        gpu_ms,
+        cpu_ms,
+        weight_bytes,
+        bound_ms,
+        gpu_vs_bound: gpu_ms / bound_ms,
+        tokens_per_second: 1e3 / gpu_ms,
+    })
+}
