@@ -10,10 +10,14 @@ pub mod cli;
 pub mod compare;
 pub mod cpu;
 pub mod dump;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fetch;
 pub mod generate;
 pub mod gpu;
 pub mod graph;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod progress;
 pub mod render;
 pub mod sampling;
 pub mod scene;

@@ -1,6 +1,9 @@
 //! The `glassbox` command line.
 
+mod fetch;
 mod render;
+
+pub use fetch::load_model;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -126,6 +129,9 @@ enum Command {
     /// Draw the model from the GPU buffers into a PNG (for slides and papers).
     Render(render::RenderArgs),
     /// Measure every kernel and the whole forward pass on both backends.
+    /// Download GPT-2 weights from the Hugging Face hub into its cache (resuming a broken
+    /// download) and print the folder to open with --model.
+    Fetch(fetch::FetchArgs),
     Bench {
         /// Model folder; without it, a GPT-2-small-shaped model with random weights.
         #[arg(long)]
@@ -202,6 +208,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Check { model, ids } => check(&model, &ids, &gpu_options),
         Command::Generate(args) => generate(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
+        Command::Fetch(args) => {
+            fetch::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             json,
             frames: true,
@@ -225,7 +235,7 @@ pub fn run() -> Result<ExitCode> {
             seq_lens,
         } => {
             let model = match model {
-                Some(dir) => Model::load_dir(&dir)?,
+                Some(dir) => load_model(&dir)?,
                 None => Model::random(crate::model::Config::gpt2_small(), 0),
             };
             let report = pollster::block_on(bench::run(
@@ -316,7 +326,13 @@ fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         Backend::Gpu => pollster::block_on(async {
             let gpu = Gpu::new(options).await?;
             let registry = KernelRegistry::builtin(&gpu.device)?;
-            let mut generator = crate::generate::GpuGenerator::new(&gpu, &registry, &model).await?;
+            let mut bar = crate::progress::LoadBar::default();
+            let weights = GpuModel::upload_with(&gpu, &model, &mut |stage, done, total| {
+                bar.update(stage, done, total)
+            })
+            .await?;
+            let mut generator =
+                crate::generate::GpuGenerator::with_weights(&gpu, &registry, &weights).await?;
             generator
                 .generate(&prompt, args.count, &sampling, &mut print)
                 .await
@@ -363,7 +379,7 @@ fn view(
 }
 
 fn load(dir: &Path, ids: &[u32]) -> Result<(Model, Graph)> {
-    let model = Model::load_dir(dir)?;
+    let model = load_model(dir)?;
     validate_ids(&model.config, ids)?;
     let graph = Graph::gpt2(&model.config, ids.len());
     Ok((model, graph))

@@ -68,7 +68,7 @@ pub fn load_scene(scene: Option<&Path>, model: Option<&Path>) -> Result<Scene> {
             let name = dir
                 .file_name()
                 .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-            Scene::from_model(&name, crate::model::Model::load_dir(dir)?)
+            Scene::from_model(&name, super::load_model(dir)?)
         }
         (None, None) => Scene::embedded(),
     })

@@ -9,7 +9,7 @@ use wgpu::util::DeviceExt;
 use super::plan::Dispatch;
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry};
 use crate::graph::{DType, Graph, Role, TensorId};
-use crate::model::{validate_ids, Config, Model};
+use crate::model::{validate_ids, Config, Model, Progress};
 use crate::sampling::Sampling;
 use crate::values::TensorValues;
 
@@ -24,11 +24,23 @@ pub struct GpuModel {
 
 impl GpuModel {
     pub async fn upload(gpu: &Gpu, model: &Model) -> Result<GpuModel, GpuError> {
+        Self::upload_with(gpu, model, &mut |_, _, _| {}).await
+    }
+
+    /// [`GpuModel::upload`], reporting the bytes uploaded so far.
+    pub async fn upload_with(
+        gpu: &Gpu,
+        model: &Model,
+        progress: Progress<'_>,
+    ) -> Result<GpuModel, GpuError> {
         let graph = Graph::gpt2(&model.config, 1);
         let bytes = graph.weights().map(|t| t.bytes() as u64).sum();
         gpu.checked("uploading the weights", bytes, || {
             let mut weights = HashMap::new();
+            let mut done = 0;
             for tensor in graph.weights() {
+                done += tensor.bytes() as u64;
+                progress("uploading to the GPU", done, bytes);
                 let values = model
                     .weights
                     .get(&tensor.name)

@@ -4,7 +4,7 @@ mod config;
 mod weights;
 
 pub use config::Config;
-pub use weights::{Model, Weights};
+pub use weights::{Model, Progress, Weights};
 
 use thiserror::Error;
 
