@@ -101,6 +101,13 @@ impl AttentionView {
     pub fn show(&mut self, ui: &mut egui::Ui, viewer: &Viewer) {
         let config = &viewer.scene.model.config;
         ui.heading("Attention");
+        if viewer.decoding() {
+            ui.label(
+                "Decoding: the new token's attention over the cache is the one-row attn.probs \
+                 of each layer in the scene.",
+            );
+            return;
+        }
         ui.horizontal(|ui| {
             egui::ComboBox::from_label("layer")
                 .selected_text(self.layer.to_string())

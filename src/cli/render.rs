@@ -46,6 +46,12 @@ pub struct RenderArgs {
     /// Also render 10 more frames and print the frame time and readbacks per frame.
     #[arg(long)]
     pub stats: bool,
+    /// Show the decode step with its KV cache instead of the full forward pass.
+    #[arg(long, conflicts_with = "chapter")]
+    pub kv_cache: bool,
+    /// Append this many generated tokens (greedy) before drawing.
+    #[arg(long, default_value_t = 0, conflicts_with = "chapter")]
+    pub generate: usize,
 }
 
 pub fn parse_size(size: &str) -> Result<(u32, u32)> {
@@ -81,6 +87,12 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
     let ids = scene.tokenizer.encode(&prompt)?;
     pollster::block_on(async {
         let mut viewer = Viewer::new(scene, &ids, options, FORMAT).await?;
+        viewer.set_decoding(args.kv_cache).await?;
+        for _ in 0..args.generate {
+            if viewer.append_token().await?.is_none() {
+                break;
+            }
+        }
         let ops = &viewer.graph.graph.ops;
         let step = match (&args.op, args.step) {
             (Some(name), _) => Some(viewer.graph.graph.op_index(name).with_context(|| {

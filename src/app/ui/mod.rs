@@ -1,6 +1,7 @@
 //! The panels around the 3D view: prompt and token strip, the player, the outline, the next-token
 //! predictions, the attention heatmap, hover details and the help overlay.
 
+mod generation;
 mod panels;
 mod scene;
 mod walkthrough;
@@ -63,6 +64,7 @@ pub struct UiState {
     timing: TimingView,
     /// The last failed kernel reload per kernel file, shown until the file compiles again.
     kernel_errors: Vec<(String, String)>,
+    generation_error: Option<String>,
 }
 
 impl UiState {
@@ -102,6 +104,7 @@ impl UiState {
             kernels: None,
             timing: TimingView::default(),
             kernel_errors: Vec::new(),
+            generation_error: None,
         })
     }
 
@@ -261,9 +264,13 @@ impl UiState {
         egui::Panel::right("outputs")
             .default_size(300.0)
             .show(ui, |ui| {
-                self.predictions_panel(ui, viewer);
-                ui.separator();
-                self.attention.show(ui, viewer);
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.generation_panel(ui, viewer);
+                    ui.separator();
+                    self.predictions_panel(ui, viewer);
+                    ui.separator();
+                    self.attention.show(ui, viewer);
+                });
             });
         egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
         if self.show_help {

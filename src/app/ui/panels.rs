@@ -213,6 +213,7 @@ pub(super) fn help_window(ui: &egui::Ui, open: &mut bool) {
                     ("F", "fit the whole model"),
                     ("C", "fly to the current op's output"),
                     ("1 … 9", "the scene's named cameras"),
+                    ("N", "append the next token"),
                     ("drag", "orbit"),
                     ("right-drag, middle-drag, Shift+drag", "pan"),
                     ("scroll, pinch", "zoom towards the pointer"),

@@ -34,6 +34,10 @@ impl UiState {
     }
 
     pub(super) fn walkthrough_panel(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer) {
+        if viewer.decoding() {
+            ui.label("The walkthrough follows the full forward pass: switch the KV cache off to play it.");
+            return;
+        }
         let walkthrough = viewer.scene.walkthrough.clone();
         let duration = walkthrough.duration();
         ui.horizontal(|ui| {

@@ -2,12 +2,15 @@
 //! renderer, and how far through the graph the GPU has run. The window and `glassbox render`
 //! both drive this.
 
+mod generation;
+
 use glam::Vec2;
 
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::{DType, Graph, TensorId};
 use crate::render::offscreen::Offscreen;
 use crate::render::{tensor_states, Camera, Highlight, TensorRenderer, TensorState};
+use crate::sampling::Sampling;
 use crate::scene::Scene;
 
 pub struct Viewer {
@@ -24,6 +27,11 @@ pub struct Viewer {
     /// The op shown as current (highlighted with its inputs), if any.
     pub current: Option<usize>,
     pub highlights: Vec<Highlight>,
+    /// Whether the graph is the decode step with its KV cache (one token per run) rather than
+    /// the full forward pass over every token.
+    decoding: bool,
+    /// How the next token is picked when appending one.
+    pub sampling: Sampling,
 }
 
 impl Viewer {
@@ -69,15 +77,21 @@ impl Viewer {
             op_count,
             current: None,
             highlights: Vec::new(),
+            decoding: false,
+            sampling: Sampling::GREEDY,
         };
         viewer.set_ids(ids).await?;
         Ok(viewer)
     }
 
-    /// Runs the graph on new token ids, rebuilding buffers and layout only when the length changes.
+    /// Runs the graph on new token ids, rebuilding buffers and layout only when the length changes
+    /// (or, decoding, when the KV cache is full). Decoding, every token runs through the cache.
     pub async fn set_ids(&mut self, ids: &[u32]) -> Result<(), GpuError> {
         crate::model::validate_ids(&self.scene.model.config, ids)?;
-        if ids.len() != self.graph.graph.seq_len {
+        if self.decoding {
+            return self.decode_all(ids).await;
+        }
+        if ids.len() != self.graph.graph.seq_len || self.graph.graph.decode_capacity.is_some() {
             self.rebuild(ids.len()).await?;
         }
         self.graph.set_ids(&self.gpu, ids)?;
@@ -86,9 +100,15 @@ impl Viewer {
         Ok(())
     }
 
-    /// New buffers, dispatches and layout for `seq_len` tokens (and the current kernel choice).
+    /// New buffers, dispatches and layout for `seq_len` tokens (and the current kernel choice):
+    /// the full forward pass, or the decode step with a cache for at least `seq_len` tokens.
     async fn rebuild(&mut self, seq_len: usize) -> Result<(), GpuError> {
-        let graph = Graph::gpt2(&self.scene.model.config, seq_len);
+        let config = &self.scene.model.config;
+        let graph = if self.decoding {
+            Graph::gpt2_decode(config, generation::cache_capacity(config, seq_len))
+        } else {
+            Graph::gpt2(config, seq_len)
+        };
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
         self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
         self.op_count = self.op_count.min(self.graph.graph.ops.len());
@@ -103,9 +123,8 @@ impl Viewer {
     ) -> Result<(), GpuError> {
         self.gpu.kernels = kernels;
         self.rebuild(self.ids.len()).await?;
-        self.graph.set_ids(&self.gpu, &self.ids)?;
-        self.run_to(self.op_count);
-        Ok(())
+        let ids = self.ids.clone();
+        self.set_ids(&ids).await
     }
 
     /// Runs the first `op_count` ops (the rest are shown empty) and refreshes the colour scales.
@@ -181,8 +200,11 @@ impl Viewer {
             .graph
             .tensor_id("probs")
             .expect("graph has probs");
-        let last = self.ids.len() - 1;
-        let row = self.graph.tensor(probs).read_row(&self.gpu, last).await?;
+        let row = self
+            .graph
+            .tensor(probs)
+            .read_row(&self.gpu, self.last_row())
+            .await?;
         let mut ranked: Vec<(u32, f32)> = row
             .into_iter()
             .enumerate()
