@@ -81,3 +81,26 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
         "the decode graph is drawn, not the full pass"
     );
 }
+
+#[test]
+fn another_model_replaces_the_scene() {
+    let mut viewer = viewer(&[0, 1, 2]);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle/tiny_2l");
+    let model = glassbox::model::Model::load_dir(&dir).unwrap();
+    let config = model.config.clone();
+    let scene = Scene::from_model("tiny_2l", model);
+    pollster::block_on(viewer.set_scene(scene, &[5, 6, 7, 8])).unwrap();
+    assert_eq!(viewer.graph.graph.config, config);
+    assert_eq!(viewer.ids, [5, 6, 7, 8]);
+    assert_eq!(viewer.op_count, viewer.graph.graph.ops.len());
+    let top = pollster::block_on(viewer.top_predictions(3)).unwrap();
+    assert!(top
+        .iter()
+        .all(|&(id, p)| (id as usize) < config.vocab_size && p > 0.0));
+
+    // Ids outside the new vocabulary are refused, and the model shown stays as it was.
+    let refused = pollster::block_on(viewer.set_scene(Scene::embedded(), &[1_000_000]));
+    assert!(refused.is_err());
+    assert_eq!(viewer.graph.graph.config, config);
+    assert_eq!(viewer.ids, [5, 6, 7, 8]);
+}

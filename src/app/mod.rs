@@ -247,6 +247,7 @@ impl ApplicationHandler for App {
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::Resized(size) => running.resize(size.width, size.height),
+            WindowEvent::DroppedFile(path) => running.ui.open_model(&path),
             WindowEvent::RedrawRequested => {
                 if let Err(error) = running.frame() {
                     self.error = Some(error);

@@ -84,6 +84,19 @@ impl Viewer {
         Ok(viewer)
     }
 
+    /// Shows another model: its weights go to the device first, so a model that does not fit
+    /// leaves the current one in place.
+    pub async fn set_scene(&mut self, scene: Scene, ids: &[u32]) -> Result<(), GpuError> {
+        crate::model::validate_ids(&scene.model.config, ids)?;
+        self.gpu_model = GpuModel::upload(&self.gpu, &scene.model).await?;
+        self.scene = scene;
+        self.op_count = usize::MAX;
+        self.current = None;
+        self.highlights.clear();
+        self.rebuild(ids.len()).await?;
+        self.set_ids(ids).await
+    }
+
     /// Runs the graph on new token ids, rebuilding buffers and layout only when the length changes
     /// (or, decoding, when the KV cache is full). Decoding, every token runs through the cache.
     pub async fn set_ids(&mut self, ids: &[u32]) -> Result<(), GpuError> {

@@ -44,7 +44,7 @@ impl UiState {
             ui.add(egui::DragValue::new(&mut sampling.seed));
         });
         let button = ui
-            .button("Append the next token ▶")
+            .button("Append the next token")
             .on_hover_text("N: pick the next token and run it");
         let pressed =
             !ui.ctx().egui_wants_keyboard_input() && ui.input(|i| i.key_pressed(egui::Key::N));

@@ -2,6 +2,7 @@
 //! predictions, the attention heatmap, hover details and the help overlay.
 
 mod generation;
+mod open_model;
 mod panels;
 mod scene;
 mod walkthrough;
@@ -65,6 +66,10 @@ pub struct UiState {
     /// The last failed kernel reload per kernel file, shown until the file compiles again.
     kernel_errors: Vec<(String, String)>,
     generation_error: Option<String>,
+    /// The model folder field, and a model being loaded from it.
+    model_path: String,
+    loading: Option<open_model::ModelLoad>,
+    open_error: Option<String>,
 }
 
 impl UiState {
@@ -105,6 +110,9 @@ impl UiState {
             timing: TimingView::default(),
             kernel_errors: Vec::new(),
             generation_error: None,
+            model_path: String::new(),
+            loading: None,
+            open_error: None,
         })
     }
 
@@ -247,6 +255,7 @@ impl UiState {
 
         self.poll_kernels(viewer, now);
         egui::Panel::top("prompt").show(ui, |ui| {
+            self.model_bar(ui, viewer);
             self.prompt_bar(ui, viewer);
             for (_, error) in &self.kernel_errors {
                 ui.colored_label(
