@@ -62,6 +62,8 @@ pub struct Region {
     pub name: String,
     pub min: Vec2,
     pub max: Vec2,
+    /// How many ops (rows of panels) it holds.
+    pub ops: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -328,11 +330,15 @@ fn regions(graph: &Graph, op_rows: &[(f32, f32)], left: f32, right: f32) -> Vec<
             None => "output".to_string(),
         };
         match regions.last_mut() {
-            Some(last) if last.name == name => last.min.y = bottom,
+            Some(last) if last.name == name => {
+                last.min.y = bottom;
+                last.ops += 1;
+            }
             _ => regions.push(Region {
                 name,
                 min: Vec2::new(left, bottom),
                 max: Vec2::new(right, top),
+                ops: 1,
             }),
         }
     }

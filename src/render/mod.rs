@@ -3,6 +3,7 @@
 //! copied and nothing is read back.
 
 pub mod camera;
+pub mod collapse;
 pub mod layout;
 pub mod offscreen;
 pub mod overlay;

@@ -49,10 +49,18 @@ pub fn paint(
 ) {
     let clip = painter.clip_rect().intersect(view);
     let viewport = Vec2::new(view.width(), view.height());
-    let rect_of = |id| {
+    let collapsed = layout.collapsed(camera, viewport);
+    let hidden = layout.hidden_tensors(graph, &collapsed);
+    let rect_of = |id: usize| {
+        if hidden[id] {
+            return None;
+        }
         let (min, max) = layout.tensor_bounds(id)?;
         screen_rect(camera, viewport, min, max).map(|r| r.translate(view.min.to_vec2()))
     };
+    let region_rect =
+        |min, max| screen_rect(camera, viewport, min, max).map(|r| r.translate(view.min.to_vec2()));
+    collapsed_labels(painter, layout, &collapsed, &region_rect);
 
     for op in &graph.ops {
         let Some(out) = rect_of(op.outputs[0]) else {
@@ -176,5 +184,32 @@ pub fn paint(
                 painter.galley(dims_rect.min, dims, Color32::WHITE);
             }
         }
+    }
+}
+
+/// One label beside each collapsed block, saying what its summary stands for.
+fn collapsed_labels(
+    painter: &egui::Painter,
+    layout: &Layout,
+    collapsed: &[bool],
+    region_rect: &dyn Fn(Vec2, Vec2) -> Option<egui::Rect>,
+) {
+    for (region, _) in layout.regions.iter().zip(collapsed).filter(|(_, &c)| c) {
+        let Some(rect) = region_rect(region.min, region.max) else {
+            continue;
+        };
+        if !painter.clip_rect().intersects(rect) {
+            continue;
+        }
+        painter.text(
+            rect.right_center() + egui::vec2(8.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            format!(
+                "{}: resid_out ({} ops folded, zoom in)",
+                region.name, region.ops
+            ),
+            FontId::proportional(11.0),
+            Color32::from_gray(150),
+        );
     }
 }

@@ -48,6 +48,39 @@ struct PanelUniform {
 struct Draw {
     first: usize,
     count: usize,
+    shown: Shown,
+}
+
+/// When a draw is made, given which blocks are collapsed (see `collapse`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Shown {
+    Always,
+    /// A panel inside block region `r`, hidden while the block is collapsed.
+    Expanded(usize),
+    /// Block `r`'s summary stretched over the whole block, drawn only while it is collapsed.
+    Collapsed(usize),
+}
+
+/// The draws of a graph's layout: the panels grouped into draws, then one stretched summary per
+/// block for when it is collapsed.
+fn plan_draws(graph: &crate::graph::Graph, layout: &Layout) -> Vec<Draw> {
+    use super::collapse::{block_of, is_summary};
+    let mut draws = group_draws(&layout.panels);
+    let mut summaries = Vec::new();
+    for draw in &mut draws {
+        let tensor = layout.panels[draw.first].tensor;
+        if let Some(region) = block_of(graph, layout, tensor) {
+            draw.shown = Shown::Expanded(region);
+            if is_summary(graph, tensor) {
+                summaries.push(Draw {
+                    shown: Shown::Collapsed(region),
+                    ..*draw
+                });
+            }
+        }
+    }
+    draws.extend(summaries);
+    draws
 }
 
 /// Groups the layout's panels into draws: consecutive head panels of the same tensor share one.
@@ -65,7 +98,11 @@ fn group_draws(panels: &[Panel]) -> Vec<Draw> {
                 continue;
             }
         }
-        draws.push(Draw { first: i, count: 1 });
+        draws.push(Draw {
+            first: i,
+            count: 1,
+            shown: Shown::Always,
+        });
     }
     draws
 }
@@ -178,11 +215,12 @@ impl TensorRenderer {
                 })
             })
             .collect();
+        let draws = plan_draws(&graph.graph, &layout);
         let align = gpu.limits.min_uniform_buffer_offset_alignment as u64;
         let panel_stride = (std::mem::size_of::<PanelUniform>() as u64).div_ceil(align) * align;
         let panel_buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("panels"),
-            size: panel_stride * group_draws(&layout.panels).len().max(1) as u64,
+            size: panel_stride * draws.len().max(1) as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -221,7 +259,6 @@ impl TensorRenderer {
                 })
             })
             .collect();
-        let draws = group_draws(&layout.panels);
         let tensor_groups = draws
             .iter()
             .map(|d| &layout.panels[d.first])
@@ -256,12 +293,22 @@ impl TensorRenderer {
             .map(|d| {
                 let p = &layout.panels[d.first];
                 let next = layout.panels.get(d.first + 1).filter(|_| d.count > 1);
-                (p, next)
+                // A collapsed block's summary fills the block, from its own left edge.
+                let (origin, size) = match d.shown {
+                    Shown::Collapsed(r) => {
+                        let region = &layout.regions[r];
+                        let height = (region.max.y - region.min.y) * 0.92;
+                        let width = (region.max.x - p.origin.x).max(p.size.x);
+                        (p.origin.with_y(region.max.y), Vec2::new(width, height))
+                    }
+                    _ => (p.origin, p.size),
+                };
+                (p, next, origin, size)
             })
-            .map(|(p, next)| PanelUniform {
-                origin: p.origin.to_array(),
+            .map(|(p, next, origin, size)| PanelUniform {
+                origin: origin.to_array(),
                 state: 1,
-                size: p.size.to_array(),
+                size: size.to_array(),
                 rows: p.rows as u32,
                 cols: p.cols as u32,
                 offset: p.offset as u32,
@@ -415,7 +462,19 @@ impl TensorRenderer {
         gpu.queue
             .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
         pass.set_pipeline(&self.pipeline);
+        let collapsed = match only {
+            Some(_) => vec![false; self.layout.regions.len()],
+            None => self.layout.collapsed(camera, viewport),
+        };
         for (d, draw) in self.draws.iter().enumerate() {
+            let shown = match draw.shown {
+                Shown::Always => true,
+                Shown::Expanded(r) => !collapsed[r],
+                Shown::Collapsed(r) => collapsed[r],
+            };
+            if !shown {
+                continue;
+            }
             let instances = match only {
                 Some(panel) if (draw.first..draw.first + draw.count).contains(&panel) => {
                     (panel - draw.first) as u32..(panel - draw.first + 1) as u32
