@@ -90,3 +90,21 @@ fn timestamps_cover_every_op() {
         ),
     }
 }
+
+/// A model too large for the device is refused up front, saying what it needs and what the
+/// device has (lavapipe reports the system's free memory).
+#[test]
+fn too_little_memory_says_how_much_is_needed_and_available() {
+    let (gpu, _) = common::gpu(&GpuOptions::default());
+    let free = gpu
+        .memory_available()
+        .expect("lavapipe reports system memory");
+    assert!(free > 0);
+    let error = gpu
+        .ensure_memory("uploading the weights", free + (1 << 40))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("uploading the weights needs"), "{error}");
+    assert!(error.contains("GB free"), "{error}");
+    assert!(gpu.ensure_memory("a small buffer", 1 << 20).is_ok());
+}

@@ -37,8 +37,7 @@ impl Gpu {
     /// as lavapipe) with every limit it supports. No adapter is an error, never a silent CPU
     /// fallback.
     pub async fn new(options: &GpuOptions) -> Result<Gpu, GpuError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(instance_descriptor());
         Self::open(options, instance, None).await
     }
 
@@ -50,7 +49,7 @@ impl Gpu {
     where
         W: wgpu::DisplayAndWindowHandle + std::fmt::Debug + Clone + Send + Sync + 'static,
     {
-        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let mut descriptor = instance_descriptor();
         descriptor.display = Some(Box::new(window.clone()));
         let instance = wgpu::Instance::new(descriptor);
         let surface = instance
@@ -197,9 +196,44 @@ impl Gpu {
                 what: what.to_string(),
                 bytes,
                 message: error.to_string(),
+                has: self.memory_description(),
             });
         }
         result
+    }
+
+    /// Bytes of memory free for buffers, where the device says: a CPU device (lavapipe) uses
+    /// system memory, so that is what is free. GPUs do not report it through WebGPU.
+    pub fn memory_available(&self) -> Option<u64> {
+        if self.adapter.get_info().device_type != wgpu::DeviceType::Cpu {
+            return None;
+        }
+        system_memory_available()
+    }
+
+    /// What the device has, for error messages.
+    pub fn memory_description(&self) -> String {
+        match self.memory_available() {
+            Some(bytes) => format!("it has {:.2} GB free", bytes as f64 / 1e9),
+            None => format!(
+                "it does not report its free memory; its largest buffer is {:.2} GB",
+                self.limits.max_buffer_size as f64 / 1e9
+            ),
+        }
+    }
+
+    /// Fails before allocating when the device is known not to have `bytes` free (allocating
+    /// anyway could get the process killed rather than an error).
+    pub fn ensure_memory(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
+        match self.memory_available() {
+            Some(free) if bytes > free => Err(GpuError::Device {
+                what: what.to_string(),
+                bytes,
+                message: "not enough memory".to_string(),
+                has: self.memory_description(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Blocks until all submitted work is done (native); used to time without timestamps.
@@ -209,4 +243,23 @@ impl Gpu {
             .map(|_| ())
             .map_err(|e| GpuError::Readback(e.to_string()))
     }
+}
+
+/// The instance settings: an allocation past 95% of the memory budget the driver reports is
+/// an out-of-memory error rather than swapping or a lost device.
+fn instance_descriptor() -> wgpu::InstanceDescriptor {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.memory_budget_thresholds = wgpu::MemoryBudgetThresholds {
+        for_resource_creation: Some(95),
+        for_device_loss: None,
+    };
+    descriptor
+}
+
+/// MemAvailable from /proc/meminfo, where there is one.
+fn system_memory_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

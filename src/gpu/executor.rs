@@ -35,6 +35,7 @@ impl GpuModel {
     ) -> Result<GpuModel, GpuError> {
         let graph = Graph::gpt2(&model.config, 1);
         let bytes = graph.weights().map(|t| t.bytes() as u64).sum();
+        gpu.ensure_memory("uploading the weights", bytes)?;
         gpu.checked("uploading the weights", bytes, || {
             let mut weights = HashMap::new();
             let mut done = 0;
@@ -95,6 +96,7 @@ impl GpuGraph {
             .map(|t| t.bytes() as u64)
             .sum();
         let what = format!("allocating the activations of {} tokens", graph.seq_len);
+        gpu.ensure_memory(&what, bytes)?;
         gpu.checked(&what, bytes, || Self::build(gpu, registry, graph, model))
             .await
     }

@@ -38,11 +38,13 @@ pub enum GpuError {
         workgroups: [u32; 3],
         limit: u32,
     },
-    #[error("{what} ({bytes} bytes of GPU buffers) failed on this device ({message}): it may not have that much memory free")]
+    #[error("{what} needs {:.2} GB of GPU buffers and failed on this device ({message}): {has}", *bytes as f64 / 1e9)]
     Device {
         what: String,
         bytes: u64,
         message: String,
+        /// What the device has, as far as it says.
+        has: String,
     },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
