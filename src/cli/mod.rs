@@ -31,8 +31,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "ROWS")]
     max_chunk_rows: Option<usize>,
     /// Run an op family with another kernel variant, OP=VARIANT (repeatable): linear=naive,
-    /// linear=tiled, softmax=row, layernorm=row (defaults: linear=blocked, softmax=workgroup,
-    /// layernorm=workgroup).
+    /// linear=tiled, linear=matvec, logits=matvec, softmax=row, softmax=subgroup, layernorm=row,
+    /// layernorm=subgroup (defaults: linear=blocked, logits=rows4, softmax=workgroup,
+    /// layernorm=workgroup; one-token linear and logits ops use matvec unless told otherwise).
     #[arg(long = "kernel", global = true, value_name = "OP=VARIANT")]
     kernels: Vec<String>,
     #[command(subcommand)]

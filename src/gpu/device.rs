@@ -79,6 +79,8 @@ impl Gpu {
         if timestamps {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
+        // Subgroup operations, for the kernel variants that reduce in registers.
+        required_features |= adapter.features() & wgpu::Features::SUBGROUP;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("glassbox"),

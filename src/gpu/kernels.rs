@@ -15,6 +15,8 @@ pub struct KernelSpec {
     pub source: &'static str,
     pub reads: u32,
     pub writes: u32,
+    /// Whether it uses subgroup operations, which only some adapters have.
+    pub subgroups: bool,
 }
 
 const fn spec(name: &'static str, source: &'static str, reads: u32, writes: u32) -> KernelSpec {
@@ -23,6 +25,19 @@ const fn spec(name: &'static str, source: &'static str, reads: u32, writes: u32)
         source,
         reads,
         writes,
+        subgroups: false,
+    }
+}
+
+const fn subgroup_spec(
+    name: &'static str,
+    source: &'static str,
+    reads: u32,
+    writes: u32,
+) -> KernelSpec {
+    KernelSpec {
+        subgroups: true,
+        ..spec(name, source, reads, writes)
     }
 }
 
@@ -126,6 +141,18 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
         1,
     ),
     spec("sample", include_str!("../../kernels/sample.wgsl"), 3, 1),
+    subgroup_spec(
+        "softmax_subgroup",
+        include_str!("../../kernels/softmax_subgroup.wgsl"),
+        1,
+        3,
+    ),
+    subgroup_spec(
+        "layernorm_subgroup",
+        include_str!("../../kernels/layernorm_subgroup.wgsl"),
+        3,
+        3,
+    ),
     spec(
         "peak_fma",
         include_str!("../../kernels/peak_fma.wgsl"),
@@ -157,9 +184,10 @@ pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelErr
         .map_err(|e| located(e.message().to_string(), e.location(source)))?;
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        // Only what every WebGPU device has: a kernel that needs more is refused here, with its
+        // What every WebGPU device has, plus subgroup operations (kernels that use them are only
+        // built where the adapter has them): a kernel that needs more is refused here, with its
         // location, instead of failing later on the device.
-        naga::valid::Capabilities::empty(),
+        naga::valid::Capabilities::SUBGROUP,
     );
     validator.validate(&module).map_err(|e| {
         let location = e.spans().next().map(|(span, _)| span.location(source));
@@ -272,7 +300,8 @@ fn compile(
 impl KernelRegistry {
     pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
         let mut kernels = HashMap::new();
-        for spec in BUILTIN_KERNELS {
+        let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
+        for spec in BUILTIN_KERNELS.iter().filter(|s| subgroups || !s.subgroups) {
             let file = format!("kernels/{}.wgsl", spec.name);
             let module = validate_wgsl(&file, spec.source)?;
             let interface = interface(&module).ok_or_else(|| KernelError {
@@ -334,6 +363,11 @@ impl KernelRegistry {
         kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
         kernel.source = source.to_string();
         Ok(())
+    }
+
+    /// Whether the kernel was built for this device (subgroup kernels need the feature).
+    pub fn has(&self, name: &str) -> bool {
+        self.kernels.contains_key(name)
     }
 
     pub fn pipeline(&self, name: &str) -> &wgpu::ComputePipeline {

@@ -46,6 +46,8 @@ pub enum GpuError {
         /// What the device has, as far as it says.
         has: String,
     },
+    #[error("op `{op}`: kernel `{kernel}` needs a feature this adapter lacks (subgroups); choose another variant")]
+    Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
     #[error(transparent)]

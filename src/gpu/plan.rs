@@ -29,6 +29,12 @@ impl GpuGraph {
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];
         let kernel = gpu.kernels.kernel_for_op(&op.kind);
+        if !registry.has(kernel) {
+            return Err(GpuError::Unsupported {
+                op: op.name.clone(),
+                kernel: kernel.to_string(),
+            });
+        }
         let make = |params: &[u32], buffers: &[&wgpu::Buffer], workgroups: [u32; 3]| {
             let limit = gpu.limits.max_compute_workgroups_per_dimension;
             if workgroups.iter().any(|&w| w > limit) {

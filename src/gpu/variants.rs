@@ -68,6 +68,12 @@ pub const VARIANTS: &[Variant] = &[
         about: "one thread per row",
     },
     Variant {
+        family: "softmax",
+        name: "subgroup",
+        kernel: "softmax_subgroup",
+        about: "one 64-thread workgroup per row, reductions with subgroupMax/subgroupAdd (where the adapter has subgroups)",
+    },
+    Variant {
         family: "layernorm",
         name: "workgroup",
         kernel: "layernorm",
@@ -78,6 +84,12 @@ pub const VARIANTS: &[Variant] = &[
         name: "row",
         kernel: "layernorm_row",
         about: "one thread per row",
+    },
+    Variant {
+        family: "layernorm",
+        name: "subgroup",
+        kernel: "layernorm_subgroup",
+        about: "one 64-thread workgroup per row, sums with subgroupAdd (where the adapter has subgroups)",
     },
 ];
 

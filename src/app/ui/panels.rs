@@ -112,12 +112,15 @@ impl UiState {
         });
         let mut choice = viewer.gpu.kernels.clone();
         let mut changed = false;
-        for family in ["linear", "softmax", "layernorm"] {
+        for family in ["linear", "logits", "softmax", "layernorm"] {
             let current = choice.variant_for(family).map_or("", |v| v.name);
             egui::ComboBox::from_label(family)
                 .selected_text(current)
                 .show_ui(ui, |ui| {
-                    for variant in VARIANTS.iter().filter(|v| v.family == family) {
+                    let available = VARIANTS
+                        .iter()
+                        .filter(|v| v.family == family && viewer.registry.has(v.kernel));
+                    for variant in available {
                         let response = ui
                             .selectable_label(variant.name == current, variant.name)
                             .on_hover_text(variant.about);
