@@ -1,12 +1,16 @@
 // Draw: one tensor panel, a rows x cols grid of cells coloured by the values in the storage
 // buffer a compute kernel wrote (bound as-is: nothing is copied).
 // Bindings: group 0: 0 camera (view-projection), 1 panel (dynamic offset), 2 absmax per tensor;
-//           group 1: 0 values, the tensor's buffer (or one chunk of it).
+//           group 1: 0 values, the tensor's buffer (or one chunk of it); 1 the same cells as
+//           the CPU reference computed them (for the difference view; else the buffer itself).
 // Draw:     6 vertices, one quad per instance; the heads of a tensor are instances of one draw,
 //           each shifted by instance_dx in x and instance_offset in the buffer. The fragment
 //           shader finds the cell under each pixel, so the cost grows with pixels, not with cells.
 // Colour:   u = value / absmax of the tensor; negative blue, positive orange, zero dark grey, with
 //           sqrt(|u|) so that small values stay visible; -inf (masked attention) is drawn hatched.
+//           Difference view: e = |value - reference| / (2e-4 * max(1, absmax)), the share of the
+//           tolerance `glassbox check` allows; dark at 0, yellow towards 1 on a log scale from
+//           1e-4, red past it.
 
 struct Camera {
     view_proj: mat4x4<f32>,
@@ -27,7 +31,8 @@ struct Panel {
     frame_color: vec4<f32>,
     highlight_row: u32,
     highlight_col: u32,
-    // 0: colour by value; 1: colour by |value| / absmax on a single-hue scale.
+    // 0: colour by value; 1: colour by |value| / absmax on a single-hue scale; 2: colour by
+    // |value - reference| against the tolerance.
     mode: u32,
     instance_dx: f32,
     instance_offset: u32,
@@ -41,6 +46,18 @@ struct Panel {
 @group(0) @binding(1) var<uniform> panel: Panel;
 @group(0) @binding(2) var<storage, read> absmax: array<u32>;
 @group(1) @binding(0) var<storage, read> values: array<f32>;
+@group(1) @binding(1) var<storage, read> reference: array<f32>;
+
+const TOLERANCE: f32 = 2e-4;
+
+// The colour of an error that uses `share` of the tolerance.
+fn error_color(share: f32) -> vec3<f32> {
+    if (share > 1.0) {
+        return vec3<f32>(1.0, 0.12, 0.1);
+    }
+    let t = clamp((log2(max(share, 1e-4)) + 13.29) / 13.29, 0.0, 1.0);
+    return mix(vec3<f32>(0.1, 0.11, 0.13), vec3<f32>(1.0, 0.9, 0.2), t);
+}
 
 struct VertexOut {
     @builtin(position) position: vec4<f32>,
@@ -93,9 +110,22 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
 
     let base = panel.offset + in.instance * panel.instance_offset;
-    var value = values[base + cell.y * panel.row_stride + cell.x * panel.col_stride];
+    let index = base + cell.y * panel.row_stride + cell.x * panel.col_stride;
+    var value = values[index];
     var color: vec3<f32>;
-    if (panel.integer_scale != 0u) {
+    if (panel.mode == 2u) {
+        let expected = reference[index];
+        let scale = max(bitcast<f32>(absmax[panel.slot]), 1.0);
+        var share = 0.0;
+        if (value != expected) {
+            // A NaN, or an infinity on one side only, is past any tolerance.
+            share = abs(value - expected) / (TOLERANCE * scale);
+            if (!(share <= 3.4028235e38)) {
+                share = 2.0;
+            }
+        }
+        color = error_color(share);
+    } else if (panel.integer_scale != 0u) {
         let id = f32(bitcast<u32>(value));
         color = mix(vec3<f32>(0.2, 0.2, 0.22), vec3<f32>(0.95, 0.95, 0.95), id / f32(panel.integer_scale));
     } else if (value < -3.4028235e38) {

@@ -49,6 +49,9 @@ pub struct RenderArgs {
     /// Show the decode step with its KV cache instead of the full forward pass.
     #[arg(long, conflicts_with = "chapter")]
     pub kv_cache: bool,
+    /// Colour activations by |GPU - CPU| against the CPU reference instead of by value.
+    #[arg(long)]
+    pub difference: bool,
     /// Append this many generated tokens (greedy) before drawing.
     #[arg(long, default_value_t = 0, conflicts_with = "chapter")]
     pub generate: usize,
@@ -92,6 +95,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             if viewer.append_token().await?.is_none() {
                 break;
             }
+        }
+        if args.difference {
+            viewer.set_difference(true).await?;
         }
         let ops = &viewer.graph.graph.ops;
         let step = match (&args.op, args.step) {

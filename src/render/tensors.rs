@@ -6,7 +6,7 @@ use wgpu::util::DeviceExt;
 
 use super::{style, Camera, Highlight, Layout, Panel, TensorState};
 use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry};
-use crate::graph::{DType, TensorId};
+use crate::graph::{DType, Role, TensorId};
 
 /// The draw shader, beside the kernels it draws the output of.
 pub const TENSOR_SHADER: &str = include_str!("../../kernels/draw/tensor.wgsl");
@@ -127,6 +127,9 @@ pub struct TensorRenderer {
     draws: Vec<Draw>,
     /// Per draw: the tensor buffer it reads, and its uniform.
     tensor_groups: Vec<wgpu::BindGroup>,
+    values_layout: wgpu::BindGroupLayout,
+    /// Whether activations are coloured by |GPU - CPU| against reference buffers.
+    difference: bool,
     panels: Vec<PanelUniform>,
     absmax: wgpu::Buffer,
     /// (tensor, element count, bind group) of every tensor chunk the colour scale covers.
@@ -172,7 +175,7 @@ impl TensorRenderer {
         });
         let values_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("tensor values"),
-            entries: &[storage_entry(0)],
+            entries: &[storage_entry(0), storage_entry(1)],
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("tensor draw"),
@@ -259,20 +262,8 @@ impl TensorRenderer {
                 })
             })
             .collect();
-        let tensor_groups = draws
-            .iter()
-            .map(|d| &layout.panels[d.first])
-            .map(|p| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("tensor values"),
-                    layout: &values_layout,
-                    entries: &[wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: graph.tensor(p.tensor).chunks[p.chunk].as_entire_binding(),
-                    }],
-                })
-            })
-            .collect();
+        let tensor_groups = tensor_groups(gpu, &values_layout, &layout, &draws, graph, None);
+
         let mut stats_binds = Vec::new();
         for (id, _) in graph.graph.tensors.iter().enumerate() {
             let tensor = graph.tensor(id);
@@ -338,6 +329,8 @@ impl TensorRenderer {
             panel_stride,
             frame_groups,
             tensor_groups,
+            values_layout,
+            difference: false,
             panels,
             absmax,
             stats_binds,
@@ -386,6 +379,11 @@ impl TensorRenderer {
             let panel = &self.layout.panels[draw.first];
             let tensor = &graph.graph.tensors[panel.tensor];
             let state = states[panel.tensor];
+            let compared = matches!(
+                tensor.role,
+                Role::Activation | Role::Aggregate | Role::Cache
+            );
+            uniform.mode = if self.difference && compared { 2 } else { 0 };
             uniform.state = match state {
                 TensorState::NotComputed => 0,
                 TensorState::Computed => 1,
@@ -523,4 +521,62 @@ fn visible(origin: glam::Vec3, size: Vec2, view_proj: &glam::Mat4, viewport: Vec
     let on_screen = hi.x >= -1.0 && lo.x <= 1.0 && hi.y >= -1.0 && lo.y <= 1.0;
     let pixels = (hi - lo) * viewport / 2.0;
     on_screen && (pixels.x >= 0.5 || pixels.y >= 0.5)
+}
+
+/// The bind group of each draw: the tensor's buffer (chunk), and the buffer its values are
+/// compared with in the difference view (the CPU reference; the buffer itself when none).
+fn tensor_groups(
+    gpu: &Gpu,
+    values_layout: &wgpu::BindGroupLayout,
+    layout: &Layout,
+    draws: &[Draw],
+    graph: &GpuGraph,
+    reference: Option<&[Option<crate::gpu::GpuTensor>]>,
+) -> Vec<wgpu::BindGroup> {
+    draws
+        .iter()
+        .map(|d| &layout.panels[d.first])
+        .map(|p| {
+            let values = &graph.tensor(p.tensor).chunks[p.chunk];
+            let expected = reference
+                .and_then(|r| r[p.tensor].as_ref())
+                .map_or(values, |t| &t.chunks[p.chunk]);
+            gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("tensor values"),
+                layout: values_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: values.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: expected.as_entire_binding(),
+                    },
+                ],
+            })
+        })
+        .collect()
+}
+
+impl TensorRenderer {
+    /// Colours activations by |GPU - CPU| against `reference` (per tensor, chunked like the
+    /// tensor; `None` entries compare a tensor with itself), or by value again with `None`.
+    /// Call `set_states` after it.
+    pub fn set_reference(
+        &mut self,
+        gpu: &Gpu,
+        graph: &GpuGraph,
+        reference: Option<&[Option<crate::gpu::GpuTensor>]>,
+    ) {
+        self.difference = reference.is_some();
+        self.tensor_groups = tensor_groups(
+            gpu,
+            &self.values_layout,
+            &self.layout,
+            &self.draws,
+            graph,
+            reference,
+        );
+    }
 }

@@ -2,7 +2,10 @@
 //! renderer, and how far through the graph the GPU has run. The window and `glassbox render`
 //! both drive this.
 
+mod difference;
 mod generation;
+
+pub use difference::{DifferenceView, OpDifference};
 
 use glam::Vec2;
 
@@ -32,6 +35,10 @@ pub struct Viewer {
     decoding: bool,
     /// How the next token is picked when appending one.
     pub sampling: Sampling,
+    /// The difference view, when on.
+    difference: Option<DifferenceView>,
+    /// How many times the graph was built (a new length, model, kernel choice or mode).
+    builds: u64,
 }
 
 impl Viewer {
@@ -79,6 +86,8 @@ impl Viewer {
             highlights: Vec::new(),
             decoding: false,
             sampling: Sampling::GREEDY,
+            difference: None,
+            builds: 0,
         };
         viewer.set_ids(ids).await?;
         Ok(viewer)
@@ -123,6 +132,7 @@ impl Viewer {
             Graph::gpt2(config, seq_len)
         };
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
+        self.builds += 1;
         self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
         self.op_count = self.op_count.min(self.graph.graph.ops.len());
         self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));

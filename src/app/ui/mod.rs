@@ -1,6 +1,7 @@
 //! The panels around the 3D view: prompt and token strip, the player, the outline, the next-token
 //! predictions, the attention heatmap, hover details and the help overlay.
 
+mod difference;
 mod generation;
 mod open_model;
 mod panels;
@@ -286,6 +287,7 @@ impl UiState {
             panels::help_window(ui, &mut self.show_help);
         }
         self.timing.show(ui.ctx(), viewer);
+        self.refresh_difference(viewer);
     }
 
     fn keyboard(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {

@@ -96,6 +96,7 @@ impl UiState {
         }
         ui.separator();
         self.kernel_choice(ui, viewer);
+        self.difference_panel(ui, viewer);
         ui.separator();
         ui.heading("Outline");
         egui::ScrollArea::vertical().show(ui, |ui| self.outline(ui, viewer, now));

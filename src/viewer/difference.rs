@@ -1,0 +1,121 @@
+//! The difference view: every activation coloured by |GPU - CPU| instead of by value, and the
+//! worst error of each op that has run, so that a kernel edited into a wrong one lights up at
+//! once. The CPU reference runs the same graph on the same tokens; its tensors are uploaded
+//! next to the GPU's and the draw shader compares them cell by cell.
+
+use super::Viewer;
+use crate::compare::{compare, Difference};
+use crate::cpu::CpuRun;
+use crate::gpu::{GpuError, GpuTensor};
+use crate::graph::{DType, Role};
+use crate::values::TensorValues;
+
+/// The worst difference among an op's outputs.
+#[derive(Clone, Debug)]
+pub struct OpDifference {
+    pub op: String,
+    pub difference: Difference,
+}
+
+/// The reference the view compares against, for the tokens it was computed on.
+pub struct DifferenceView {
+    ids: Vec<u32>,
+    /// The viewer's graph build it was computed for (a new graph may be another model).
+    build: u64,
+    values: TensorValues,
+    reference: Vec<Option<GpuTensor>>,
+    /// One entry per op that has run, in graph order.
+    pub per_op: Vec<OpDifference>,
+}
+
+impl Viewer {
+    pub fn difference(&self) -> Option<&DifferenceView> {
+        self.difference.as_ref()
+    }
+
+    /// Turns the difference view on (computing the CPU reference) or off.
+    pub async fn set_difference(&mut self, on: bool) -> Result<(), GpuError> {
+        if !on {
+            self.difference = None;
+            self.renderer.set_reference(&self.gpu, &self.graph, None);
+            self.refresh_states();
+            return Ok(());
+        }
+        self.refresh_difference().await
+    }
+
+    /// Recomputes what the view shows after the GPU ran again: the reference when the tokens
+    /// or the graph changed, and the worst error per op always (kernels may have changed).
+    pub async fn refresh_difference(&mut self) -> Result<(), GpuError> {
+        let stale = self
+            .difference
+            .as_ref()
+            .is_none_or(|d| d.ids != self.ids || d.build != self.builds);
+        if stale {
+            let values = self.reference_values()?;
+            let reference = self
+                .graph
+                .graph
+                .tensors
+                .iter()
+                .enumerate()
+                .map(|(id, tensor)| {
+                    let compared = tensor.role != Role::Weight && tensor.dtype == DType::F32;
+                    compared
+                        .then(|| GpuTensor::with_data(&self.gpu, tensor, values.get(id)))
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.difference = Some(DifferenceView {
+                ids: self.ids.clone(),
+                build: self.builds,
+                values,
+                reference,
+                per_op: Vec::new(),
+            });
+        }
+        let view = self.difference.as_mut().expect("set above");
+        self.renderer
+            .set_reference(&self.gpu, &self.graph, Some(&view.reference));
+        let gpu_values = self.graph.read_all(&self.gpu).await?;
+        let mut per_op = Vec::new();
+        for op in &self.graph.graph.ops[..self.op_count] {
+            let mut worst: Option<Difference> = None;
+            for &out in &op.outputs {
+                if view.reference[out].is_none() {
+                    continue;
+                }
+                let difference = compare(gpu_values.get(out), view.values.get(out));
+                let share = |d: &Difference| d.max_abs / (crate::compare::TOLERANCE * d.scale);
+                if worst.is_none_or(|w| share(&difference) > share(&w)) {
+                    worst = Some(difference);
+                }
+            }
+            if let Some(difference) = worst {
+                per_op.push(OpDifference {
+                    op: op.name.clone(),
+                    difference,
+                });
+            }
+        }
+        view.per_op = per_op;
+        self.refresh_states();
+        Ok(())
+    }
+
+    /// Every tensor of the graph as the CPU reference computes it for the current tokens.
+    fn reference_values(&self) -> Result<TensorValues, GpuError> {
+        let graph = &self.graph.graph;
+        let model = &self.scene.model;
+        if graph.decode_capacity.is_none() {
+            return Ok(crate::cpu::forward(graph, model, &self.ids)?);
+        }
+        let mut run = CpuRun::new(graph, model, &self.ids[..1])?;
+        run.sampling = self.sampling;
+        for (position, &id) in self.ids.iter().enumerate() {
+            run.set_token(id, position)?;
+            run.run_all();
+        }
+        Ok(run.values)
+    }
+}
