@@ -49,6 +49,10 @@ pub struct RenderArgs {
     /// Show the decode step with its KV cache instead of the full forward pass.
     #[arg(long, conflicts_with = "chapter")]
     pub kv_cache: bool,
+    /// Draw the execution trace of this (linear) op over its output: which workgroup computed
+    /// which tile, numbered in the order they finished.
+    #[arg(long, value_name = "OP")]
+    pub trace: Option<String>,
     /// Colour activations by |GPU - CPU| against the CPU reference instead of by value.
     #[arg(long)]
     pub difference: bool,
@@ -163,9 +167,36 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 )
             })?,
         };
+        let trace = match &args.trace {
+            Some(name) => {
+                let index = viewer
+                    .graph
+                    .graph
+                    .op_index(name)
+                    .with_context(|| format!("--trace {name:?}: no such op"))?;
+                let trace = viewer
+                    .graph
+                    .trace(&viewer.gpu, &viewer.registry, index)
+                    .await?;
+                Some(trace.with_context(|| {
+                    format!("--trace {name:?}: only the linear ops have a trace variant")
+                })?)
+            }
+            None => None,
+        };
         let mut target = Offscreen::new(&viewer.gpu, width, height)?;
         let states = viewer.states();
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
+            if let Some(trace) = &trace {
+                crate::render::trace::paint(
+                    painter,
+                    rect,
+                    &viewer.renderer.layout,
+                    &camera,
+                    trace,
+                    1.0,
+                );
+            }
             if args.chapter.is_some() {
                 paint_caption(painter, rect, &player.title, &player.caption);
             }

@@ -5,6 +5,7 @@ mod executor;
 pub mod kernels;
 mod plan;
 mod tensor;
+pub mod trace;
 pub mod variants;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;

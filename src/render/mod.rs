@@ -9,6 +9,7 @@ pub mod offscreen;
 pub mod overlay;
 pub mod style;
 mod tensors;
+pub mod trace;
 
 pub use camera::Camera;
 pub use layout::{Layout, Panel};

@@ -6,6 +6,7 @@ mod generation;
 mod open_model;
 mod panels;
 mod scene;
+mod trace;
 mod walkthrough;
 
 use std::time::{Duration, Instant};
@@ -71,6 +72,8 @@ pub struct UiState {
     model_path: String,
     loading: Option<open_model::ModelLoad>,
     open_error: Option<String>,
+    /// An execution trace of the current op, replayed over its output.
+    trace: Option<trace::TakenTrace>,
 }
 
 impl UiState {
@@ -114,6 +117,7 @@ impl UiState {
             model_path: String::new(),
             loading: None,
             open_error: None,
+            trace: None,
         })
     }
 

@@ -91,6 +91,7 @@ impl UiState {
                 op.kind.flops() as f64 / 1e6,
                 op.kind.bytes() as f64 / 1e6
             ));
+            self.trace_button(ui, viewer, current, now);
         } else {
             ui.label("The whole graph has run. Press Space to play it op by op.");
         }

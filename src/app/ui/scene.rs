@@ -61,6 +61,7 @@ impl UiState {
             &self.camera,
             &states,
         );
+        self.paint_trace(ui, viewer, rect, now);
         if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
             hover_tooltip(ui, viewer, hover, pointer);
         }
