@@ -4,6 +4,10 @@
 /// A tensor passes when max |actual - expected| <= TOLERANCE * max(1, max |expected|).
 pub const TOLERANCE: f32 = 2e-4;
 
+/// The same rule's bound for a graph stored in f16 (drift, not a correctness tolerance): f16
+/// rounds every stored value by up to 2^-11, and the rounding compounds through the layers.
+pub const F16_DRIFT: f32 = 1e-2;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Difference {
     /// Largest |actual - expected|; infinite when one side is not finite where the other is.

@@ -8,9 +8,9 @@
 //           shader finds the cell under each pixel, so the cost grows with pixels, not with cells.
 // Colour:   u = value / absmax of the tensor; negative blue, positive orange, zero dark grey, with
 //           sqrt(|u|) so that small values stay visible; -inf (masked attention) is drawn hatched.
-//           Difference view: e = |value - reference| / (2e-4 * max(1, absmax)), the share of the
-//           tolerance `glassbox check` allows; dark at 0, yellow towards 1 on a log scale from
-//           1e-4, red past it.
+//           Difference view: e = |value - reference| / (tolerance * max(1, absmax)), the share
+//           of the tolerance (2e-4, what `glassbox check` allows; 1e-2 for f16 storage); dark
+//           at 0, yellow towards 1 on a log scale from 1e-4, red past it.
 
 struct Camera {
     view_proj: mat4x4<f32>,
@@ -40,6 +40,8 @@ struct Panel {
     highlight_head: u32,
     // Non-zero for u32 tensors (token ids): the values are integers, coloured up to this.
     integer_scale: u32,
+    // The difference view's tolerance: 2e-4 for f32 storage, 1e-2 (drift) for f16.
+    tolerance: f32,
 }
 
 @group(0) @binding(0) var<uniform> camera: Camera;
@@ -47,8 +49,6 @@ struct Panel {
 @group(0) @binding(2) var<storage, read> absmax: array<u32>;
 @group(1) @binding(0) var<storage, read> values: array<f32>;
 @group(1) @binding(1) var<storage, read> reference: array<f32>;
-
-const TOLERANCE: f32 = 2e-4;
 
 // The colour of an error that uses `share` of the tolerance.
 fn error_color(share: f32) -> vec3<f32> {
@@ -119,7 +119,7 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
         var share = 0.0;
         if (value != expected) {
             // A NaN, or an infinity on one side only, is past any tolerance.
-            share = abs(value - expected) / (TOLERANCE * scale);
+            share = abs(value - expected) / (panel.tolerance * scale);
             if (!(share <= 3.4028235e38)) {
                 share = 2.0;
             }

@@ -77,6 +77,8 @@ pub struct ForwardRow {
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub device: String,
+    /// How the GPU stored floats: f32, or f16 (`--precision f16`).
+    pub precision: String,
     /// "timestamps" when GPU times come from timestamp queries, else "wall clock".
     pub gpu_timing: String,
     pub model: String,
@@ -180,7 +182,7 @@ pub async fn run(
         .collect();
 
     let mut gpu = Gpu::new(gpu_options).await?;
-    let registry = KernelRegistry::builtin(&gpu.device)?;
+    let registry = KernelRegistry::for_gpu(&gpu)?;
     let gpu_peaks = peaks::gpu_peaks(&gpu, &registry, reps).await?;
     let cpu_peaks = peaks::cpu_peaks(reps);
 
@@ -258,6 +260,7 @@ pub async fn run(
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
     Ok(BenchReport {
         device: gpu.describe(),
+        precision: gpu.precision.name().to_string(),
         gpu_timing: if gpu.timestamps {
             "timestamps"
         } else {
@@ -390,7 +393,10 @@ impl BenchReport {
         };
         p(
             &mut s,
-            format!("device: {} (GPU times: {})", self.device, self.gpu_timing),
+            format!(
+                "device: {} (GPU times: {}, {} storage)",
+                self.device, self.gpu_timing, self.precision
+            ),
         );
         p(
             &mut s,

@@ -28,7 +28,8 @@ pub struct DecodeRow {
     pub position: usize,
     pub gpu_ms: f64,
     pub cpu_ms: f64,
-    /// Bytes of weights one step reads: all of them, except wpe of which it reads one row.
+    /// Bytes of weights one step reads: all of them, except wpe of which it reads one row (at
+    /// the precision they are stored in).
     pub weight_bytes: u64,
     /// weight_bytes / the measured GPU copy bandwidth.
     pub bound_ms: f64,
@@ -124,14 +125,15 @@ pub async fn decode_step(
         cpu.run_all();
         Ok(())
     })?;
+    let elem = weights.precision.bytes() as u64;
     let c = config.n_embd as u64;
     let weight_bytes = graph
         .tensors
         .iter()
         .filter(|t| t.role == Role::Weight && t.name != "wpe.weight")
-        .map(|t| t.bytes() as u64)
+        .map(|t| t.len() as u64 * elem)
         .sum::<u64>()
-        + 4 * c;
+        + elem * c;
     let bound_ms = weight_bytes as f64 / (peaks.bandwidth_gbs * 1e9) * 1e3;
     Ok(DecodeRow {
         position,

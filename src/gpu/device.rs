@@ -13,6 +13,8 @@ pub struct GpuOptions {
     pub max_chunk_rows: Option<usize>,
     /// Which kernel variant runs each op family.
     pub kernels: super::variants::KernelChoice,
+    /// How float tensors are stored (f16 needs the adapter's SHADER_F16).
+    pub precision: super::Precision,
 }
 
 pub struct Gpu {
@@ -29,6 +31,10 @@ pub struct Gpu {
     pub max_chunk_rows: Option<usize>,
     /// See [`GpuOptions::kernels`].
     pub kernels: super::variants::KernelChoice,
+    /// How models uploaded from now on store their float tensors; see [`GpuOptions::precision`].
+    pub precision: super::Precision,
+    /// Whether the device can store f16 (SHADER_F16).
+    pub f16: bool,
     readbacks: AtomicU64,
 }
 
@@ -79,8 +85,16 @@ impl Gpu {
         if timestamps {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
-        // Subgroup operations, for the kernel variants that reduce in registers.
-        required_features |= adapter.features() & wgpu::Features::SUBGROUP;
+        // Subgroup operations, for the kernel variants that reduce in registers, and f16 storage.
+        required_features |=
+            adapter.features() & (wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16);
+        let f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
+        if options.precision == super::Precision::F16 && !f16 {
+            return Err(GpuError::RequestDevice(format!(
+                "{} cannot store f16 (no SHADER_F16): run with f32",
+                adapter_info.name
+            )));
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("glassbox"),
@@ -102,6 +116,8 @@ impl Gpu {
             max_binding_bytes,
             max_chunk_rows: options.max_chunk_rows,
             kernels: options.kernels.clone(),
+            precision: options.precision,
+            f16,
             readbacks: AtomicU64::new(0),
         })
     }

@@ -7,7 +7,7 @@ use std::ops::Range;
 use wgpu::util::DeviceExt;
 
 use super::plan::Dispatch;
-use super::{Gpu, GpuError, GpuTensor, KernelRegistry};
+use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
 use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
 use crate::sampling::Sampling;
@@ -19,6 +19,8 @@ pub const WORKGROUP: u32 = 64;
 /// The weights of a model, uploaded once and shared by every graph built on it.
 pub struct GpuModel {
     pub config: Config,
+    /// How the weights (and so every graph built on them) store floats.
+    pub precision: Precision,
     weights: HashMap<String, GpuTensor>,
 }
 
@@ -34,13 +36,17 @@ impl GpuModel {
         progress: Progress<'_>,
     ) -> Result<GpuModel, GpuError> {
         let graph = Graph::gpt2(&model.config, 1);
-        let bytes = graph.weights().map(|t| t.bytes() as u64).sum();
+        let precision = gpu.precision;
+        let bytes = graph
+            .weights()
+            .map(|t| (t.len() * precision.bytes()) as u64)
+            .sum();
         gpu.ensure_memory("uploading the weights", bytes)?;
         gpu.checked("uploading the weights", bytes, || {
             let mut weights = HashMap::new();
             let mut done = 0;
             for tensor in graph.weights() {
-                done += tensor.bytes() as u64;
+                done += (tensor.len() * precision.bytes()) as u64;
                 progress("uploading to the GPU", done, bytes);
                 let values = model
                     .weights
@@ -48,11 +54,12 @@ impl GpuModel {
                     .expect("a loaded model holds every weight of its graph");
                 weights.insert(
                     tensor.name.clone(),
-                    GpuTensor::with_data(gpu, tensor, values)?,
+                    GpuTensor::with_floats(gpu, tensor, values, precision)?,
                 );
             }
             Ok(GpuModel {
                 config: model.config.clone(),
+                precision,
                 weights,
             })
         })
@@ -79,6 +86,8 @@ pub struct GpuGraph {
     plans: Vec<Vec<Dispatch>>,
     /// A decode graph's sampling settings, as `Sampling::to_words` lays them out.
     pub(super) sampling: Option<wgpu::Buffer>,
+    /// How its float tensors are stored (the weights' precision).
+    pub precision: Precision,
 }
 
 impl GpuGraph {
@@ -93,7 +102,7 @@ impl GpuGraph {
             .tensors
             .iter()
             .filter(|t| t.role != Role::Weight)
-            .map(|t| t.bytes() as u64)
+            .map(|t| (t.len() * model.precision.bytes()) as u64)
             .sum();
         let what = format!("allocating the activations of {} tokens", graph.seq_len);
         gpu.ensure_memory(&what, bytes)?;
@@ -112,7 +121,7 @@ impl GpuGraph {
             .iter()
             .map(|t| match t.role {
                 Role::Weight => Ok(model.weights[&t.name].clone()),
-                _ => GpuTensor::zeroed(gpu, t),
+                _ => GpuTensor::zeroed(gpu, t, model.precision),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut built = GpuGraph {
@@ -120,6 +129,7 @@ impl GpuGraph {
             tensors,
             plans: Vec::new(),
             sampling: None,
+            precision: model.precision,
         };
         if built.graph.decode_capacity.is_some() {
             built.sampling = Some(gpu.device.create_buffer_init(
@@ -206,7 +216,7 @@ impl GpuGraph {
                 }),
             });
             for dispatch in &self.plans[index] {
-                pass.set_pipeline(registry.pipeline(dispatch.kernel));
+                pass.set_pipeline(registry.pipeline_for(dispatch.kernel, self.precision));
                 pass.set_bind_group(0, &dispatch.bind_group, &[]);
                 let [x, y, z] = dispatch.workgroups;
                 pass.dispatch_workgroups(x, y, z);

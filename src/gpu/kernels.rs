@@ -190,10 +190,10 @@ pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelErr
         .map_err(|e| located(e.message().to_string(), e.location(source)))?;
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        // What every WebGPU device has, plus subgroup operations (kernels that use them are only
-        // built where the adapter has them): a kernel that needs more is refused here, with its
-        // location, instead of failing later on the device.
-        naga::valid::Capabilities::SUBGROUP,
+        // What every WebGPU device has, plus subgroup operations and f16 (kernels that use them
+        // are only built where the adapter has them): a kernel that needs more is refused here,
+        // with its location, instead of failing later on the device.
+        naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT16,
     );
     validator.validate(&module).map_err(|e| {
         let location = e.spans().next().map(|(span, _)| span.location(source));
@@ -248,12 +248,31 @@ struct Kernel {
     source: String,
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
+    /// The same kernel with f16 storage, once [`KernelRegistry::enable_f16`] built it.
+    pipeline_f16: Option<wgpu::ComputePipeline>,
 }
 
 /// Compiled compute pipelines by kernel name. Sources can be replaced at run time: a new source
 /// is validated first, and on error the previous pipeline stays in place.
 pub struct KernelRegistry {
     kernels: HashMap<&'static str, Kernel>,
+    /// Whether every kernel also has its f16-storage pipeline.
+    f16: bool,
+}
+
+/// The f16-storage pipeline of a kernel's source, validated first.
+fn compile_f16(
+    device: &wgpu::Device,
+    name: &str,
+    layout: &wgpu::BindGroupLayout,
+    source: &str,
+) -> Result<wgpu::ComputePipeline, KernelError> {
+    let source = super::f16_source(source);
+    validate_wgsl(
+        &format!("kernels/{name}.wgsl (derived f16 version)"),
+        &source,
+    )?;
+    Ok(compile(device, name, layout, &source))
 }
 
 fn bind_group_layout(device: &wgpu::Device, spec: &KernelSpec) -> wgpu::BindGroupLayout {
@@ -326,10 +345,53 @@ impl KernelRegistry {
                     source: spec.source.to_string(),
                     layout,
                     pipeline,
+                    pipeline_f16: None,
                 },
             );
         }
-        Ok(KernelRegistry { kernels })
+        Ok(KernelRegistry {
+            kernels,
+            f16: false,
+        })
+    }
+
+    /// The built-in kernels for `gpu`, with their f16 versions when it stores f16.
+    pub fn for_gpu(gpu: &super::Gpu) -> Result<KernelRegistry, KernelError> {
+        let mut registry = KernelRegistry::builtin(&gpu.device)?;
+        if gpu.precision == super::Precision::F16 {
+            registry.enable_f16(&gpu.device)?;
+        }
+        Ok(registry)
+    }
+
+    /// Builds the f16-storage version of every kernel (derived from its current source), for
+    /// graphs stored in f16. Once on, replaced kernels get theirs too.
+    pub fn enable_f16(&mut self, device: &wgpu::Device) -> Result<(), KernelError> {
+        if self.f16 {
+            return Ok(());
+        }
+        for kernel in self.kernels.values_mut() {
+            let pipeline = compile_f16(device, kernel.spec.name, &kernel.layout, &kernel.source)?;
+            kernel.pipeline_f16 = Some(pipeline);
+        }
+        self.f16 = true;
+        Ok(())
+    }
+
+    pub fn has_f16(&self) -> bool {
+        self.f16
+    }
+
+    /// The pipeline of a kernel for tensors stored at `precision`.
+    pub fn pipeline_for(&self, name: &str, precision: super::Precision) -> &wgpu::ComputePipeline {
+        let kernel = self.kernel(name);
+        match precision {
+            super::Precision::F32 => &kernel.pipeline,
+            super::Precision::F16 => kernel
+                .pipeline_f16
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: f16 pipelines not built (enable_f16)")),
+        }
     }
 
     fn kernel(&self, name: &str) -> &Kernel {
@@ -365,6 +427,14 @@ impl KernelRegistry {
                  @workgroup_size{:?} and storage bindings (binding, read-only) {:?}; found {:?}",
                 kernel.interface.workgroup_size, kernel.interface.storage, found
             )));
+        }
+        if self.f16 {
+            kernel.pipeline_f16 = Some(compile_f16(
+                device,
+                kernel.spec.name,
+                &kernel.layout,
+                source,
+            )?);
         }
         kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
         kernel.source = source.to_string();

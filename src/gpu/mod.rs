@@ -4,6 +4,7 @@ mod device;
 mod executor;
 pub mod kernels;
 mod plan;
+mod precision;
 mod tensor;
 pub mod trace;
 pub mod variants;
@@ -13,6 +14,7 @@ pub mod watch;
 pub use device::{Gpu, GpuOptions};
 pub use executor::{bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
 pub use kernels::{KernelError, KernelRegistry};
+pub use precision::{f16_source, Precision};
 pub use tensor::GpuTensor;
 
 use thiserror::Error;
@@ -47,7 +49,7 @@ pub enum GpuError {
         /// What the device has, as far as it says.
         has: String,
     },
-    #[error("op `{op}`: kernel `{kernel}` needs a feature this adapter lacks (subgroups); choose another variant")]
+    #[error("op `{op}`: kernel `{kernel}` is not built for this device and precision (subgroups need the adapter's feature; f16 graphs need KernelRegistry::enable_f16)")]
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),

@@ -2,7 +2,7 @@
 //! buffers bound in order and the workgroup grid. Built once per graph.
 
 use super::executor::{bind_kernel, grid};
-use super::{Gpu, GpuError, GpuGraph, KernelRegistry};
+use super::{Gpu, GpuError, GpuGraph, KernelRegistry, Precision};
 use crate::graph::OpKind;
 
 /// One kernel launch: which kernel, what it binds, how many workgroups.
@@ -29,7 +29,7 @@ impl GpuGraph {
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];
         let kernel = gpu.kernels.kernel_for_op(&op.kind);
-        if !registry.has(kernel) {
+        if !registry.has(kernel) || (self.precision == Precision::F16 && !registry.has_f16()) {
             return Err(GpuError::Unsupported {
                 op: op.name.clone(),
                 kernel: kernel.to_string(),

@@ -4,8 +4,8 @@
 
 use wgpu::util::DeviceExt;
 
-use super::{Gpu, GpuError};
-use crate::graph::{Dim, Tensor};
+use super::{Gpu, GpuError, Precision};
+use crate::graph::{DType, Dim, Tensor};
 
 #[derive(Clone)]
 pub struct GpuTensor {
@@ -16,6 +16,21 @@ pub struct GpuTensor {
     pub rows: usize,
     /// Values per row: the product of the other axes.
     pub row_len: usize,
+    /// Bytes per value: 4 (f32, u32) or 2 (f16 storage).
+    pub elem: usize,
+}
+
+/// Buffer sizes and copies go in whole 4-byte words.
+fn words(bytes: usize) -> usize {
+    bytes.div_ceil(4) * 4
+}
+
+/// Bytes per value of `tensor` stored at `precision` (token ids stay u32).
+fn elem_bytes(tensor: &Tensor, precision: Precision) -> usize {
+    match tensor.dtype {
+        DType::F32 => precision.bytes(),
+        DType::U32 => 4,
+    }
 }
 
 /// Storage buffers the kernels write are also copy sources (dumps, checks, picking) and copy
@@ -26,10 +41,10 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 
 impl GpuTensor {
     /// Plans the split of `tensor` for this device's binding limit.
-    fn layout(gpu: &Gpu, tensor: &Tensor) -> Result<(usize, usize, usize), GpuError> {
+    fn layout(gpu: &Gpu, tensor: &Tensor, elem: usize) -> Result<(usize, usize, usize), GpuError> {
         let rows = tensor.shape.first().copied().unwrap_or(1);
         let row_len = tensor.shape.iter().skip(1).product::<usize>();
-        let row_bytes = (row_len * 4) as u64;
+        let row_bytes = (row_len * elem) as u64;
         let mut rows_per_chunk = (gpu.max_binding_bytes / row_bytes) as usize;
         if let (Some(cap), true) = (gpu.max_chunk_rows, tensor.dims.contains(&Dim::Vocab)) {
             rows_per_chunk = rows_per_chunk.min(cap.max(1));
@@ -53,22 +68,24 @@ impl GpuTensor {
         (0..self.chunks.len()).map(|i| (i * self.rows_per_chunk, self.chunk_rows(i)))
     }
 
-    /// A zero-filled tensor.
-    pub fn zeroed(gpu: &Gpu, tensor: &Tensor) -> Result<GpuTensor, GpuError> {
-        let (rows, row_len, rows_per_chunk) = Self::layout(gpu, tensor)?;
+    /// A zero-filled tensor, its floats stored at `precision`.
+    pub fn zeroed(gpu: &Gpu, tensor: &Tensor, precision: Precision) -> Result<GpuTensor, GpuError> {
+        let elem = elem_bytes(tensor, precision);
+        let (rows, row_len, rows_per_chunk) = Self::layout(gpu, tensor, elem)?;
         let mut result = GpuTensor {
             name: tensor.name.clone(),
             chunks: Vec::new(),
             rows_per_chunk,
             rows,
             row_len,
+            elem,
         };
         let count = rows.div_ceil(rows_per_chunk);
         result.chunks = (0..count)
             .map(|i| {
                 gpu.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&tensor.name),
-                    size: (result.chunk_rows(i) * row_len * 4).max(4) as u64,
+                    size: words(result.chunk_rows(i) * row_len * elem).max(4) as u64,
                     usage: USAGE,
                     mapped_at_creation: false,
                 })
@@ -83,7 +100,35 @@ impl GpuTensor {
         tensor: &Tensor,
         values: &[T],
     ) -> Result<GpuTensor, GpuError> {
-        let (rows, row_len, rows_per_chunk) = Self::layout(gpu, tensor)?;
+        Self::from_words(gpu, tensor, values, 4)
+    }
+
+    /// A float tensor holding `values` stored at `precision` (rounded to the nearest f16).
+    pub fn with_floats(
+        gpu: &Gpu,
+        tensor: &Tensor,
+        values: &[f32],
+        precision: Precision,
+    ) -> Result<GpuTensor, GpuError> {
+        match precision {
+            Precision::F32 => Self::with_data(gpu, tensor, values),
+            Precision::F16 => {
+                let halves: Vec<u16> = values
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v).to_bits())
+                    .collect();
+                Self::from_words(gpu, tensor, &halves, 2)
+            }
+        }
+    }
+
+    fn from_words<T: bytemuck::Pod>(
+        gpu: &Gpu,
+        tensor: &Tensor,
+        values: &[T],
+        elem: usize,
+    ) -> Result<GpuTensor, GpuError> {
+        let (rows, row_len, rows_per_chunk) = Self::layout(gpu, tensor, elem)?;
         assert_eq!(
             values.len(),
             rows * row_len,
@@ -93,10 +138,12 @@ impl GpuTensor {
         let chunks = values
             .chunks(rows_per_chunk * row_len)
             .map(|chunk| {
+                let mut contents = bytemuck::cast_slice::<T, u8>(chunk).to_vec();
+                contents.resize(words(contents.len()).max(4), 0);
                 gpu.device
                     .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                         label: Some(&tensor.name),
-                        contents: bytemuck::cast_slice(chunk),
+                        contents: &contents,
                         usage: USAGE,
                     })
             })
@@ -107,7 +154,21 @@ impl GpuTensor {
             rows_per_chunk,
             rows,
             row_len,
+            elem,
         })
+    }
+
+    /// Values from their stored bytes: f32 or u32 bits as they are, f16 widened to f32.
+    fn decode(&self, bytes: &[u8], count: usize) -> Vec<f32> {
+        if self.elem == 2 {
+            bytes
+                .chunks_exact(2)
+                .take(count)
+                .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+                .collect()
+        } else {
+            bytemuck::pod_collect_to_vec(&bytes[..4 * count])
+        }
     }
 
     /// The single buffer of a tensor that kernels bind whole.
@@ -122,40 +183,53 @@ impl GpuTensor {
     }
 
     pub fn total_bytes(&self) -> u64 {
-        (self.rows * self.row_len * 4) as u64
+        (self.rows * self.row_len * self.elem) as u64
     }
 
     /// Reads the whole tensor back as f32 values (one counted readback).
     pub async fn read(&self, gpu: &Gpu) -> Result<Vec<f32>, GpuError> {
+        let mut values = Vec::with_capacity(self.rows * self.row_len);
         let parts: Vec<(&wgpu::Buffer, u64)> = self
             .chunks
             .iter()
             .zip(self.chunk_ranges())
-            .map(|(buffer, (_, rows))| (buffer, (rows * self.row_len * 4) as u64))
+            .map(|(buffer, (_, rows))| (buffer, words(rows * self.row_len * self.elem) as u64))
             .collect();
         let bytes = gpu.read_buffers(&parts).await?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        let mut at = 0;
+        for (size, (_, rows)) in parts.iter().map(|p| p.1 as usize).zip(self.chunk_ranges()) {
+            values.extend(self.decode(&bytes[at..at + size], rows * self.row_len));
+            at += size;
+        }
+        Ok(values)
     }
 
     /// Reads single elements (indices into the whole tensor) back, in one counted readback: what
     /// hovering a cell costs.
     pub async fn read_elements(&self, gpu: &Gpu, indices: &[usize]) -> Result<Vec<f32>, GpuError> {
         let chunk_len = self.rows_per_chunk * self.row_len;
+        // Each element is read with the 4-byte word that holds it.
+        let byte = |i: usize| (i % chunk_len) * self.elem;
         let ranges: Vec<(&wgpu::Buffer, u64, u64)> = indices
             .iter()
-            .map(|&i| (&self.chunks[i / chunk_len], ((i % chunk_len) * 4) as u64, 4))
+            .map(|&i| (&self.chunks[i / chunk_len], (byte(i) & !3) as u64, 4))
             .collect();
         let bytes = gpu.read_ranges(&ranges).await?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        Ok(indices
+            .iter()
+            .zip(bytes.chunks_exact(4))
+            .map(|(&i, word)| self.decode(&word[byte(i) & 3..], 1)[0])
+            .collect())
     }
 
     /// Reads one row of the first axis back (one counted readback).
     pub async fn read_row(&self, gpu: &Gpu, row: usize) -> Result<Vec<f32>, GpuError> {
         let chunk = &self.chunks[row / self.rows_per_chunk];
-        let offset = ((row % self.rows_per_chunk) * self.row_len * 4) as u64;
+        let offset = (row % self.rows_per_chunk) * self.row_len * self.elem;
+        let (start, end) = (offset & !3, words(offset + self.row_len * self.elem));
         let bytes = gpu
-            .read_ranges(&[(chunk, offset, (self.row_len * 4) as u64)])
+            .read_ranges(&[(chunk, start as u64, (end - start) as u64)])
             .await?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        Ok(self.decode(&bytes[offset - start..], self.row_len))
     }
 }

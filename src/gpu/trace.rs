@@ -85,7 +85,7 @@ impl GpuGraph {
                 label: Some("execution trace"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(registry.pipeline("linear_trace"));
+            pass.set_pipeline(registry.pipeline_for("linear_trace", self.precision));
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(u(groups[0]), u(groups[1]), 1);
         }

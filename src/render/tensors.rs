@@ -5,7 +5,7 @@ use glam::Vec2;
 use wgpu::util::DeviceExt;
 
 use super::{style, Camera, Highlight, Layout, Panel, TensorState};
-use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry};
+use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry, Precision};
 use crate::graph::{DType, Role, TensorId};
 
 /// The draw shader, beside the kernels it draws the output of.
@@ -39,7 +39,8 @@ struct PanelUniform {
     instance_offset: u32,
     highlight_head: u32,
     integer_scale: u32,
-    _pad: u32,
+    /// The difference view's scale: |GPU - CPU| / (tolerance * max(1, absmax)) = 1 is red.
+    tolerance: f32,
 }
 
 /// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
@@ -130,6 +131,8 @@ pub struct TensorRenderer {
     values_layout: wgpu::BindGroupLayout,
     /// Whether activations are coloured by |GPU - CPU| against reference buffers.
     difference: bool,
+    /// How the drawn buffers store floats.
+    precision: Precision,
     panels: Vec<PanelUniform>,
     absmax: wgpu::Buffer,
     /// (tensor, element count, bind group) of every tensor chunk the colour scale covers.
@@ -179,7 +182,10 @@ impl TensorRenderer {
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("tensor draw"),
-            source: wgpu::ShaderSource::Wgsl(TENSOR_SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(match graph.precision {
+                Precision::F32 => TENSOR_SHADER.into(),
+                Precision::F16 => crate::gpu::f16_source(TENSOR_SHADER).into(),
+            }),
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("tensor draw"),
@@ -317,7 +323,7 @@ impl TensorRenderer {
                     DType::U32 => graph.graph.config.vocab_size.saturating_sub(1).max(1) as u32,
                     DType::F32 => 0,
                 },
-                _pad: 0,
+                tolerance: difference_scale(graph.precision),
             })
             .collect();
         let renderer = TensorRenderer {
@@ -331,6 +337,7 @@ impl TensorRenderer {
             tensor_groups,
             values_layout,
             difference: false,
+            precision: graph.precision,
             panels,
             absmax,
             stats_binds,
@@ -359,7 +366,7 @@ impl TensorRenderer {
             label: Some("absmax"),
             timestamp_writes: None,
         });
-        pass.set_pipeline(registry.pipeline("absmax"));
+        pass.set_pipeline(registry.pipeline_for("absmax", self.precision));
         for (_, n, bind) in &self.stats_binds {
             pass.set_bind_group(0, bind, &[]);
             pass.dispatch_workgroups(n.div_ceil(256).clamp(1, 1024) as u32, 1, 1);
@@ -578,5 +585,14 @@ impl TensorRenderer {
             graph,
             reference,
         );
+    }
+}
+
+/// The difference at which the difference view turns red: the project's tolerance for f32;
+/// for f16 storage, whose rounding alone is 2^-11 per value, a drift of 1%.
+fn difference_scale(precision: Precision) -> f32 {
+    match precision {
+        Precision::F32 => crate::compare::TOLERANCE,
+        Precision::F16 => crate::compare::F16_DRIFT,
     }
 }

@@ -60,7 +60,7 @@ impl Viewer {
         ids: &[u32],
         format: wgpu::TextureFormat,
     ) -> Result<Viewer, GpuError> {
-        let registry = KernelRegistry::builtin(&gpu.device)?;
+        let registry = KernelRegistry::for_gpu(&gpu)?;
         let gpu_model = GpuModel::upload(&gpu, &scene.model).await?;
         crate::model::validate_ids(&scene.model.config, ids)?;
         let graph = GpuGraph::new(

@@ -4,12 +4,18 @@
 use egui::{Color32, RichText};
 
 use super::UiState;
-use crate::compare::{Difference, TOLERANCE};
+use crate::compare::{Difference, F16_DRIFT, TOLERANCE};
+use crate::gpu::Precision;
 use crate::viewer::Viewer;
 
-/// The share of the tolerance a difference uses (above 1 fails).
-fn share(d: &Difference) -> f32 {
-    d.max_abs / (TOLERANCE * d.scale)
+/// The share of the tolerance a difference uses (above 1 fails): the f32 tolerance, or the
+/// drift bound of f16 storage.
+fn share(d: &Difference, precision: Precision) -> f32 {
+    let tolerance = match precision {
+        Precision::F32 => TOLERANCE,
+        Precision::F16 => F16_DRIFT,
+    };
+    d.max_abs / (tolerance * d.scale)
 }
 
 impl UiState {
@@ -28,9 +34,30 @@ impl UiState {
             }
             self.changed_this_frame = true;
         }
+        if viewer.gpu.f16 {
+            let mut f16 = viewer.graph.precision == crate::gpu::Precision::F16;
+            let toggle = ui.checkbox(&mut f16, "f16 storage").on_hover_text(
+                "Store weights and activations as f16 (kernels still compute in f32). With the \
+                 difference view on, every tensor shows its drift from the f32 CPU reference.",
+            );
+            if toggle.changed() {
+                let precision = if f16 {
+                    crate::gpu::Precision::F16
+                } else {
+                    crate::gpu::Precision::F32
+                };
+                if let Err(e) = pollster::block_on(viewer.set_precision(precision)) {
+                    self.kernel_errors
+                        .push(("f16 storage".to_string(), e.to_string()));
+                }
+                self.after_tokens_changed(viewer, None);
+            }
+        }
         let Some(view) = viewer.difference() else {
             return;
         };
+        let precision = viewer.graph.precision;
+        let share = |d: &Difference| share(d, precision);
         let failing = view
             .per_op
             .iter()
@@ -41,8 +68,12 @@ impl UiState {
             .iter()
             .max_by(|a, b| share(&a.difference).total_cmp(&share(&b.difference)));
         if let Some(worst) = worst {
+            let bound = match precision {
+                Precision::F32 => "tolerance",
+                Precision::F16 => "f16 drift bound",
+            };
             let text = format!(
-                "worst: {} at {:.2}% of the tolerance; {failing} op(s) past it",
+                "worst: {} at {:.2}% of the {bound}; {failing} op(s) past it",
                 worst.op,
                 100.0 * share(&worst.difference)
             );
