@@ -154,6 +154,12 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
         3,
     ),
     subgroup_spec(
+        "logits_subgroup",
+        include_str!("../../kernels/logits_subgroup.wgsl"),
+        2,
+        1,
+    ),
+    subgroup_spec(
         "layernorm_subgroup",
         include_str!("../../kernels/layernorm_subgroup.wgsl"),
         3,

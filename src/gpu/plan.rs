@@ -28,7 +28,7 @@ impl GpuGraph {
         let op = &self.graph.ops[index];
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];
-        let kernel = gpu.kernels.kernel_for_op(&op.kind);
+        let kernel = gpu.kernels.kernel_for_op(&op.kind, |k| registry.has(k));
         if !registry.has(kernel) || (self.precision == Precision::F16 && !registry.has_f16()) {
             return Err(GpuError::Unsupported {
                 op: op.name.clone(),
@@ -150,6 +150,7 @@ impl GpuGraph {
                     {
                         let groups = match kernel {
                             "logits_matvec" => [div_ceil(v_rows, 4), u(t_rows), 1],
+                            "logits_subgroup" => [div_ceil(v_rows, 8), u(t_rows), 1],
                             _ => [div_ceil(v_rows, 64), div_ceil(t_rows, 4), 1],
                         };
                         plan.push(make(

@@ -56,6 +56,12 @@ pub const VARIANTS: &[Variant] = &[
         about: "64 threads share each vocabulary row, reading it in full lines (decode)",
     },
     Variant {
+        family: "logits",
+        name: "subgroup",
+        kernel: "logits_subgroup",
+        about: "one subgroup per vocabulary row, summed with subgroupAdd: no barrier (decode; where the adapter has subgroups)",
+    },
+    Variant {
         family: "softmax",
         name: "workgroup",
         kernel: "softmax",
@@ -145,18 +151,25 @@ impl KernelChoice {
             .find(|v| v.family == family && (v.kernel == kernel || kernel.is_empty()))
     }
 
-    /// The kernel that runs `kind`: the chosen variant of its family; where none is chosen,
-    /// the matrix-vector variant for one-token linear and logits ops (a decode step), else the
-    /// family's default.
-    pub fn kernel_for_op(&self, kind: &OpKind) -> &'static str {
+    /// The kernel that runs `kind`, among those the device has built (`built`): the chosen
+    /// variant of its family; where none is chosen, for one-token linear and logits ops (a
+    /// decode step) the fastest matrix-vector kernel the device has, else the family's default.
+    pub fn kernel_for_op(&self, kind: &OpKind, built: impl Fn(&str) -> bool) -> &'static str {
         let family = kind.kernel_name();
         if let Some(kernel) = self.chosen.get(family) {
             return kernel;
         }
-        match kind {
-            OpKind::Linear { rows: 1, .. } => "linear_matvec",
-            OpKind::Logits { t: 1, .. } => "logits_matvec",
-            _ => family,
-        }
+        let preferred: &[&'static str] = match kind {
+            OpKind::Linear { rows: 1, .. } => &["linear_matvec"],
+            // The subgroup kernel reads wte at 90% of the copy peak on lavapipe, where the
+            // workgroup-memory one reaches a third of it.
+            OpKind::Logits { t: 1, .. } => &["logits_subgroup", "logits_matvec"],
+            _ => &[],
+        };
+        preferred
+            .iter()
+            .copied()
+            .find(|kernel| built(kernel))
+            .unwrap_or(family)
     }
 }
