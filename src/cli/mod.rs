@@ -1,9 +1,11 @@
 //! The `glassbox` command line.
 
 mod fetch;
+mod generate;
 mod render;
 
 pub use fetch::load_model;
+use generate::{generate, GenerateArgs};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -261,98 +263,6 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-#[derive(clap::Args)]
-struct GenerateArgs {
-    /// Scene folder (model and tokenizer); the built-in `sort` scene when neither this nor
-    /// --model is given.
-    #[arg(long, conflicts_with = "model")]
-    scene: Option<PathBuf>,
-    /// A model folder without a scene: the prompt is text for GPT-2's vocabulary, else token
-    /// ids, comma-separated.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    #[arg(long)]
-    prompt: String,
-    /// How many tokens to generate.
-    #[arg(short = 'n', long, default_value_t = 6)]
-    count: usize,
-    /// Always take the most likely token.
-    #[arg(long, conflicts_with_all = ["temperature", "top_k", "top_p"])]
-    greedy: bool,
-    /// Sampling temperature: below 1 sharpens the distribution, above 1 flattens it.
-    #[arg(long, default_value_t = 1.0)]
-    temperature: f32,
-    #[arg(long)]
-    top_k: Option<usize>,
-    #[arg(long)]
-    top_p: Option<f32>,
-    /// Seed of the sampler: the same seed gives the same text.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    #[arg(long, value_enum, default_value = "gpu")]
-    backend: Backend,
-}
-
-fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
-    use std::io::Write;
-    let scene = render::load_scene(args.scene.as_deref(), args.model.as_deref())?;
-    let (model, tokenizer) = (scene.model, scene.tokenizer);
-    if !(args.temperature > 0.0 && args.temperature.is_finite()) {
-        bail!(
-            "--temperature {}: expected a positive number (or --greedy)",
-            args.temperature
-        );
-    }
-    if let Some(p) = args.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
-        bail!("--top-p {p}: expected a number in (0, 1]");
-    }
-    let sampling = if args.greedy {
-        crate::sampling::Sampling::GREEDY
-    } else {
-        crate::sampling::Sampling {
-            temperature: args.temperature,
-            top_k: args.top_k,
-            top_p: args.top_p,
-            seed: args.seed,
-        }
-    };
-    let prompt = tokenizer.encode(&args.prompt)?;
-    validate_ids(&model.config, &prompt)?;
-    let mut stream = crate::scene::TextStream::new(&tokenizer);
-    let mut print = |id: u32| {
-        print!("{}", stream.push(id));
-        let _ = std::io::stdout().flush();
-    };
-    let produced = match args.backend {
-        Backend::Cpu => {
-            crate::generate::generate_cpu(&model, &prompt, args.count, &sampling, &mut print)?
-        }
-        Backend::Gpu => pollster::block_on(async {
-            let gpu = Gpu::new(options).await?;
-            let registry = KernelRegistry::for_gpu(&gpu)?;
-            let mut bar = crate::progress::LoadBar::default();
-            let weights = GpuModel::upload_with(&gpu, &model, &mut |stage, done, total| {
-                bar.update(stage, done, total)
-            })
-            .await?;
-            let mut generator =
-                crate::generate::GpuGenerator::with_weights(&gpu, &registry, &weights).await?;
-            generator
-                .generate(&prompt, args.count, &sampling, &mut print)
-                .await
-        })?,
-    };
-    println!("{}", stream.finish());
-    if produced.len() < args.count {
-        eprintln!(
-            "stopped after {} tokens: the model has n_positions = {}",
-            produced.len(),
-            model.config.n_positions
-        );
-    }
-    Ok(())
 }
 
 #[cfg(feature = "app")]

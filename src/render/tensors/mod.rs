@@ -1,15 +1,18 @@
 //! The pass that draws tensors: one quad per tensor (the heads of a tensor as instances), coloured
 //! per pixel by a fragment shader reading the storage buffer the kernels wrote.
 
+mod draws;
+
 use glam::Vec2;
 use wgpu::util::DeviceExt;
 
-use super::{style, Camera, Highlight, Layout, Panel, TensorState};
+use super::{style, Camera, Highlight, Layout, TensorState};
 use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry, Precision};
 use crate::graph::{DType, Role, TensorId};
+use draws::{difference_scale, plan_draws, tensor_groups, visible, Draw, Shown};
 
 /// The draw shader, beside the kernels it draws the output of.
-pub const TENSOR_SHADER: &str = include_str!("../../kernels/draw/tensor.wgsl");
+pub const TENSOR_SHADER: &str = include_str!("../../../kernels/draw/tensor.wgsl");
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -41,71 +44,6 @@ struct PanelUniform {
     integer_scale: u32,
     /// The difference view's scale: |GPU - CPU| / (tolerance * max(1, absmax)) = 1 is red.
     tolerance: f32,
-}
-
-/// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
-/// instances (one draw per tensor rather than per head keeps the number of draws small).
-#[derive(Clone, Copy, Debug)]
-struct Draw {
-    first: usize,
-    count: usize,
-    shown: Shown,
-}
-
-/// When a draw is made, given which blocks are collapsed (see `collapse`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Shown {
-    Always,
-    /// A panel inside block region `r`, hidden while the block is collapsed.
-    Expanded(usize),
-    /// Block `r`'s summary stretched over the whole block, drawn only while it is collapsed.
-    Collapsed(usize),
-}
-
-/// The draws of a graph's layout: the panels grouped into draws, then one stretched summary per
-/// block for when it is collapsed.
-fn plan_draws(graph: &crate::graph::Graph, layout: &Layout) -> Vec<Draw> {
-    use super::collapse::{block_of, is_summary};
-    let mut draws = group_draws(&layout.panels);
-    let mut summaries = Vec::new();
-    for draw in &mut draws {
-        let tensor = layout.panels[draw.first].tensor;
-        if let Some(region) = block_of(graph, layout, tensor) {
-            draw.shown = Shown::Expanded(region);
-            if is_summary(graph, tensor) {
-                summaries.push(Draw {
-                    shown: Shown::Collapsed(region),
-                    ..*draw
-                });
-            }
-        }
-    }
-    draws.extend(summaries);
-    draws
-}
-
-/// Groups the layout's panels into draws: consecutive head panels of the same tensor share one.
-fn group_draws(panels: &[Panel]) -> Vec<Draw> {
-    let mut draws: Vec<Draw> = Vec::new();
-    for (i, panel) in panels.iter().enumerate() {
-        if let Some(last) = draws.last_mut() {
-            let first = &panels[last.first];
-            if panel.head.is_some()
-                && first.head.is_some()
-                && panel.tensor == first.tensor
-                && panel.chunk == first.chunk
-            {
-                last.count += 1;
-                continue;
-            }
-        }
-        draws.push(Draw {
-            first: i,
-            count: 1,
-            shown: Shown::Always,
-        });
-    }
-    draws
 }
 
 /// The views one frame can draw, each with its own camera.
@@ -501,98 +439,5 @@ impl TensorRenderer {
             pass.set_bind_group(1, &self.tensor_groups[d], &[]);
             pass.draw(0..6, instances);
         }
-    }
-}
-
-/// Whether a panel covers any pixel: panels off screen, or smaller than half a pixel, are not
-/// drawn, so that a frame costs what is on screen, not the size of the model.
-fn visible(origin: glam::Vec3, size: Vec2, view_proj: &glam::Mat4, viewport: Vec2) -> bool {
-    let corners = [
-        origin,
-        origin + glam::Vec3::new(size.x, 0.0, 0.0),
-        origin + glam::Vec3::new(0.0, -size.y, 0.0),
-        origin + glam::Vec3::new(size.x, -size.y, 0.0),
-    ];
-    let mut lo = Vec2::splat(f32::MAX);
-    let mut hi = Vec2::splat(f32::MIN);
-    for corner in corners {
-        let clip = *view_proj * corner.extend(1.0);
-        if clip.w <= 0.0 {
-            // Partly behind the camera: let the rasteriser clip it.
-            return true;
-        }
-        let ndc = Vec2::new(clip.x, clip.y) / clip.w;
-        lo = lo.min(ndc);
-        hi = hi.max(ndc);
-    }
-    let on_screen = hi.x >= -1.0 && lo.x <= 1.0 && hi.y >= -1.0 && lo.y <= 1.0;
-    let pixels = (hi - lo) * viewport / 2.0;
-    on_screen && (pixels.x >= 0.5 || pixels.y >= 0.5)
-}
-
-/// The bind group of each draw: the tensor's buffer (chunk), and the buffer its values are
-/// compared with in the difference view (the CPU reference; the buffer itself when none).
-fn tensor_groups(
-    gpu: &Gpu,
-    values_layout: &wgpu::BindGroupLayout,
-    layout: &Layout,
-    draws: &[Draw],
-    graph: &GpuGraph,
-    reference: Option<&[Option<crate::gpu::GpuTensor>]>,
-) -> Vec<wgpu::BindGroup> {
-    draws
-        .iter()
-        .map(|d| &layout.panels[d.first])
-        .map(|p| {
-            let values = &graph.tensor(p.tensor).chunks[p.chunk];
-            let expected = reference
-                .and_then(|r| r[p.tensor].as_ref())
-                .map_or(values, |t| &t.chunks[p.chunk]);
-            gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("tensor values"),
-                layout: values_layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: values.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: expected.as_entire_binding(),
-                    },
-                ],
-            })
-        })
-        .collect()
-}
-
-impl TensorRenderer {
-    /// Colours activations by |GPU - CPU| against `reference` (per tensor, chunked like the
-    /// tensor; `None` entries compare a tensor with itself), or by value again with `None`.
-    /// Call `set_states` after it.
-    pub fn set_reference(
-        &mut self,
-        gpu: &Gpu,
-        graph: &GpuGraph,
-        reference: Option<&[Option<crate::gpu::GpuTensor>]>,
-    ) {
-        self.difference = reference.is_some();
-        self.tensor_groups = tensor_groups(
-            gpu,
-            &self.values_layout,
-            &self.layout,
-            &self.draws,
-            graph,
-            reference,
-        );
-    }
-}
-
-/// The difference at which the difference view turns red: the project's tolerance for f32;
-/// for f16 storage, whose rounding alone is 2^-11 per value, a drift of 1%.
-fn difference_scale(precision: Precision) -> f32 {
-    match precision {
-        Precision::F32 => crate::compare::TOLERANCE,
-        Precision::F16 => crate::compare::F16_DRIFT,
     }
 }

@@ -1,0 +1,96 @@
+//! `glassbox bench`'s report as a plain-text table.
+
+use super::{BenchReport, PYTORCH_GPT2_SMALL_64_TOKENS_MS};
+
+impl BenchReport {
+    /// The report as a plain-text table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let p = |s: &mut String, line: String| {
+            s.push_str(&line);
+            s.push('\n');
+        };
+        p(
+            &mut s,
+            format!(
+                "device: {} (GPU times: {}, {} storage)",
+                self.device, self.gpu_timing, self.precision
+            ),
+        );
+        p(
+            &mut s,
+            format!("model: {}, {} tokens", self.model, self.seq_len),
+        );
+        p(&mut s, format!(
+            "peaks  GPU: {:.1} GB/s copy, {:.1} GFLOP/s fma   CPU: {:.1} GB/s copy (1 thread), {:.1} GFLOP/s sgemm",
+            self.gpu_peaks.bandwidth_gbs, self.gpu_peaks.gflops, self.cpu_peaks.bandwidth_gbs, self.cpu_peaks.gflops
+        ));
+        p(
+            &mut s,
+            format!(
+                "{:<22} {:<12} | {:>9} {:>9} {:>8} {:>6} {:>6} | {:>9} {:>9} {:>8} {:>6} {:>6}",
+                "op",
+                "kernel",
+                "gpu ms",
+                "GFLOP/s",
+                "GB/s",
+                "%fma",
+                "%copy",
+                "cpu ms",
+                "GFLOP/s",
+                "GB/s",
+                "%gemm",
+                "%copy"
+            ),
+        );
+        for k in &self.kernels {
+            p(&mut s, format!(
+                "{:<22} {:<12} | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}% | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}%",
+                k.op, k.kernel,
+                k.gpu.ms, k.gpu.gflops, k.gpu.gbs, 100.0 * k.gpu.compute_fraction, 100.0 * k.gpu.bandwidth_fraction,
+                k.cpu.ms, k.cpu.gflops, k.cpu.gbs, 100.0 * k.cpu.compute_fraction, 100.0 * k.cpu.bandwidth_fraction,
+            ));
+        }
+        p(
+            &mut s,
+            "kernel variants (GPU, first op of each family):".to_string(),
+        );
+        for v in &self.variants {
+            p(&mut s, format!(
+                "  {:<10} {:<10} {:<16} {:>9.4} ms {:>9.2} GFLOP/s {:>8.2} GB/s {:>5.1}% fma {:>5.1}% copy  ({})",
+                v.family, v.variant, v.op, v.gpu.ms, v.gpu.gflops, v.gpu.gbs,
+                100.0 * v.gpu.compute_fraction, 100.0 * v.gpu.bandwidth_fraction, v.about
+            ));
+        }
+        p(
+            &mut s,
+            format!(
+                "forward pass: GPU {:.2} ms, CPU {:.2} ms (GPU/CPU speed-up {:.2}x)",
+                self.forward.gpu_ms,
+                self.forward.cpu_ms,
+                self.forward.cpu_ms / self.forward.gpu_ms
+            ),
+        );
+        if let Some(ratio) = self.forward.cpu_vs_pytorch {
+            p(&mut s, format!(
+                "CPU reference vs transformers ({PYTORCH_GPT2_SMALL_64_TOKENS_MS} ms on the 2-core dev machine): {ratio:.2}x"
+            ));
+        }
+        for row in &self.scaling {
+            p(
+                &mut s,
+                format!(
+                    "forward pass, {:>4} tokens: GPU {:>10.2} ms, CPU {:>10.2} ms",
+                    row.seq_len, row.gpu_ms, row.cpu_ms
+                ),
+            );
+        }
+        let d = &self.decode;
+        p(&mut s, format!(
+            "decode step at position {}: GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
+            d.position, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
+            d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
+        ));
+        s
+    }
+}
