@@ -33,9 +33,10 @@ struct Cli {
     #[arg(long, global = true, value_name = "ROWS")]
     max_chunk_rows: Option<usize>,
     /// Run an op family with another kernel variant, OP=VARIANT (repeatable): linear=naive,
-    /// linear=tiled, linear=matvec, logits=matvec, softmax=row, softmax=subgroup, layernorm=row,
-    /// layernorm=subgroup (defaults: linear=blocked, logits=rows4, softmax=workgroup,
-    /// layernorm=workgroup; one-token linear and logits ops use matvec unless told otherwise).
+    /// linear=tiled, linear=matvec, logits=matvec, logits=subgroup, softmax=row,
+    /// softmax=subgroup, layernorm=row, layernorm=subgroup (defaults: linear=blocked,
+    /// logits=rows4, softmax=workgroup, layernorm=workgroup; one-token ops use linear=matvec and
+    /// logits=subgroup, or logits=matvec without subgroups, unless told otherwise).
     #[arg(long = "kernel", global = true, value_name = "OP=VARIANT")]
     kernels: Vec<String>,
     /// Store the model's floats on the GPU as f32 (default) or f16 (half the bytes; kernels
