@@ -1,14 +1,14 @@
-//! Execution traces: every workgroup of a traced linear op reports once, the ranks are the
-//! order 1..=N, and the traced run computes the same output as the normal one.
+//! Execution traces of any op: every workgroup gets one start rank (1..=N), every output cell
+//! is written by exactly one workgroup, the traced run computes the same output, and the cells
+//! group the way the kernel's dispatch says.
 
 mod common;
 
-use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions};
+use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use glassbox::graph::Graph;
 use glassbox::model::Model;
 
-#[test]
-fn a_trace_ranks_every_workgroup_once_and_keeps_the_output() {
+fn graph() -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
     let (gpu, registry) = common::gpu(&GpuOptions::default());
     let config = common::config(1, 5, 130, 301, 80);
     let model = Model::random(config.clone(), 2);
@@ -18,29 +18,69 @@ fn a_trace_ranks_every_workgroup_once_and_keeps_the_output() {
     let run = pollster::block_on(GpuGraph::new(&gpu, &registry, graph, &weights)).unwrap();
     run.set_ids(&gpu, &ids).unwrap();
     run.run(&gpu, &registry);
-    let op = run.graph.op_index("h.0.mlp.c_fc").unwrap();
-    let output = run.graph.ops[op].outputs[0];
-    let before = pollster::block_on(run.read(&gpu, output)).unwrap();
+    (gpu, registry, run)
+}
 
+#[test]
+fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
+    let (gpu, registry, run) = graph();
+    for name in [
+        "embed",
+        "h.0.ln_1",
+        "h.0.attn.c_attn",
+        "h.0.attn.scores",
+        "h.0.attn.softmax",
+        "h.0.attn.mix",
+        "h.0.mlp.gelu",
+        "h.0.resid_out",
+        "logits",
+    ] {
+        let op = run.graph.op_index(name).unwrap();
+        let output = run.graph.ops[op].outputs[0];
+        let before = pollster::block_on(run.read(&gpu, output)).unwrap();
+        let trace = pollster::block_on(run.trace(&gpu, &registry, op))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} can be traced"));
+        let after = pollster::block_on(run.read(&gpu, output)).unwrap();
+        assert_eq!(
+            before, after,
+            "{name}: the traced run computes the same output"
+        );
+        assert!(
+            trace
+                .cells
+                .iter()
+                .all(|&r| (1..=trace.workgroups).contains(&r)),
+            "{name}"
+        );
+        let mut ranks: Vec<u32> = trace.cells.clone();
+        ranks.sort_unstable();
+        ranks.dedup();
+        assert!(ranks.len() as u32 <= trace.workgroups, "{name}");
+    }
+}
+
+#[test]
+fn cells_group_as_the_dispatch_says() {
+    let (gpu, registry, run) = graph();
+    // The blocked linear kernel: each workgroup writes a 4-row x 256-column tile.
+    let op = run.graph.op_index("h.0.mlp.c_fc").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
         .unwrap()
         .unwrap();
-    // 65 rows in tiles of 4, 520 columns in tiles of 256.
-    assert_eq!(trace.groups, [3, 17]);
-    let mut ranks = trace.rank.clone();
-    ranks.sort_unstable();
-    assert_eq!(ranks, (1..=51).collect::<Vec<u32>>());
-    assert_eq!(
-        trace.tile(50),
-        (64, 512, 1, 8),
-        "the last tile is clipped to the output"
-    );
-    let after = pollster::block_on(run.read(&gpu, output)).unwrap();
-    assert_eq!(before, after);
-
-    let softmax = run.graph.op_index("h.0.attn.softmax").unwrap();
-    assert!(!run.can_trace(softmax));
-    assert!(pollster::block_on(run.trace(&gpu, &registry, softmax))
+    let cols = 4 * 130;
+    assert_eq!(trace.workgroups, 3 * 17, "520 columns / 256, 65 rows / 4");
+    let rank = |r: usize, c: usize| trace.cells[r * cols + c];
+    assert_eq!(rank(0, 0), rank(3, 255));
+    assert_ne!(rank(0, 0), rank(4, 0));
+    assert_ne!(rank(0, 0), rank(0, 256));
+    // The softmax: one workgroup per row of attention scores.
+    let op = run.graph.op_index("h.0.attn.softmax").unwrap();
+    let trace = pollster::block_on(run.trace(&gpu, &registry, op))
         .unwrap()
-        .is_none());
+        .unwrap();
+    assert_eq!(trace.workgroups, 5 * 65);
+    for row in trace.cells.chunks(65) {
+        assert!(row.iter().all(|&r| r == row[0]));
+    }
 }

@@ -49,8 +49,8 @@ pub struct RenderArgs {
     /// Show the decode step with its KV cache instead of the full forward pass.
     #[arg(long, conflicts_with = "chapter")]
     pub kv_cache: bool,
-    /// Draw the execution trace of this (linear) op over its output: which workgroup computed
-    /// which tile, numbered in the order they finished.
+    /// Draw the execution trace of this op over its output: which workgroup computed which
+    /// cells, numbered in the order the GPU started them.
     #[arg(long, value_name = "OP")]
     pub trace: Option<String>,
     /// Colour activations by |GPU - CPU| against the CPU reference instead of by value.
@@ -179,7 +179,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                     .trace(&viewer.gpu, &viewer.registry, index)
                     .await?;
                 Some(trace.with_context(|| {
-                    format!("--trace {name:?}: only the linear ops have a trace variant")
+                    format!("--trace {name:?}: its output is split over several buffers")
                 })?)
             }
             None => None,

@@ -83,7 +83,7 @@ pub struct OpTiming {
 pub struct GpuGraph {
     pub graph: Graph,
     pub(super) tensors: Vec<GpuTensor>,
-    plans: Vec<Vec<Dispatch>>,
+    pub(super) plans: Vec<Vec<Dispatch>>,
     /// A decode graph's sampling settings, as `Sampling::to_words` lays them out.
     pub(super) sampling: Option<wgpu::Buffer>,
     /// How its float tensors are stored (the weights' precision).
@@ -325,6 +325,17 @@ pub fn bind_kernel(
         "kernel {kernel} binds {} buffers",
         spec.reads + spec.writes
     );
+    bind_group(gpu, registry.layout(kernel), kernel, params, buffers)
+}
+
+/// A bind group for `layout`: `params` as a uniform buffer at binding 0, then `buffers`.
+pub fn bind_group(
+    gpu: &Gpu,
+    layout: &wgpu::BindGroupLayout,
+    kernel: &str,
+    params: &[u32],
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
     // Uniform buffers are padded to 16 bytes; WGSL structs of a few u32 fit in 32.
     let mut padded = [0u32; 8];
     padded[..params.len()].copy_from_slice(params);
@@ -347,7 +358,7 @@ pub fn bind_kernel(
     }
     gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(kernel),
-        layout: registry.layout(kernel),
+        layout,
         entries: &entries,
     })
 }

@@ -7,12 +7,13 @@ mod plan;
 mod precision;
 mod tensor;
 pub mod trace;
+mod trace_source;
 pub mod variants;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;
 
 pub use device::{Gpu, GpuOptions};
-pub use executor::{bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
+pub use executor::{bind_group, bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
 pub use kernels::{KernelError, KernelRegistry};
 pub use precision::{f16_source, Precision};
 pub use tensor::GpuTensor;

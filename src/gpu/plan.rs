@@ -10,6 +10,9 @@ pub(super) struct Dispatch {
     pub kernel: &'static str,
     pub bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    /// What the bind group holds, for binding the same launch to a trace version of the kernel.
+    pub params: Vec<u32>,
+    pub buffers: Vec<wgpu::Buffer>,
 }
 
 fn div_ceil(a: usize, b: usize) -> u32 {
@@ -48,6 +51,8 @@ impl GpuGraph {
                 kernel,
                 bind_group: bind_kernel(gpu, registry, kernel, params, buffers),
                 workgroups,
+                params: params.to_vec(),
+                buffers: buffers.iter().map(|&b| b.clone()).collect(),
             })
         };
         let single_io = || -> Result<Vec<&wgpu::Buffer>, GpuError> {

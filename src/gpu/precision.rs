@@ -48,17 +48,22 @@ fn f32_arrays(source: &str) -> Vec<String> {
         .collect()
 }
 
-fn is_ident(c: char) -> bool {
+pub(super) fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
 /// The index just past the bracket that closes the one at `open`.
-fn matching_bracket(text: &str, open: usize) -> usize {
+pub(super) fn matching_bracket(text: &str, open: usize) -> usize {
+    matching(text, open, ('[', ']'))
+}
+
+/// The index just past the `pair.1` that closes the `pair.0` at `open`.
+pub(super) fn matching(text: &str, open: usize, pair: (char, char)) -> usize {
     let mut depth = 0;
     for (i, c) in text[open..].char_indices() {
         match c {
-            '[' => depth += 1,
-            ']' => {
+            c if c == pair.0 => depth += 1,
+            c if c == pair.1 => {
                 depth -= 1;
                 if depth == 0 {
                     return open + i + 1;
@@ -114,12 +119,7 @@ fn rewrite(text: &str, arrays: &[String]) -> String {
 pub fn f16_source(source: &str) -> String {
     let arrays = f32_arrays(source);
     let mut out = String::from("enable f16;\n");
-    // Comments go (line breaks stay): `y[r] = ...` in a formula is no store.
-    for line in source.split_inclusive('\n') {
-        let line = match line.find("//") {
-            Some(at) => &line[..at],
-            None => line.trim_end_matches('\n'),
-        };
+    for line in strip_comments(source).lines() {
         if line.contains("var<storage") && line.contains(": array<f32>") {
             out.push_str(&line.replace("array<f32>", "array<f16>"));
         } else {
@@ -129,4 +129,14 @@ pub fn f16_source(source: &str) -> String {
     }
     // Declarations are already rewritten and contain no `NAME[`, so the whole text is safe.
     rewrite(&out, &arrays)
+}
+
+/// The source without its `//` comments, line breaks kept: `y[r] = ...` in a formula is no
+/// store to rewrite.
+pub(super) fn strip_comments(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| line.find("//").map_or(line, |at| &line[..at]))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

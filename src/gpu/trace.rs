@@ -1,106 +1,88 @@
-//! Execution traces: for a linear op, which workgroup computed which tile of the output, and
-//! the order in which they finished, recorded on the device by `linear_trace.wgsl` with an
-//! atomic counter. One readback per trace, made when asked.
+//! Execution traces of any op: its kernel runs once more in a trace version derived from its
+//! current source (`trace_source`), which records, for every output cell, the start rank of the
+//! workgroup that wrote it. One readback per trace, made when asked.
 
-use super::executor::bind_kernel;
+use super::executor::bind_group;
 use super::{Gpu, GpuError, GpuGraph, KernelRegistry};
-use crate::graph::OpKind;
-
-/// Output rows and columns each workgroup of `linear_trace` covers.
-const TILE_ROWS: usize = 4;
-const TILE_COLS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct ExecutionTrace {
     /// The op's index in the graph.
     pub op: usize,
-    /// The output tensor the tiles cover, [rows, cols].
+    /// The output tensor the cells belong to.
     pub output: usize,
-    pub rows: usize,
-    pub cols: usize,
-    pub tile_rows: usize,
-    pub tile_cols: usize,
-    /// Workgroups along the columns and along the rows.
-    pub groups: [usize; 2],
-    /// Per workgroup (row-major over `groups`): when it finished, from 1.
-    pub rank: Vec<u32>,
-}
-
-impl ExecutionTrace {
-    /// The output rectangle of workgroup `i`: (first row, first column, rows, columns).
-    pub fn tile(&self, i: usize) -> (usize, usize, usize, usize) {
-        let (gx, gy) = (i % self.groups[0], i / self.groups[0]);
-        let (row, col) = (gy * self.tile_rows, gx * self.tile_cols);
-        (
-            row,
-            col,
-            self.tile_rows.min(self.rows - row),
-            self.tile_cols.min(self.cols - col),
-        )
-    }
+    /// Workgroups launched, over all the op's dispatches.
+    pub workgroups: u32,
+    /// Per output element: the rank (from 1) of the workgroup that wrote it; 0 if none did.
+    pub cells: Vec<u32>,
 }
 
 impl GpuGraph {
-    /// Whether op `index` has a trace variant (the linear ops).
+    /// Whether op `index` can be traced: its output must be one buffer.
     pub fn can_trace(&self, index: usize) -> bool {
-        matches!(self.graph.ops[index].kind, OpKind::Linear { .. })
+        self.tensors[self.graph.ops[index].outputs[0]].chunks.len() == 1
     }
 
-    /// Runs op `index` once more with the trace variant (same inputs, same outputs) and reads
-    /// back the order its workgroups finished in. `None` for ops without a trace variant.
+    /// Runs op `index` once more with the trace version of its kernel (same inputs, same
+    /// outputs) and reads back which workgroup wrote each output cell. `None` when the output
+    /// is split over several buffers.
     pub async fn trace(
         &self,
         gpu: &Gpu,
         registry: &KernelRegistry,
         index: usize,
     ) -> Result<Option<ExecutionTrace>, GpuError> {
-        let op = &self.graph.ops[index];
-        let OpKind::Linear { rows, k, n } = op.kind else {
+        if !self.can_trace(index) {
             return Ok(None);
-        };
-        let groups = [n.div_ceil(TILE_COLS), rows.div_ceil(TILE_ROWS)];
-        let slots = 1 + groups[0] * groups[1];
-        let trace = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("execution trace"),
-            size: 4 * slots as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut buffers = Vec::new();
-        for &id in op.inputs.iter().chain(&op.outputs) {
-            buffers.push(self.tensors[id].single()?);
         }
-        buffers.push(&trace);
-        let u = |x: usize| x as u32;
-        let bind = bind_kernel(
-            gpu,
-            registry,
-            "linear_trace",
-            &[u(rows), u(k), u(n)],
-            &buffers,
-        );
+        let op = &self.graph.ops[index];
+        let output = op.outputs[0];
+        let tensor = &self.tensors[output];
+        let cells_len = tensor.rows * tensor.row_len;
+        let plan = &self.plans[index];
+        let kernel = plan[0].kernel;
+        let (layout, pipeline) = registry.trace_pipeline(&gpu.device, kernel, self.precision)?;
+        let storage = |label, size: usize| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size.max(4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let counter = storage("trace counter", 4);
+        let cells = storage("trace cells", 4 * cells_len);
+        let groups: Vec<wgpu::BindGroup> = plan
+            .iter()
+            .map(|dispatch| {
+                let mut buffers: Vec<&wgpu::Buffer> = dispatch.buffers.iter().collect();
+                buffers.extend([&counter, &cells]);
+                bind_group(gpu, &layout, kernel, &dispatch.params, &buffers)
+            })
+            .collect();
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("execution trace"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(registry.pipeline_for("linear_trace", self.precision));
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(u(groups[0]), u(groups[1]), 1);
+            pass.set_pipeline(&pipeline);
+            for (dispatch, group) in plan.iter().zip(&groups) {
+                pass.set_bind_group(0, group, &[]);
+                let [x, y, z] = dispatch.workgroups;
+                pass.dispatch_workgroups(x, y, z);
+            }
         }
         gpu.queue.submit([encoder.finish()]);
-        let bytes = gpu.read_buffers(&[(&trace, 4 * slots as u64)]).await?;
+        let bytes = gpu
+            .read_buffers(&[(&counter, 4), (&cells, 4 * cells_len as u64)])
+            .await?;
         let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
         Ok(Some(ExecutionTrace {
             op: index,
-            output: op.outputs[0],
-            rows,
-            cols: n,
-            tile_rows: TILE_ROWS,
-            tile_cols: TILE_COLS,
-            groups,
-            rank: words[1..].to_vec(),
+            output,
+            workgroups: words[0],
+            cells: words[1..].to_vec(),
         }))
     }
 }

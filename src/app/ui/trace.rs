@@ -1,5 +1,5 @@
-//! The execution view in the window: trace the current op, then watch its workgroups' tiles
-//! light up over its output in the order the GPU finished them.
+//! The execution view in the window: trace the current op, then watch its workgroups' cells
+//! light up over its output in the order the GPU started them.
 
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,9 @@ impl UiState {
             return;
         }
         let button = ui.button("Trace execution").on_hover_text(
-            "Run this op once more with a variant that records, with an atomic counter, the order \
-             in which its workgroups finish; replayed over the output.",
+            "Run this op once more with a version of its kernel that records, with an atomic \
+             counter, the order its workgroups start in and which output cells each one writes; \
+             replayed over the output.",
         );
         if button.clicked() {
             match pollster::block_on(viewer.graph.trace(&viewer.gpu, &viewer.registry, current)) {
@@ -34,12 +35,9 @@ impl UiState {
         }
         if let Some((trace, _)) = self.trace.as_ref().filter(|(t, _)| t.op == current) {
             ui.label(format!(
-                "{} workgroups ({} x {}), each a {} x {} tile of the output",
-                trace.rank.len(),
-                trace.groups[0],
-                trace.groups[1],
-                trace.tile_rows,
-                trace.tile_cols
+                "{} workgroups; each output cell is tinted by the rank of the workgroup that \
+                 wrote it (blue first, yellow last)",
+                trace.workgroups
             ));
         }
     }

@@ -108,12 +108,6 @@ pub const BUILTIN_KERNELS: &[KernelSpec] = &[
         1,
     ),
     spec("sample", include_str!("../../../kernels/sample.wgsl"), 3, 1),
-    spec(
-        "linear_trace",
-        include_str!("../../../kernels/linear_trace.wgsl"),
-        3,
-        2,
-    ),
     subgroup_spec(
         "softmax_subgroup",
         include_str!("../../../kernels/softmax_subgroup.wgsl"),

@@ -154,6 +154,10 @@ fn compile_f16(
 }
 
 fn bind_group_layout(device: &wgpu::Device, spec: &KernelSpec) -> wgpu::BindGroupLayout {
+    layout_for(device, spec.name, spec.reads, spec.writes)
+}
+
+fn layout_for(device: &wgpu::Device, name: &str, reads: u32, writes: u32) -> wgpu::BindGroupLayout {
     let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -165,12 +169,12 @@ fn bind_group_layout(device: &wgpu::Device, spec: &KernelSpec) -> wgpu::BindGrou
         count: None,
     };
     let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-    for i in 0..spec.reads + spec.writes {
-        let read_only = i < spec.reads;
+    for i in 0..reads + writes {
+        let read_only = i < reads;
         entries.push(entry(1 + i, wgpu::BufferBindingType::Storage { read_only }));
     }
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(spec.name),
+        label: Some(name),
         entries: &entries,
     })
 }
@@ -317,6 +321,38 @@ impl KernelRegistry {
         kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
         kernel.source = source.to_string();
         Ok(())
+    }
+
+    /// The execution-trace version of a kernel's current source (see `trace_source`), for
+    /// tensors stored at `precision`, and its layout: the kernel's bindings, then the counter
+    /// and the cell buffer. Built when asked: tracing is rare.
+    pub fn trace_pipeline(
+        &self,
+        device: &wgpu::Device,
+        name: &str,
+        precision: super::Precision,
+    ) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline), KernelError> {
+        let kernel = self.kernel(name);
+        let spec = kernel.spec;
+        let file = format!("kernels/{name}.wgsl (derived trace version)");
+        let error = |message: String| KernelError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message,
+        };
+        let first = 1 + spec.reads + spec.writes;
+        let output = super::trace_source::binding_name(&kernel.source, 1 + spec.reads)
+            .ok_or_else(|| error("no output binding to trace".to_string()))?;
+        let mut source =
+            super::trace_source::trace_source(&kernel.source, &output, first).map_err(error)?;
+        if precision == super::Precision::F16 {
+            source = super::f16_source(&source);
+        }
+        validate_wgsl(&file, &source)?;
+        let layout = layout_for(device, name, spec.reads, spec.writes + 2);
+        let pipeline = compile(device, name, &layout, &source);
+        Ok((layout, pipeline))
     }
 
     /// Whether the kernel was built for this device (subgroup kernels need the feature).
