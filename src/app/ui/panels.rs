@@ -115,7 +115,19 @@ impl UiState {
         let mut choice = viewer.gpu.kernels.clone();
         let mut changed = false;
         for family in ["linear", "logits", "softmax", "layernorm"] {
-            let current = choice.variant_for(family).map_or("", |v| v.name);
+            // What runs now: a decode step's one-token ops may use another kernel than the
+            // family's default.
+            let graph = &viewer.graph.graph;
+            let running = graph
+                .ops
+                .iter()
+                .find(|op| op.kind.kernel_name() == family)
+                .map(|op| choice.kernel_for_op(&op.kind, |k| viewer.registry.has(k)));
+            let current = VARIANTS
+                .iter()
+                .find(|v| v.family == family && Some(v.kernel) == running)
+                .or_else(|| choice.variant_for(family))
+                .map_or("", |v| v.name);
             egui::ComboBox::from_label(family)
                 .selected_text(current)
                 .show_ui(ui, |ui| {
