@@ -252,7 +252,10 @@ pub async fn run(
             gpu: Speed::new(secs, op.kind.flops(), op.kind.bytes(), &gpu_peaks),
         });
     }
-    gpu.kernels = gpu_options.kernels.clone();
+    gpu.kernels = gpu_options
+        .kernels
+        .clone()
+        .for_adapter(gpu.adapter_info.device_type);
     drop(gpu_graph);
     let scaling =
         sweep::scaling(&gpu, &registry, model, &gpu_model, &options.seq_lens, reps).await?;

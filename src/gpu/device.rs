@@ -79,6 +79,10 @@ impl Gpu {
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let adapter_info = adapter.get_info();
+        let kernels = options
+            .kernels
+            .clone()
+            .for_adapter(adapter_info.device_type);
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let mut required_features = wgpu::Features::empty();
@@ -115,7 +119,7 @@ impl Gpu {
             timestamps,
             max_binding_bytes,
             max_chunk_rows: options.max_chunk_rows,
-            kernels: options.kernels.clone(),
+            kernels,
             precision: options.precision,
             f16,
             readbacks: AtomicU64::new(0),
