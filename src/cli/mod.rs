@@ -35,8 +35,9 @@ struct Cli {
     /// Run an op family with another kernel variant, OP=VARIANT (repeatable): linear=naive,
     /// linear=tiled, linear=matvec, logits=matvec, logits=subgroup, softmax=row,
     /// softmax=subgroup, layernorm=row, layernorm=subgroup (defaults: linear=blocked,
-    /// logits=rows4, softmax=workgroup, layernorm=workgroup; one-token ops use linear=matvec and
-    /// logits=subgroup, or logits=matvec without subgroups, unless told otherwise).
+    /// logits=rows4, softmax=workgroup, layernorm=workgroup; one-token ops use linear=matvec
+    /// (linear=naive on CPU adapters) and logits=subgroup (logits=matvec without subgroups)
+    /// unless told otherwise).
     #[arg(long = "kernel", global = true, value_name = "OP=VARIANT")]
     kernels: Vec<String>,
     /// Store the model's floats on the GPU as f32 (default) or f16 (half the bytes; kernels
