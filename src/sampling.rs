@@ -78,12 +78,15 @@ pub fn sample(logits: &[f32], sampling: &Sampling, position: u32) -> u32 {
     }
     let max = logits[best as usize];
     let t = sampling.temperature;
-    let mut keys: Vec<u32> = logits.iter().map(|&x| order_key(x)).collect();
-    keys.sort_unstable_by(|a, b| b.cmp(a));
-    let mut threshold = match sampling.top_k {
-        Some(k) if k > 0 && k < logits.len() => keys[k - 1],
-        _ => 0,
-    };
+    let top_k = sampling.top_k.filter(|&k| k > 0 && k < logits.len());
+    let top_p = sampling.top_p.filter(|&p| p > 0.0 && p < 1.0);
+    // The logits' keys largest first, sorted only when a cut needs the order.
+    let mut keys: Vec<u32> = Vec::new();
+    if top_k.is_some() || top_p.is_some() {
+        keys = logits.iter().map(|&x| order_key(x)).collect();
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+    }
+    let mut threshold = top_k.map_or(0, |k| keys[k - 1]);
     let weight = |x: f32, threshold: u32| {
         if order_key(x) < threshold {
             0.0
@@ -93,7 +96,7 @@ pub fn sample(logits: &[f32], sampling: &Sampling, position: u32) -> u32 {
     };
     let mass = |threshold: u32| logits.iter().map(|&x| weight(x, threshold)).sum::<f32>();
     let mut total = mass(threshold);
-    if let Some(p) = sampling.top_p.filter(|&p| p > 0.0 && p < 1.0) {
+    if let Some(p) = top_p {
         // The largest key, walking down from the top, at which the kept mass reaches p.
         let wanted = p * total;
         let mut kept = 0.0;

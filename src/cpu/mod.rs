@@ -57,13 +57,7 @@ impl<'a> CpuRun<'a> {
     /// what earlier steps wrote.
     pub fn set_token(&mut self, id: u32, position: usize) -> Result<(), LoadError> {
         validate_ids(&self.model.config, &[id])?;
-        let capacity = self.graph.decode_capacity.expect("a decode graph");
-        assert!(
-            position < capacity,
-            "position {position} past the KV cache's {capacity} rows"
-        );
-        let tensor = |name| self.graph.tensor_id(name).expect("decode graph tensor");
-        let (ids, pos) = (tensor("input_ids"), tensor("position"));
+        let (ids, pos) = self.graph.decode_inputs(position);
         self.values.values[ids] = vec![id as f32];
         self.values.values[pos] = vec![position as f32];
         self.ids = vec![id];

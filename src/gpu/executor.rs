@@ -172,20 +172,15 @@ impl GpuGraph {
     /// what earlier steps wrote.
     pub fn set_token(&self, gpu: &Gpu, id: u32, position: usize) -> Result<(), GpuError> {
         validate_ids(&self.graph.config, &[id])?;
-        let capacity = self.graph.decode_capacity.expect("a decode graph");
-        assert!(
-            position < capacity,
-            "position {position} past the KV cache's {capacity} rows"
-        );
-        let tensor = |name| self.graph.tensor_id(name).expect("decode graph tensor");
-        let write = |name, value: u32| -> Result<(), GpuError> {
-            let buffer = self.tensors[tensor(name)].single()?;
+        let (ids, pos) = self.graph.decode_inputs(position);
+        let write = |tensor: TensorId, value: u32| -> Result<(), GpuError> {
+            let buffer = self.tensors[tensor].single()?;
             gpu.queue
                 .write_buffer(buffer, 0, bytemuck::bytes_of(&value));
             Ok(())
         };
-        write("input_ids", id)?;
-        write("position", position as u32)
+        write(ids, id)?;
+        write(pos, position as u32)
     }
 
     /// For a decode graph: how its sample op picks the next token.

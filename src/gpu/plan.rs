@@ -71,10 +71,8 @@ impl GpuGraph {
                     input(2).single()?,
                     output(0).single()?,
                 );
-                wte.chunks
-                    .iter()
-                    .zip(wte.chunk_ranges())
-                    .map(|(chunk, (start, rows))| {
+                wte.chunk_ranges()
+                    .map(|(chunk, start, rows)| {
                         make(
                             &[u(t), u(c), u(start), u(rows)],
                             &[ids, chunk, wpe, out],
@@ -118,11 +116,9 @@ impl GpuGraph {
                 let (x, probs) = (input(0), output(0));
                 let (max, sum) = (output(1).single()?, output(2).single()?);
                 // Input and output have the same shape, so they split at the same rows.
-                x.chunks
-                    .iter()
+                x.chunk_ranges()
                     .zip(&probs.chunks)
-                    .zip(x.chunk_ranges())
-                    .map(|((xc, pc), (start, rows))| {
+                    .map(|((xc, start, rows), pc)| {
                         let softmax_rows = rows * x.row_len / cols;
                         let offset = start * x.row_len / cols;
                         make(
@@ -149,10 +145,8 @@ impl GpuGraph {
             OpKind::Logits { c, v, .. } => {
                 let (x, wte, logits) = (input(0).single()?, input(1), output(0));
                 let mut plan = Vec::new();
-                for (wchunk, (v_start, v_rows)) in wte.chunks.iter().zip(wte.chunk_ranges()) {
-                    for (lchunk, (t_start, t_rows)) in
-                        logits.chunks.iter().zip(logits.chunk_ranges())
-                    {
+                for (wchunk, v_start, v_rows) in wte.chunk_ranges() {
+                    for (lchunk, t_start, t_rows) in logits.chunk_ranges() {
                         let groups = match kernel {
                             "logits_matvec" => [div_ceil(v_rows, 4), u(t_rows), 1],
                             "logits_subgroup" => [div_ceil(v_rows, 8), u(t_rows), 1],
@@ -175,10 +169,8 @@ impl GpuGraph {
                     input(3).single()?,
                     output(0).single()?,
                 );
-                wte.chunks
-                    .iter()
-                    .zip(wte.chunk_ranges())
-                    .map(|(chunk, (start, rows))| {
+                wte.chunk_ranges()
+                    .map(|(chunk, start, rows)| {
                         make(
                             &[u(c), u(start), u(rows)],
                             &[ids, position, chunk, wpe, out],

@@ -63,9 +63,12 @@ impl GpuTensor {
         (self.rows - chunk * self.rows_per_chunk).min(self.rows_per_chunk)
     }
 
-    /// (first row, row count) of each chunk.
-    pub fn chunk_ranges(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.chunks.len()).map(|i| (i * self.rows_per_chunk, self.chunk_rows(i)))
+    /// Each chunk with its first row and row count.
+    pub fn chunk_ranges(&self) -> impl Iterator<Item = (&wgpu::Buffer, usize, usize)> + '_ {
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(|(i, buffer)| (buffer, i * self.rows_per_chunk, self.chunk_rows(i)))
     }
 
     /// A zero-filled tensor, its floats stored at `precision`.
@@ -190,14 +193,13 @@ impl GpuTensor {
     pub async fn read(&self, gpu: &Gpu) -> Result<Vec<f32>, GpuError> {
         let mut values = Vec::with_capacity(self.rows * self.row_len);
         let parts: Vec<(&wgpu::Buffer, u64)> = self
-            .chunks
-            .iter()
-            .zip(self.chunk_ranges())
-            .map(|(buffer, (_, rows))| (buffer, words(rows * self.row_len * self.elem) as u64))
+            .chunk_ranges()
+            .map(|(buffer, _, rows)| (buffer, words(rows * self.row_len * self.elem) as u64))
             .collect();
         let bytes = gpu.read_buffers(&parts).await?;
         let mut at = 0;
-        for (size, (_, rows)) in parts.iter().map(|p| p.1 as usize).zip(self.chunk_ranges()) {
+        for ((_, size), (_, _, rows)) in parts.iter().zip(self.chunk_ranges()) {
+            let size = *size as usize;
             values.extend(self.decode(&bytes[at..at + size], rows * self.row_len));
             at += size;
         }

@@ -71,6 +71,13 @@ impl Tensor {
     pub fn bytes(&self) -> usize {
         self.len() * 4
     }
+
+    /// Whether an op computes it as floats: what the difference view compares with the CPU
+    /// reference (weights and inputs are given, token ids are integers).
+    pub fn is_computed_float(&self) -> bool {
+        matches!(self.role, Role::Activation | Role::Aggregate | Role::Cache)
+            && self.dtype == DType::F32
+    }
 }
 
 /// The kind of computation an op performs, with the sizes it needs. Each kind has one WGSL kernel
@@ -209,6 +216,18 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// For a decode graph: its `input_ids` and `position` inputs, checking that `position` is
+    /// inside the KV cache (callers validate positions first; past it is a programming error).
+    pub fn decode_inputs(&self, position: usize) -> (TensorId, TensorId) {
+        let capacity = self.decode_capacity.expect("a decode graph");
+        assert!(
+            position < capacity,
+            "position {position} past the KV cache's {capacity} rows"
+        );
+        let tensor = |name| self.tensor_id(name).expect("decode graph tensor");
+        (tensor("input_ids"), tensor("position"))
+    }
+
     pub fn tensor_id(&self, name: &str) -> Option<TensorId> {
         self.tensors.iter().position(|t| t.name == name)
     }

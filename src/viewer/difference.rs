@@ -7,7 +7,6 @@ use super::Viewer;
 use crate::compare::{compare, Difference};
 use crate::cpu::CpuRun;
 use crate::gpu::{GpuError, GpuTensor};
-use crate::graph::{DType, Role};
 use crate::values::TensorValues;
 
 /// The worst difference among an op's outputs.
@@ -60,8 +59,8 @@ impl Viewer {
                 .iter()
                 .enumerate()
                 .map(|(id, tensor)| {
-                    let compared = tensor.role != Role::Weight && tensor.dtype == DType::F32;
-                    compared
+                    tensor
+                        .is_computed_float()
                         .then(|| {
                             let precision = self.graph.precision;
                             GpuTensor::with_floats(&self.gpu, tensor, values.get(id), precision)
@@ -120,39 +119,5 @@ impl Viewer {
             run.run_all();
         }
         Ok(run.values)
-    }
-}
-
-impl Viewer {
-    /// Stores the model's floats at `precision` from now on: the weights go up again, the graph
-    /// is rebuilt and runs again. With the difference view on, it then shows f16's drift from
-    /// the f32 CPU reference.
-    pub async fn set_precision(
-        &mut self,
-        precision: crate::gpu::Precision,
-    ) -> Result<(), GpuError> {
-        if precision == self.graph.precision {
-            return Ok(());
-        }
-        if precision == crate::gpu::Precision::F16 {
-            if !self.gpu.f16 {
-                return Err(GpuError::RequestDevice(
-                    "this adapter cannot store f16 (no SHADER_F16)".to_string(),
-                ));
-            }
-            self.registry.enable_f16(&self.gpu.device)?;
-        }
-        let previous = self.gpu.precision;
-        self.gpu.precision = precision;
-        match crate::gpu::GpuModel::upload(&self.gpu, &self.scene.model).await {
-            Ok(model) => self.gpu_model = model,
-            Err(e) => {
-                self.gpu.precision = previous;
-                return Err(e);
-            }
-        }
-        self.rebuild(self.ids.len()).await?;
-        let ids = self.ids.clone();
-        self.set_ids(&ids).await
     }
 }

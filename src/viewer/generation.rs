@@ -46,9 +46,7 @@ impl Viewer {
         self.decoding = on;
         self.op_count = usize::MAX;
         self.current = None;
-        self.rebuild(self.ids.len()).await?;
-        let ids = self.ids.clone();
-        self.set_ids(&ids).await
+        self.rerun().await
     }
 
     /// Runs `ids` through the decode graph one by one from an empty cache (a larger cache if

@@ -145,6 +145,42 @@ impl Viewer {
         kernels: crate::gpu::variants::KernelChoice,
     ) -> Result<(), GpuError> {
         self.gpu.kernels = kernels;
+        self.rerun().await
+    }
+
+    /// Stores the model's floats at `precision` from now on: the weights go up again, the graph
+    /// is rebuilt and runs again. With the difference view on, it then shows f16's drift from
+    /// the f32 CPU reference.
+    pub async fn set_precision(
+        &mut self,
+        precision: crate::gpu::Precision,
+    ) -> Result<(), GpuError> {
+        if precision == self.graph.precision {
+            return Ok(());
+        }
+        if precision == crate::gpu::Precision::F16 {
+            if !self.gpu.f16 {
+                return Err(GpuError::RequestDevice(
+                    "this adapter cannot store f16 (no SHADER_F16)".to_string(),
+                ));
+            }
+            self.registry.enable_f16(&self.gpu.device)?;
+        }
+        let previous = self.gpu.precision;
+        self.gpu.precision = precision;
+        match GpuModel::upload(&self.gpu, &self.scene.model).await {
+            Ok(model) => self.gpu_model = model,
+            Err(e) => {
+                self.gpu.precision = previous;
+                return Err(e);
+            }
+        }
+        self.rerun().await
+    }
+
+    /// Rebuilds the graph (after a change of kernels, precision or mode) and runs the tokens
+    /// through it again.
+    async fn rerun(&mut self) -> Result<(), GpuError> {
         self.rebuild(self.ids.len()).await?;
         let ids = self.ids.clone();
         self.set_ids(&ids).await

@@ -84,9 +84,14 @@ impl UiState {
         self.after_tokens_changed(viewer, error);
     }
 
-    /// The tokens or the graph changed under the panels: read what they show again.
+    /// After generating (or switching mode): the error if any, and the panels read again.
     pub(super) fn after_tokens_changed(&mut self, viewer: &Viewer, error: Option<String>) {
         self.generation_error = error;
+        self.tokens_changed(viewer);
+    }
+
+    /// The tokens or the graph changed under the panels: read what they show again.
+    pub(super) fn tokens_changed(&mut self, viewer: &Viewer) {
         self.clear_hover();
         self.changed_this_frame = true;
         self.attention.rebuild(viewer);

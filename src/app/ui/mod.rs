@@ -216,12 +216,7 @@ impl UiState {
         match pollster::block_on(viewer.set_ids(&ids)) {
             Ok(()) => {
                 self.prompt_error = None;
-                self.clear_hover();
-                self.changed_this_frame = true;
-                self.attention.rebuild(viewer);
-                if Self::position(viewer) == Self::ops(viewer) {
-                    self.refresh_predictions(viewer);
-                }
+                self.tokens_changed(viewer);
             }
             Err(e) => self.prompt_error = Some(e.to_string()),
         }

@@ -8,7 +8,7 @@ use wgpu::util::DeviceExt;
 
 use super::{style, Camera, Highlight, Layout, TensorState};
 use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry, Precision};
-use crate::graph::{DType, Role, TensorId};
+use crate::graph::{DType, TensorId};
 use draws::{difference_scale, plan_draws, tensor_groups, visible, Draw, Shown};
 
 /// The draw shader, beside the kernels it draws the output of.
@@ -211,7 +211,7 @@ impl TensorRenderer {
         let mut stats_binds = Vec::new();
         for (id, _) in graph.graph.tensors.iter().enumerate() {
             let tensor = graph.tensor(id);
-            for (chunk, (_, rows)) in tensor.chunks.iter().zip(tensor.chunk_ranges()) {
+            for (chunk, _, rows) in tensor.chunk_ranges() {
                 let n = rows * tensor.row_len;
                 let bind = bind_kernel(
                     gpu,
@@ -324,11 +324,11 @@ impl TensorRenderer {
             let panel = &self.layout.panels[draw.first];
             let tensor = &graph.graph.tensors[panel.tensor];
             let state = states[panel.tensor];
-            let compared = matches!(
-                tensor.role,
-                Role::Activation | Role::Aggregate | Role::Cache
-            );
-            uniform.mode = if self.difference && compared { 2 } else { 0 };
+            uniform.mode = if self.difference && tensor.is_computed_float() {
+                2
+            } else {
+                0
+            };
             uniform.state = match state {
                 TensorState::NotComputed => 0,
                 TensorState::Computed => 1,
