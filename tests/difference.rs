@@ -35,13 +35,17 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
     let clean = red_pixels(&viewer);
 
     // The residual add, off by 1%: its ops and everything after them fail.
-    let add = BUILTIN_KERNELS.iter().find(|k| k.name == "add").unwrap();
+    let add = BUILTIN_KERNELS
+        .iter()
+        .find(|k| k.path == "ops/add.wgsl")
+        .unwrap();
     let wrong = add
         .source
         .replace("y[i] = a[i] + b[i];", "y[i] = (a[i] + b[i]) * 1.01;");
+    assert_ne!(wrong, add.source);
     viewer
         .registry
-        .replace(&viewer.gpu.device, "add", "add.wgsl", &wrong)
+        .load(&viewer.gpu.device, "add.wgsl", &wrong, &|_| None)
         .unwrap();
     viewer.run_to(viewer.graph.graph.ops.len());
     pollster::block_on(viewer.refresh_difference()).unwrap();

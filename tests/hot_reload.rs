@@ -4,7 +4,8 @@
 mod common;
 
 use glassbox::compare::compare;
-use glassbox::gpu::watch::{export_kernels, KernelWatcher, Reload};
+use glassbox::gpu::kernels::{export_kernels, KernelId, Loaded};
+use glassbox::gpu::watch::{KernelWatcher, Reload};
 use glassbox::gpu::GpuOptions;
 use glassbox::graph::Graph;
 use glassbox::model::Model;
@@ -38,7 +39,10 @@ fn watch_reports_broken_edits_and_keeps_the_last_good_kernel() {
     let dir = std::env::temp_dir().join(format!("glassbox-kernels-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let written = export_kernels(&dir).unwrap();
-    assert!(written.len() >= 10);
+    assert_eq!(written.len(), glassbox::gpu::kernels::BUILTIN_KERNELS.len());
+    // Exported files are self-contained: the softmax carries its reduction helper.
+    let softmax = std::fs::read_to_string(dir.join("ops/softmax/workgroup.wgsl")).unwrap();
+    assert!(softmax.contains("fn workgroup_max("), "{softmax}");
     assert!(export_kernels(&dir)
         .unwrap_err()
         .to_string()
@@ -51,7 +55,7 @@ fn watch_reports_broken_edits_and_keeps_the_last_good_kernel() {
         "unchanged exports reload nothing"
     );
 
-    let path = dir.join("gelu.wgsl");
+    let path = dir.join("ops/gelu.wgsl");
     let original = std::fs::read_to_string(&path).unwrap();
     edit(
         &path,
@@ -78,8 +82,9 @@ fn watch_reports_broken_edits_and_keeps_the_last_good_kernel() {
         2,
     );
     let events = watcher.poll(&gpu.device, &mut registry);
+    let gelu = KernelId::new("gelu", "default");
     assert!(
-        matches!(events.as_slice(), [Reload::Reloaded(name)] if name == "gelu"),
+        matches!(events.as_slice(), [Reload::Loaded(Loaded::Replaced(id))] if *id == gelu),
         "{events:?}"
     );
     assert!(!gelu_matches_cpu(&gpu, &registry), "the edited kernel runs");
@@ -87,5 +92,16 @@ fn watch_reports_broken_edits_and_keeps_the_last_good_kernel() {
     edit(&path, &original, 3);
     watcher.poll(&gpu.device, &mut registry);
     assert!(gelu_matches_cpu(&gpu, &registry));
+
+    // A new file in the folder is a new variant at once.
+    let variant = original.replace("// Kernel: gelu/default", "// Kernel: gelu/mine");
+    edit(&dir.join("gelu_mine.wgsl"), &variant, 4);
+    let events = watcher.poll(&gpu.device, &mut registry);
+    let mine = KernelId::new("gelu", "mine");
+    assert!(
+        matches!(events.as_slice(), [Reload::Loaded(Loaded::Added(id))] if *id == mine),
+        "{events:?}"
+    );
+    assert_eq!(registry.dropped_in("gelu"), Some(mine));
     std::fs::remove_dir_all(&dir).unwrap();
 }

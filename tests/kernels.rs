@@ -5,7 +5,7 @@
 mod common;
 
 use glassbox::compare::compare;
-use glassbox::gpu::{kernels, GpuOptions};
+use glassbox::gpu::{kernels, GpuOptions, KernelId};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::{Config, Model};
 
@@ -30,7 +30,15 @@ fn assert_gpu_matches_cpu(config: Config, seq_len: usize, options: &GpuOptions) 
         }
         kinds_checked.insert(op.kind.kernel_name());
     }
-    assert_eq!(kinds_checked.len(), 10, "every op kind ran");
+    // Every op family with a kernel under kernels/ops ran: the graph exercises them all.
+    let op_families: std::collections::BTreeSet<String> = kernels::BUILTIN_KERNELS
+        .iter()
+        .filter(|f| f.path.starts_with("ops/"))
+        .map(|f| kernels::builtin_source(f).unwrap().header.family)
+        .collect();
+    let checked: std::collections::BTreeSet<String> =
+        kinds_checked.iter().map(|k| k.to_string()).collect();
+    assert_eq!(checked, op_families, "every op family ran");
     assert!(graph.tensors.iter().any(|t| t.role == Role::Aggregate));
 }
 
@@ -77,19 +85,53 @@ fn gpt2_small_shape() {
 }
 
 #[test]
-fn every_kernel_validates_with_naga() {
-    for spec in kernels::BUILTIN_KERNELS {
-        let file = format!("kernels/{}.wgsl", spec.name);
-        kernels::validate_wgsl(&file, spec.source).unwrap_or_else(|e| panic!("{e}"));
-        let first = spec.source.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with("// Op:"),
-            "{file} opens with its op comment"
-        );
-        for word in ["Bindings:", "Dispatch:", "Formula:"] {
-            assert!(spec.source.contains(word), "{file} documents its {word}");
+fn every_kernel_validates_with_naga_and_documents_itself() {
+    for file in kernels::BUILTIN_KERNELS {
+        let source = kernels::builtin_source(file).unwrap_or_else(|e| panic!("{e}"));
+        let path = format!("kernels/{}", file.path);
+        for word in ["// Op:", "// Bindings:", "// Formula:"] {
+            assert!(file.source.contains(word), "{path} documents its {word}");
+        }
+        // The file lives where its role and name say.
+        let (family, variant) = (&source.header.family, &source.header.variant);
+        let expected = [
+            format!("ops/{family}/{variant}.wgsl"),
+            format!("ops/{family}.wgsl"),
+            format!("decode/{family}.wgsl"),
+            format!("probes/{family}.wgsl"),
+            format!("render/{family}.wgsl"),
+        ];
+        assert!(expected.contains(&file.path.to_string()), "{path}: {family}/{variant}");
+    }
+}
+
+/// The catalog lists every kernel file in the repository (and nothing else), so that a file
+/// added to kernels/ cannot be silently left out of the binary.
+#[test]
+fn the_catalog_lists_every_kernel_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+    let mut on_disk = Vec::new();
+    let mut pending = vec![root.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(&root).unwrap().to_str().unwrap();
+                on_disk.push(relative.replace('\\', "/"));
+            }
         }
     }
+    let mut listed: Vec<String> = kernels::BUILTIN_KERNELS
+        .iter()
+        .chain(kernels::SHARED_HELPERS)
+        .map(|f| f.path.to_string())
+        .collect();
+    listed.push("render/tensor.wgsl".to_string());
+    on_disk.sort();
+    listed.sort();
+    assert_eq!(on_disk, listed);
 }
 
 #[test]
@@ -110,37 +152,60 @@ fn broken_kernel_is_reported_with_line_and_column() {
     assert_eq!(syntax.line, 2, "{syntax}");
 }
 
+fn no_includes(_: &str) -> Option<String> {
+    None
+}
+
+fn gelu_source() -> String {
+    kernels::BUILTIN_KERNELS
+        .iter()
+        .find(|f| f.path == "ops/gelu.wgsl")
+        .unwrap()
+        .source
+        .to_string()
+}
+
 /// Replacing a kernel with a broken edit fails with its location, and the previous pipeline keeps
 /// computing the right answer.
 #[test]
 fn broken_edit_keeps_last_good_kernel() {
     let (gpu, mut registry) = common::gpu(&GpuOptions::default());
-    let broken = kernels::BUILTIN_KERNELS
-        .iter()
-        .find(|s| s.name == "gelu")
-        .unwrap()
-        .source
-        .replace("y[i] = 0.5 * v", "y[i] = 0.5 * undefined_name");
+    let gelu = KernelId::new("gelu", "default");
+    let original = gelu_source();
+    let broken = original.replace("y[i] = 0.5 * v", "y[i] = 0.5 * undefined_name");
     let error = registry
-        .replace(&gpu.device, "gelu", "kernels/gelu.wgsl", &broken)
+        .load(&gpu.device, "my/gelu.wgsl", &broken, &no_includes)
         .unwrap_err();
-    assert!(error.line > 0, "{error}");
-    assert!(!registry.source("gelu").contains("undefined_name"));
+    assert_eq!(error.file, "my/gelu.wgsl");
+    assert!(error.line > 1 && error.column > 0, "{error}");
+    assert!(!registry.source(&gelu).text.contains("undefined_name"));
 
-    // Valid WGSL that breaks the executor's assumptions is refused too.
-    let original = registry.source("gelu").to_string();
-    for (from, to) in [
-        ("@workgroup_size(64)", "@workgroup_size(32)"),
-        ("fn main(", "fn start("),
-        ("var<storage, read> x", "var<storage, read_write> x"),
+    // Valid WGSL that breaks what the executor relies on is refused too, saying what.
+    for (from, to, says) in [
+        ("fn main(", "fn start(", "no compute entry point `main`"),
+        (
+            "var<storage, read> x",
+            "var<storage, read_write> x",
+            "family `gelu` binds Params at 0 and storage bindings [1 read, 2 read_write]",
+        ),
+        (
+            "n: u32,",
+            "n: u32,\n    extra: u32,",
+            "family `gelu` expects struct Params { n: u32 }",
+        ),
+        ("@binding(2)", "@binding(3)", "without gaps"),
+        ("Dispatch: fold(ceil(n / 64))", "Dispatch: fold(ceil(rows / 64))", "does not have"),
+        ("// Kernel: gelu/default", "// Kernel: gelu", "FAMILY/VARIANT"),
+        ("// Kernel: gelu/default", "// Kernel: tanh/fast", "no kernel family `tanh`"),
     ] {
         let edited = original.replace(from, to);
+        assert_ne!(edited, original, "{from}");
         let error = registry
-            .replace(&gpu.device, "gelu", "kernels/gelu.wgsl", &edited)
+            .load(&gpu.device, "my/gelu.wgsl", &edited, &no_includes)
             .expect_err(to);
-        assert!(error.to_string().contains("interface of gelu"), "{error}");
+        assert!(error.to_string().contains(says), "{to}: {error}");
     }
-    assert_eq!(registry.source("gelu"), original);
+    assert_eq!(registry.source(&gelu).text, original);
 
     let config = common::config(1, 2, 8, 11, 8);
     let model = Model::random(config.clone(), 3);
@@ -152,23 +217,51 @@ fn broken_edit_keeps_last_good_kernel() {
     assert!(compare(values.get(gelu), reference.get(gelu)).passes());
 }
 
+/// An error inside an included helper names the helper's file and line, not the line the helper
+/// was appended at.
+#[test]
+fn errors_in_included_helpers_point_into_the_helper() {
+    let softmax = kernels::BUILTIN_KERNELS
+        .iter()
+        .find(|f| f.path == "ops/softmax/workgroup.wgsl")
+        .unwrap()
+        .source;
+    let helper = kernels::shared_helper("shared/workgroup_reduce.wgsl").unwrap();
+    let broken_helper = helper.replace("let total = partial[0];", "let total = partial[0u] + oops;");
+    let line = broken_helper.lines().position(|l| l.contains("oops")).unwrap() as u32 + 1;
+    let error = glassbox::gpu::kernels::KernelSource::parse("mine.wgsl", softmax, &|name| {
+        (name == "shared/workgroup_reduce.wgsl").then(|| broken_helper.clone())
+    })
+    .unwrap_err();
+    assert_eq!(error.file, "kernels/shared/workgroup_reduce.wgsl", "{error}");
+    assert_eq!(error.line, line, "{error}");
+    let missing = softmax.replace("shared/workgroup_reduce.wgsl", "shared/nothing.wgsl");
+    let error = glassbox::gpu::kernels::KernelSource::parse("mine.wgsl", &missing, &no_includes)
+        .unwrap_err();
+    assert!(error.message.contains("no such helper"), "{error}");
+    let include_line = missing.lines().position(|l| l.contains("Include:")).unwrap() as u32 + 1;
+    assert_eq!(error.line, include_line, "{error}");
+}
+
 /// Every kernel variant against the CPU reference on the awkward shapes. Subgroup variants need
 /// the adapter's feature; lavapipe (CI) has it, so there every variant runs.
 #[test]
 fn every_variant_matches_cpu() {
-    let (_, registry) = common::gpu(&GpuOptions::default());
-    for variant in glassbox::gpu::variants::VARIANTS {
-        if !registry.has(variant.kernel) {
-            assert!(
-                variant.kernel.ends_with("_subgroup"),
-                "{} is missing",
-                variant.kernel
-            );
-            eprintln!("skipping {}: this adapter has no subgroups", variant.kernel);
+    let (gpu, registry) = common::gpu(&GpuOptions::default());
+    let subgroups = gpu.device.features().contains(wgpu::Features::SUBGROUP);
+    let mut checked = 0;
+    for file in kernels::BUILTIN_KERNELS {
+        let source = kernels::builtin_source(file).unwrap();
+        let id = KernelId::new(&source.header.family, &source.header.variant);
+        if registry.variants(&id.family).len() < 2 {
+            continue;
+        }
+        if !registry.has(&id) {
+            assert!(!subgroups && !source.header.needs.is_empty(), "{id} is missing");
             continue;
         }
         let options = GpuOptions {
-            kernels: glassbox::gpu::variants::KernelChoice::only(variant),
+            kernels: glassbox::gpu::variants::KernelChoice::only(&id),
             ..Default::default()
         };
         assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 1, &options);
@@ -179,5 +272,43 @@ fn every_variant_matches_cpu() {
             ..options
         };
         assert_gpu_matches_cpu(common::config(1, 2, 66, 40, 16), 9, &split);
+        checked += 1;
     }
+    assert!(checked >= 10, "{checked} variants checked");
+}
+
+/// The README's example: one WGSL file in a `--kernels` folder becomes a linear variant, runs the
+/// linear ops in place of the default and matches the CPU reference; nothing in Rust names it.
+#[test]
+fn a_dropped_in_file_is_a_variant() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/kernels");
+    let options = GpuOptions {
+        kernel_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let gpu = pollster::block_on(glassbox::gpu::Gpu::new(&options)).expect("a GPU adapter");
+    let registry = glassbox::gpu::KernelRegistry::for_gpu(&gpu).unwrap();
+    let id = KernelId::new("linear", "unrolled");
+    assert!(registry.has(&id));
+    assert_eq!(registry.dropped_in("linear"), Some(id.clone()));
+    let kind = glassbox::graph::OpKind::Linear { rows: 5, k: 7, n: 9 };
+    assert_eq!(gpu.kernels.kernel_for_op(&kind, &registry), id);
+    for (config, t) in [
+        (common::config(1, 3, 15, 37, 20), 7),
+        (common::config(2, 5, 130, 301, 80), 65),
+    ] {
+        let model = Model::random(config.clone(), 7);
+        let ids = common::ids(t, config.vocab_size, 11);
+        let graph = Graph::gpt2(&config, t);
+        let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
+        let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
+        for op in graph.ops.iter().filter(|op| op.kind.kernel_name() == "linear") {
+            let out = op.outputs[0];
+            assert!(compare(values.get(out), reference.get(out)).passes(), "{}", op.name);
+        }
+    }
+    // Chosen by name, it is checked like any variant; a name no file gives is refused.
+    let choice = glassbox::gpu::variants::KernelChoice::parse(&["linear=nope".into()]).unwrap();
+    let error = choice.check(&registry).unwrap_err();
+    assert!(error.contains("linear=unrolled"), "{error}");
 }

@@ -5,16 +5,17 @@
 mod common;
 
 use glassbox::compare::{compare, F16_DRIFT, TOLERANCE};
-use glassbox::gpu::kernels::{validate_wgsl, BUILTIN_KERNELS};
-use glassbox::gpu::{f16_source, GpuGraph, GpuModel, GpuOptions, Precision};
+use glassbox::gpu::kernels::{builtin_source, validate_wgsl, BUILTIN_KERNELS};
+use glassbox::gpu::wgsl::f16_source;
+use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions, Precision};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::Model;
 
 #[test]
 fn every_kernel_has_a_valid_f16_version() {
-    for spec in BUILTIN_KERNELS {
-        let source = f16_source(spec.source);
-        validate_wgsl(&format!("{} (f16)", spec.name), &source)
+    for file in BUILTIN_KERNELS {
+        let source = f16_source(&builtin_source(file).unwrap().resolved);
+        validate_wgsl(&format!("{} (f16)", file.path), &source)
             .unwrap_or_else(|e| panic!("{e}\n{source}"));
     }
     let draw = f16_source(glassbox::render::TENSOR_SHADER);

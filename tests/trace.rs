@@ -53,10 +53,18 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
                 .all(|&r| (1..=trace.workgroups).contains(&r)),
             "{name}"
         );
+        // Every workgroup the op launched started once, took one rank, and wrote cells: the
+        // ranks in the cells are exactly 1..=N.
+        let launched: u32 = run
+            .launches(op)
+            .iter()
+            .map(|l| l.workgroups.iter().product::<u32>())
+            .sum();
+        assert_eq!(trace.workgroups, launched, "{name}");
         let mut ranks: Vec<u32> = trace.cells.clone();
         ranks.sort_unstable();
         ranks.dedup();
-        assert!(ranks.len() as u32 <= trace.workgroups, "{name}");
+        assert_eq!(ranks, (1..=launched).collect::<Vec<_>>(), "{name}");
     }
 }
 

@@ -15,8 +15,8 @@ pub use peaks::Peaks;
 pub use sweep::{DecodeRow, ScaleRow, DEFAULT_SEQ_LENS};
 
 use crate::cpu::CpuRun;
-use crate::gpu::variants::{KernelChoice, VARIANTS};
-use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
+use crate::gpu::variants::KernelChoice;
+use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision};
 use crate::graph::Graph;
 use crate::model::Model;
 
@@ -127,21 +127,17 @@ fn time_cpu(reps: usize, mut f: impl FnMut()) -> f64 {
 pub(crate) async fn time_gpu(
     gpu: &Gpu,
     registry: &KernelRegistry,
-    kernel: &str,
-    bind_group: &wgpu::BindGroup,
-    groups: [u32; 3],
+    launch: &Launch,
     reps: usize,
 ) -> Result<Vec<f64>, GpuError> {
     let mut samples = Vec::new();
     for rep in 0..=reps {
         let secs = time_pass(gpu, |encoder, timestamp_writes| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel),
+                label: Some("benchmarked kernel"),
                 timestamp_writes,
             });
-            pass.set_pipeline(registry.pipeline(kernel));
-            pass.set_bind_group(0, bind_group, &[]);
-            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+            launch.dispatch(&mut pass, registry, Precision::F32);
         })
         .await?;
         // The first run warms up caches and pipelines.
@@ -206,7 +202,7 @@ pub async fn run(
             let (flops, bytes) = (op.kind.flops(), op.kind.bytes());
             KernelRow {
                 op: op.name.clone(),
-                kernel: op.kind.kernel_name().to_string(),
+                kernel: gpu.kernels.kernel_for_op(&op.kind, &registry).to_string(),
                 flops,
                 bytes,
                 gpu: Speed::new(gpu_s, flops, bytes, &gpu_peaks),
@@ -229,25 +225,29 @@ pub async fn run(
     });
     let mut variants = Vec::new();
     // Variants this adapter cannot run (subgroups) are left out of the report.
-    for variant in VARIANTS.iter().filter(|v| registry.has(v.kernel)) {
+    let kernels_with_choices = registry
+        .kernels()
+        .filter(|k| registry.variants(&k.id.family).len() > 1)
+        .collect::<Vec<_>>();
+    for variant in kernels_with_choices {
         let Some(index) = graph
             .ops
             .iter()
-            .position(|o| o.kind.kernel_name() == variant.family)
+            .position(|o| o.kind.kernel_name() == variant.id.family)
         else {
             continue;
         };
-        gpu.kernels = KernelChoice::only(variant);
+        gpu.kernels = KernelChoice::only(&variant.id);
         let with_variant = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
         with_variant.set_ids(&gpu, &ids)?;
         with_variant.run(&gpu, &registry);
         let secs = op_time(&gpu, &registry, &with_variant, index, reps).await?;
         let op = &graph.ops[index];
         variants.push(VariantRow {
-            family: variant.family.to_string(),
-            variant: variant.name.to_string(),
-            kernel: variant.kernel.to_string(),
-            about: variant.about.to_string(),
+            family: variant.id.family.clone(),
+            variant: variant.id.variant.clone(),
+            kernel: variant.file,
+            about: variant.about,
             op: op.name.clone(),
             gpu: Speed::new(secs, op.kind.flops(), op.kind.bytes(), &gpu_peaks),
         });

@@ -7,7 +7,8 @@ use serde::Serialize;
 use wgpu::util::DeviceExt;
 
 use super::{median, time_gpu};
-use crate::gpu::{Gpu, GpuError, KernelRegistry};
+use crate::gpu::kernels::params::{PeakCopyParams, PeakFmaParams};
+use crate::gpu::{Gpu, GpuError, KernelId, KernelRegistry, Launch};
 
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Peaks {
@@ -28,13 +29,11 @@ fn probe_bytes(gpu: &Gpu) -> u64 {
 async fn probe_seconds(
     gpu: &Gpu,
     registry: &KernelRegistry,
-    kernel: &str,
-    bind: &wgpu::BindGroup,
-    groups: [u32; 3],
+    launch: &Launch,
     reps: usize,
 ) -> Result<f64, GpuError> {
     let start = Instant::now();
-    let secs = median(time_gpu(gpu, registry, kernel, bind, groups, reps).await?);
+    let secs = median(time_gpu(gpu, registry, launch, reps).await?);
     let wall = start.elapsed().as_secs_f64() / (reps + 1) as f64;
     Ok(if secs * 10.0 < wall { wall } else { secs })
 }
@@ -59,9 +58,15 @@ pub async fn gpu_peaks(
         mapped_at_creation: false,
     });
     let vec4s = (bytes / 16) as usize;
-    let copy = crate::gpu::bind_kernel(gpu, registry, "peak_copy", &[vec4s as u32], &[&src, &dst]);
-    let groups = crate::gpu::grid(gpu, vec4s);
-    let copy_secs = probe_seconds(gpu, registry, "peak_copy", &copy, groups, reps).await?;
+    let copy = Launch::new(
+        gpu,
+        registry,
+        &KernelId::new("peak_copy", "default"),
+        "the copy probe",
+        &PeakCopyParams { n: vec4s as u32 },
+        &[&src, &dst],
+    )?;
+    let copy_secs = probe_seconds(gpu, registry, &copy, reps).await?;
 
     // Enough threads to fill the largest GPUs (an H200 keeps about 270k resident), then more work
     // per thread until one run is long enough that launching it costs nothing in comparison.
@@ -73,11 +78,19 @@ pub async fn gpu_peaks(
         mapped_at_creation: false,
     });
     let mut iterations = 16u32;
-    let fma_groups = crate::gpu::grid(gpu, threads as usize);
     loop {
-        let bind =
-            crate::gpu::bind_kernel(gpu, registry, "peak_fma", &[threads, iterations], &[&out]);
-        let secs = probe_seconds(gpu, registry, "peak_fma", &bind, fma_groups, reps).await?;
+        let fma = Launch::new(
+            gpu,
+            registry,
+            &KernelId::new("peak_fma", "default"),
+            "the arithmetic probe",
+            &PeakFmaParams {
+                threads,
+                iterations,
+            },
+            &[&out],
+        )?;
+        let secs = probe_seconds(gpu, registry, &fma, reps).await?;
         if secs > 0.05 || iterations >= 1 << 20 {
             let flops = threads as f64 * iterations as f64 * 64.0;
             return Ok(Peaks {

@@ -25,27 +25,44 @@ use crate::{cpu, dump};
 #[command(
     name = "glassbox",
     version,
-    about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference"
+    about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference",
+    // `glassbox --frames 30` is `glassbox view --frames 30`: the window is the default command.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     /// Split the vocabulary-sized GPU tensors (wte, logits, probs) every ROWS rows, as the
     /// device's binding limit does for large models: exercises that path on small ones.
     #[arg(long, global = true, value_name = "ROWS")]
     max_chunk_rows: Option<usize>,
-    /// Run an op family with another kernel variant, OP=VARIANT (repeatable): linear=naive,
-    /// linear=tiled, linear=matvec, logits=matvec, logits=subgroup, softmax=row,
-    /// softmax=subgroup, layernorm=row, layernorm=subgroup (defaults: linear=blocked,
-    /// logits=rows4, softmax=workgroup, layernorm=workgroup; one-token ops use linear=matvec
-    /// (linear=naive on CPU adapters) and logits=subgroup (logits=matvec without subgroups)
-    /// unless told otherwise).
-    #[arg(long = "kernel", global = true, value_name = "OP=VARIANT")]
-    kernels: Vec<String>,
+    #[arg(long = "kernel", global = true, value_name = "FAMILY=VARIANT", long_help = crate::gpu::variants::kernel_help())]
+    kernel_choices: Vec<String>,
+    /// A folder of kernel files loaded over the built-in ones (see `glassbox kernels export`):
+    /// edited built-in kernels, and new variants, which run in place of their family's
+    /// default. `view` also watches it and reloads a file when it changes.
+    #[arg(long = "kernels", global = true, value_name = "DIR")]
+    kernel_dir: Option<PathBuf>,
     /// Store the model's floats on the GPU as f32 (default) or f16 (half the bytes; kernels
     /// still compute in f32; needs the adapter's SHADER_F16).
     #[arg(long, global = true, default_value = "f32", value_name = "f32|f16")]
     precision: String,
+    #[command(flatten)]
+    view: ViewArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// What the window opens on.
+#[derive(clap::Args, Clone)]
+struct ViewArgs {
+    /// Scene folder with scene.toml.
+    #[arg(long, conflicts_with = "model")]
+    scene: Option<PathBuf>,
+    /// A model folder (config.json + model.safetensors) to open without a scene.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Exit after drawing this many frames.
+    #[arg(long)]
+    frames: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,27 +91,18 @@ fn tokenize(tokenizer: TokenizerName, text: &str, decode: bool) -> Result<()> {
 
 #[derive(Subcommand)]
 enum KernelsCommand {
-    /// Write the built-in kernels to DIR, one NAME.wgsl each (never overwriting a file).
+    /// Write the built-in kernels to DIR, each self-contained (shared helpers appended), at its
+    /// path under kernels/ (never overwriting a file).
     Export { dir: PathBuf },
+    /// List every kernel: family=variant, where it comes from and what it does (with
+    /// --kernels DIR, the folder's kernels too).
+    List,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Open the window on a scene (the default command; the built-in `sort` scene without --scene).
-    View {
-        /// Scene folder with scene.toml.
-        #[arg(long, conflicts_with = "model")]
-        scene: Option<PathBuf>,
-        /// A model folder (config.json + model.safetensors) to open without a scene.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Exit after drawing this many frames.
-        #[arg(long)]
-        frames: Option<u64>,
-        /// Watch this folder of kernel files (see `glassbox kernels export`) and hot-reload them.
-        #[arg(long)]
-        kernels: Option<PathBuf>,
-    },
+    View(ViewArgs),
     /// Kernel files for editing.
     Kernels {
         #[command(subcommand)]
@@ -167,33 +175,25 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let gpu_options = GpuOptions {
         max_chunk_rows: cli.max_chunk_rows,
-        kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernels)
+        kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernel_choices)
             .map_err(anyhow::Error::msg)?,
+        kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
     };
-    let command = cli.command.unwrap_or(Command::View {
-        scene: None,
-        model: None,
-        frames: None,
-        kernels: None,
-    });
-    match command {
-        Command::View {
-            scene,
-            model,
-            frames,
-            kernels,
-        } => view(
-            scene.as_deref(),
-            model.as_deref(),
-            frames,
-            kernels,
-            gpu_options,
-        ),
+    if let Some(dir) = &gpu_options.kernel_dir {
+        if !dir.is_dir() {
+            bail!("--kernels {}: no such folder", dir.display());
+        }
+    }
+    match cli.command.unwrap_or(Command::View(cli.view)) {
+        Command::View(args) => view(&args, gpu_options),
+        Command::Kernels {
+            command: KernelsCommand::List,
+        } => list_kernels(&gpu_options),
         Command::Kernels {
             command: KernelsCommand::Export { dir },
         } => {
-            let written = crate::gpu::watch::export_kernels(&dir)
+            let written = crate::gpu::kernels::export_kernels(&dir)
                 .with_context(|| format!("exporting kernels to {}", dir.display()))?;
             println!(
                 "wrote {} kernels to {}; edit them with `glassbox view --kernels {}`",
@@ -268,32 +268,44 @@ pub fn run() -> Result<ExitCode> {
 }
 
 #[cfg(feature = "app")]
-fn view(
-    scene: Option<&Path>,
-    model: Option<&Path>,
-    frames: Option<u64>,
-    kernels: Option<PathBuf>,
-    gpu: GpuOptions,
-) -> Result<ExitCode> {
-    let scene = render::load_scene(scene, model)?;
+fn view(args: &ViewArgs, mut gpu: GpuOptions) -> Result<ExitCode> {
+    let scene = render::load_scene(args.scene.as_deref(), args.model.as_deref())?;
+    // The window loads the kernel folder itself, so that a kernel that does not compile is
+    // shown in the window (and fixed while it runs) instead of stopping it.
+    let kernels = gpu.kernel_dir.take();
     crate::app::run(crate::app::AppOptions {
         scene,
         gpu,
-        frames,
+        frames: args.frames,
         kernels,
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "app"))]
-fn view(
-    _: Option<&Path>,
-    _: Option<&Path>,
-    _: Option<u64>,
-    _: Option<PathBuf>,
-    _: GpuOptions,
-) -> Result<ExitCode> {
+fn view(_: &ViewArgs, _: GpuOptions) -> Result<ExitCode> {
     bail!("this glassbox was built without the `app` feature: no window; `glassbox render` still works")
+}
+
+/// Prints every kernel the adapter can run, the `--kernels` folder's included.
+fn list_kernels(options: &GpuOptions) -> Result<ExitCode> {
+    let gpu = pollster::block_on(Gpu::new(options))?;
+    let registry = KernelRegistry::for_gpu(&gpu)?;
+    println!("{:<30} {:<10} {:<44} about", "kernel", "origin", "file");
+    for kernel in registry.kernels() {
+        let origin = match kernel.origin {
+            crate::gpu::kernels::Origin::BuiltIn => "built-in",
+            crate::gpu::kernels::Origin::Edited => "edited",
+            crate::gpu::kernels::Origin::DroppedIn => "new",
+        };
+        println!(
+            "{:<30} {origin:<10} {:<44} {}",
+            kernel.id.to_string(),
+            kernel.file,
+            kernel.about
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(dir: &Path, ids: &[u32]) -> Result<(Model, Graph)> {

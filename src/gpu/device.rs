@@ -13,6 +13,9 @@ pub struct GpuOptions {
     pub max_chunk_rows: Option<usize>,
     /// Which kernel variant runs each op family.
     pub kernels: super::variants::KernelChoice,
+    /// A folder of kernel files (`--kernels DIR`) loaded over the built-in ones: new variants
+    /// and edited built-ins.
+    pub kernel_dir: Option<std::path::PathBuf>,
     /// How float tensors are stored (f16 needs the adapter's SHADER_F16).
     pub precision: super::Precision,
 }
@@ -31,6 +34,8 @@ pub struct Gpu {
     pub max_chunk_rows: Option<usize>,
     /// See [`GpuOptions::kernels`].
     pub kernels: super::variants::KernelChoice,
+    /// See [`GpuOptions::kernel_dir`].
+    pub kernel_dir: Option<std::path::PathBuf>,
     /// How models uploaded from now on store their float tensors; see [`GpuOptions::precision`].
     pub precision: super::Precision,
     /// Whether the device can store f16 (SHADER_F16).
@@ -120,6 +125,7 @@ impl Gpu {
             max_binding_bytes,
             max_chunk_rows: options.max_chunk_rows,
             kernels,
+            kernel_dir: options.kernel_dir.clone(),
             precision: options.precision,
             f16,
             readbacks: AtomicU64::new(0),

@@ -6,15 +6,12 @@ use std::ops::Range;
 
 use wgpu::util::DeviceExt;
 
-use super::plan::Dispatch;
+use super::launch::Launch;
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
 use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
 use crate::sampling::Sampling;
 use crate::values::TensorValues;
-
-/// Threads per workgroup along x in every kernel.
-pub const WORKGROUP: u32 = 64;
 
 /// The weights of a model, uploaded once and shared by every graph built on it.
 pub struct GpuModel {
@@ -83,7 +80,7 @@ pub struct OpTiming {
 pub struct GpuGraph {
     pub graph: Graph,
     pub(super) tensors: Vec<GpuTensor>,
-    pub(super) plans: Vec<Vec<Dispatch>>,
+    pub(super) plans: Vec<Vec<Launch>>,
     /// A decode graph's sampling settings, as `Sampling::to_words` lays them out.
     pub(super) sampling: Option<wgpu::Buffer>,
     /// How its float tensors are stored (the weights' precision).
@@ -145,6 +142,11 @@ impl GpuGraph {
             built.plans.push(plan);
         }
         Ok(built)
+    }
+
+    /// The kernel launches of op `index`, in the order they run.
+    pub fn launches(&self, index: usize) -> &[Launch] {
+        &self.plans[index]
     }
 
     pub fn tensor(&self, id: TensorId) -> &GpuTensor {
@@ -210,11 +212,8 @@ impl GpuGraph {
                     end_of_pass_write_index: Some(2 * slot + 1),
                 }),
             });
-            for dispatch in &self.plans[index] {
-                pass.set_pipeline(registry.pipeline_for(dispatch.kernel, self.precision));
-                pass.set_bind_group(0, &dispatch.bind_group, &[]);
-                let [x, y, z] = dispatch.workgroups;
-                pass.dispatch_workgroups(x, y, z);
+            for launch in &self.plans[index] {
+                launch.dispatch(&mut pass, registry, self.precision);
             }
         }
     }
@@ -293,67 +292,4 @@ impl GpuGraph {
         }
         Ok(values)
     }
-}
-
-/// Workgroups covering `n` elements with 64 threads each, folded into a second dimension when
-/// one dimension would exceed the device limit. Kernels rebuild the index from `num_workgroups`.
-pub fn grid(gpu: &Gpu, n: usize) -> [u32; 3] {
-    let groups = n.div_ceil(WORKGROUP as usize).max(1);
-    let limit = gpu.limits.max_compute_workgroups_per_dimension as usize;
-    let x = groups.min(limit);
-    [x as u32, groups.div_ceil(x) as u32, 1]
-}
-
-/// A bind group for `kernel`: its parameters as a uniform buffer at binding 0, then `buffers`
-/// in binding order.
-pub fn bind_kernel(
-    gpu: &Gpu,
-    registry: &KernelRegistry,
-    kernel: &str,
-    params: &[u32],
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let spec = registry.spec(kernel);
-    assert_eq!(
-        buffers.len() as u32,
-        spec.reads + spec.writes,
-        "kernel {kernel} binds {} buffers",
-        spec.reads + spec.writes
-    );
-    bind_group(gpu, registry.layout(kernel), kernel, params, buffers)
-}
-
-/// A bind group for `layout`: `params` as a uniform buffer at binding 0, then `buffers`.
-pub fn bind_group(
-    gpu: &Gpu,
-    layout: &wgpu::BindGroupLayout,
-    kernel: &str,
-    params: &[u32],
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    // Uniform buffers are padded to 16 bytes; WGSL structs of a few u32 fit in 32.
-    let mut padded = [0u32; 8];
-    padded[..params.len()].copy_from_slice(params);
-    let uniform = gpu
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(kernel),
-            contents: bytemuck::cast_slice(&padded),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: uniform.as_entire_binding(),
-    }];
-    for (i, buffer) in buffers.iter().enumerate() {
-        entries.push(wgpu::BindGroupEntry {
-            binding: 1 + i as u32,
-            resource: buffer.as_entire_binding(),
-        });
-    }
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(kernel),
-        layout,
-        entries: &entries,
-    })
 }

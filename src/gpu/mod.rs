@@ -3,19 +3,21 @@
 mod device;
 mod executor;
 pub mod kernels;
+pub mod launch;
 mod plan;
 mod precision;
 mod tensor;
 pub mod trace;
-mod trace_source;
 pub mod variants;
+pub mod wgsl;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;
 
 pub use device::{Gpu, GpuOptions};
-pub use executor::{bind_group, bind_kernel, grid, GpuGraph, GpuModel, OpTiming, WORKGROUP};
-pub use kernels::{KernelError, KernelRegistry};
-pub use precision::{f16_source, Precision};
+pub use executor::{GpuGraph, GpuModel, OpTiming};
+pub use kernels::{KernelError, KernelId, KernelRegistry};
+pub use launch::Launch;
+pub use precision::Precision;
 pub use tensor::GpuTensor;
 
 use thiserror::Error;
@@ -56,6 +58,9 @@ pub enum GpuError {
     Readback(String),
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// A `--kernel` choice the loaded kernels do not have.
+    #[error("{0}")]
+    Choice(String),
     #[error(transparent)]
     Load(#[from] LoadError),
 }

@@ -1,59 +1,51 @@
-//! How each op becomes kernel launches: the kernel its variant names, the parameters, the
-//! buffers bound in order and the workgroup grid. Built once per graph.
+//! How each op becomes kernel launches: the kernel its family's chosen variant names, the
+//! typed parameters and the buffers bound in order. Grids come from the kernels' headers.
+//! Built once per graph.
 
-use super::executor::{bind_kernel, grid};
+use super::kernels::params::*;
+use super::kernels::{KernelId, KernelParams};
+use super::launch::Launch;
 use super::{Gpu, GpuError, GpuGraph, KernelRegistry, Precision};
 use crate::graph::OpKind;
 
-/// One kernel launch: which kernel, what it binds, how many workgroups.
-pub(super) struct Dispatch {
-    pub kernel: &'static str,
-    pub bind_group: wgpu::BindGroup,
-    pub workgroups: [u32; 3],
-    /// What the bind group holds, for binding the same launch to a trace version of the kernel.
-    pub params: Vec<u32>,
-    pub buffers: Vec<wgpu::Buffer>,
+/// Where launches of one op are made: its kernel and its name for errors.
+struct Site<'a> {
+    gpu: &'a Gpu,
+    registry: &'a KernelRegistry,
+    kernel: &'a KernelId,
+    op: &'a str,
 }
 
-fn div_ceil(a: usize, b: usize) -> u32 {
-    a.div_ceil(b) as u32
+impl Site<'_> {
+    fn launch<P: KernelParams>(&self, params: P, buffers: &[&wgpu::Buffer]) -> Result<Launch, GpuError> {
+        Launch::new(self.gpu, self.registry, self.kernel, self.op, &params, buffers)
+    }
 }
 
 impl GpuGraph {
-    /// Builds the dispatches of op `index`. Ops whose tensors may be split (the vocabulary-sized
-    /// ones) get one dispatch per chunk, or per pair of chunks.
+    /// Builds the launches of op `index`. Ops whose tensors may be split (the vocabulary-sized
+    /// ones) get one launch per chunk, or per pair of chunks.
     pub(super) fn plan_op(
         &self,
         gpu: &Gpu,
         registry: &KernelRegistry,
         index: usize,
-    ) -> Result<Vec<Dispatch>, GpuError> {
+    ) -> Result<Vec<Launch>, GpuError> {
         let op = &self.graph.ops[index];
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];
-        let kernel = gpu.kernels.kernel_for_op(&op.kind, |k| registry.has(k));
-        if !registry.has(kernel) || (self.precision == Precision::F16 && !registry.has_f16()) {
+        let kernel: KernelId = gpu.kernels.kernel_for_op(&op.kind, registry);
+        if !registry.has(&kernel) || (self.precision == Precision::F16 && !registry.has_f16()) {
             return Err(GpuError::Unsupported {
                 op: op.name.clone(),
                 kernel: kernel.to_string(),
             });
         }
-        let make = |params: &[u32], buffers: &[&wgpu::Buffer], workgroups: [u32; 3]| {
-            let limit = gpu.limits.max_compute_workgroups_per_dimension;
-            if workgroups.iter().any(|&w| w > limit) {
-                return Err(GpuError::Dispatch {
-                    op: op.name.clone(),
-                    workgroups,
-                    limit,
-                });
-            }
-            Ok(Dispatch {
-                kernel,
-                bind_group: bind_kernel(gpu, registry, kernel, params, buffers),
-                workgroups,
-                params: params.to_vec(),
-                buffers: buffers.iter().map(|&b| b.clone()).collect(),
-            })
+        let at = Site {
+            gpu,
+            registry,
+            kernel: &kernel,
+            op: &op.name,
         };
         let single_io = || -> Result<Vec<&wgpu::Buffer>, GpuError> {
             let mut buffers = Vec::new();
@@ -63,7 +55,8 @@ impl GpuGraph {
             Ok(buffers)
         };
         let u = |x: usize| x as u32;
-        let plan = match op.kind {
+        let one = |launch: Result<Launch, GpuError>| launch.map(|l| vec![l]);
+        match op.kind {
             OpKind::Embed { t, c } => {
                 let (ids, wte, wpe, out) = (
                     input(0).single()?,
@@ -73,45 +66,49 @@ impl GpuGraph {
                 );
                 wte.chunk_ranges()
                     .map(|(chunk, start, rows)| {
-                        make(
-                            &[u(t), u(c), u(start), u(rows)],
-                            &[ids, chunk, wpe, out],
-                            [div_ceil(c, 64), u(t), 1],
-                        )
+                        let params = EmbedParams {
+                            t: u(t),
+                            c: u(c),
+                            vocab_start: u(start),
+                            vocab_rows: u(rows),
+                        };
+                        at.launch(params, &[ids, chunk, wpe, out])
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect()
             }
-            OpKind::LayerNorm { rows, c, eps } => {
-                vec![make(
-                    &[u(rows), u(c), eps.to_bits()],
-                    &single_io()?,
-                    [u(rows), 1, 1],
-                )?]
-            }
-            OpKind::Linear { rows, k, n } => {
-                let groups = match kernel {
-                    "linear_naive" => [div_ceil(n, 64), u(rows), 1],
-                    "linear_matvec" => [div_ceil(n, 32), u(rows), 1],
-                    "linear_tiled" => [div_ceil(n, 16), div_ceil(rows, 16), 1],
-                    _ => [div_ceil(n, 256), div_ceil(rows, 4), 1],
-                };
-                vec![make(&[u(rows), u(k), u(n)], &single_io()?, groups)?]
-            }
-            OpKind::SplitHeads { t, h, d } => {
-                vec![make(
-                    &[u(t), u(h), u(d)],
-                    &single_io()?,
-                    [div_ceil(3 * h * d, 64), u(t), 1],
-                )?]
-            }
-            OpKind::AttnScores { t, h, d } => {
-                let scale = 1.0 / (d as f32).sqrt();
-                vec![make(
-                    &[u(t), u(h), u(d), scale.to_bits()],
-                    &single_io()?,
-                    [div_ceil(t, 64), u(t), u(h)],
-                )?]
-            }
+            OpKind::LayerNorm { rows, c, eps } => one(at.launch(
+                LayerNormParams {
+                    rows: u(rows),
+                    c: u(c),
+                    eps,
+                },
+                &single_io()?,
+            )),
+            OpKind::Linear { rows, k, n } => one(at.launch(
+                LinearParams {
+                    rows: u(rows),
+                    k: u(k),
+                    n: u(n),
+                },
+                &single_io()?,
+            )),
+            OpKind::SplitHeads { t, h, d } => one(at.launch(
+                SplitHeadsParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                },
+                &single_io()?,
+            )),
+            OpKind::AttnScores { t, h, d } => one(at.launch(
+                AttnScoresParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                    scale: 1.0 / (d as f32).sqrt(),
+                },
+                &single_io()?,
+            )),
             OpKind::Softmax { cols, causal, .. } => {
                 let (x, probs) = (input(0), output(0));
                 let (max, sum) = (output(1).single()?, output(2).single()?);
@@ -119,47 +116,49 @@ impl GpuGraph {
                 x.chunk_ranges()
                     .zip(&probs.chunks)
                     .map(|((xc, start, rows), pc)| {
-                        let softmax_rows = rows * x.row_len / cols;
-                        let offset = start * x.row_len / cols;
-                        make(
-                            &[u(softmax_rows), u(cols), u32::from(causal), u(offset)],
-                            &[xc, pc, max, sum],
-                            match kernel {
-                                "softmax_row" => [div_ceil(softmax_rows, 64), 1, 1],
-                                _ => [u(softmax_rows), 1, 1],
-                            },
-                        )
+                        let params = SoftmaxParams {
+                            rows: u(rows * x.row_len / cols),
+                            cols: u(cols),
+                            causal: u32::from(causal),
+                            row_offset: u(start * x.row_len / cols),
+                        };
+                        at.launch(params, &[xc, pc, max, sum])
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect()
             }
-            OpKind::AttnMix { t, h, d } => {
-                vec![make(
-                    &[u(t), u(h), u(d)],
-                    &single_io()?,
-                    [div_ceil(h * d, 64), u(t), 1],
-                )?]
-            }
-            OpKind::Gelu { n } | OpKind::Add { n } => {
-                vec![make(&[u(n)], &single_io()?, grid(gpu, n))?]
-            }
+            OpKind::AttnMix { t, h, d } => one(at.launch(
+                AttnMixParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                },
+                &single_io()?,
+            )),
+            OpKind::Gelu { n } => one(at.launch(
+                GeluParams { n: u(n) },
+                &single_io()?,
+            )),
+            OpKind::Add { n } => one(at.launch(
+                AddParams { n: u(n) },
+                &single_io()?,
+            )),
             OpKind::Logits { c, v, .. } => {
                 let (x, wte, logits) = (input(0).single()?, input(1), output(0));
                 let mut plan = Vec::new();
                 for (wchunk, v_start, v_rows) in wte.chunk_ranges() {
                     for (lchunk, t_start, t_rows) in logits.chunk_ranges() {
-                        let groups = match kernel {
-                            "logits_matvec" => [div_ceil(v_rows, 4), u(t_rows), 1],
-                            "logits_subgroup" => [div_ceil(v_rows, 8), u(t_rows), 1],
-                            _ => [div_ceil(v_rows, 64), div_ceil(t_rows, 4), 1],
+                        let params = LogitsParams {
+                            t_rows: u(t_rows),
+                            t_offset: u(t_start),
+                            c: u(c),
+                            vocab: u(v),
+                            vocab_start: u(v_start),
+                            vocab_rows: u(v_rows),
                         };
-                        plan.push(make(
-                            &[u(t_rows), u(t_start), u(c), u(v), u(v_start), u(v_rows)],
-                            &[x, wchunk, lchunk],
-                            groups,
-                        )?);
+                        plan.push(at.launch(params, &[x, wchunk, lchunk])?);
                     }
                 }
-                plan
+                Ok(plan)
             }
             OpKind::EmbedAt { c } => {
                 let (ids, position, wte, wpe, out) = (
@@ -171,32 +170,41 @@ impl GpuGraph {
                 );
                 wte.chunk_ranges()
                     .map(|(chunk, start, rows)| {
-                        make(
-                            &[u(c), u(start), u(rows)],
-                            &[ids, position, chunk, wpe, out],
-                            [div_ceil(c, 64), 1, 1],
-                        )
+                        let params = EmbedAtParams {
+                            c: u(c),
+                            vocab_start: u(start),
+                            vocab_rows: u(rows),
+                        };
+                        let buffers = [ids, position, chunk, wpe, out];
+                        at.launch(params, &buffers)
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect()
             }
-            OpKind::KvAppend { h, d, capacity } => vec![make(
-                &[u(h), u(d), u(capacity)],
+            OpKind::KvAppend { h, d, capacity } => one(at.launch(
+                KvAppendParams {
+                    h: u(h),
+                    d: u(d),
+                    capacity: u(capacity),
+                },
                 &single_io()?,
-                [div_ceil(3 * h * d, 64), 1, 1],
-            )?],
-            OpKind::AttnScoresCached { h, d, capacity } => {
-                let scale = 1.0 / (d as f32).sqrt();
-                vec![make(
-                    &[u(h), u(d), u(capacity), scale.to_bits()],
-                    &single_io()?,
-                    [div_ceil(capacity, 64), 1, u(h)],
-                )?]
-            }
-            OpKind::AttnMixCached { h, d, capacity } => vec![make(
-                &[u(h), u(d), u(capacity)],
+            )),
+            OpKind::AttnScoresCached { h, d, capacity } => one(at.launch(
+                AttnScoresCachedParams {
+                    h: u(h),
+                    d: u(d),
+                    capacity: u(capacity),
+                    scale: 1.0 / (d as f32).sqrt(),
+                },
                 &single_io()?,
-                [div_ceil(h * d, 64), 1, 1],
-            )?],
+            )),
+            OpKind::AttnMixCached { h, d, capacity } => one(at.launch(
+                AttnMixCachedParams {
+                    h: u(h),
+                    d: u(d),
+                    capacity: u(capacity),
+                },
+                &single_io()?,
+            )),
             OpKind::Sample { v } => {
                 let settings = self
                     .sampling
@@ -204,13 +212,11 @@ impl GpuGraph {
                     .expect("a decode graph has its sampling settings");
                 let (logits, position, next) =
                     (input(0).single()?, input(1).single()?, output(0).single()?);
-                vec![make(
-                    &[u(v)],
+                one(at.launch(
+                    SampleParams { v: u(v) },
                     &[logits, settings, position, next],
-                    [1, 1, 1],
-                )?]
+                ))
             }
-        };
-        Ok(plan)
+        }
     }
 }

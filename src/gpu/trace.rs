@@ -1,8 +1,8 @@
 //! Execution traces of any op: its kernel runs once more in a trace version derived from its
-//! current source (`trace_source`), which records, for every output cell, the start rank of the
+//! current source (`wgsl::trace_source`), which records, for every output cell, the start rank of the
 //! workgroup that wrote it. One readback per trace, made when asked.
 
-use super::executor::bind_group;
+use super::launch::bind_group;
 use super::{Gpu, GpuError, GpuGraph, KernelRegistry};
 
 #[derive(Clone, Debug)]
@@ -40,7 +40,7 @@ impl GpuGraph {
         let tensor = &self.tensors[output];
         let cells_len = tensor.rows * tensor.row_len;
         let plan = &self.plans[index];
-        let kernel = plan[0].kernel;
+        let kernel = &plan[0].kernel;
         let (layout, pipeline) = registry.trace_pipeline(&gpu.device, kernel, self.precision)?;
         let storage = |label, size: usize| {
             gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -57,7 +57,7 @@ impl GpuGraph {
             .map(|dispatch| {
                 let mut buffers: Vec<&wgpu::Buffer> = dispatch.buffers.iter().collect();
                 buffers.extend([&counter, &cells]);
-                bind_group(gpu, &layout, kernel, &dispatch.params, &buffers)
+                bind_group(gpu, &layout, "execution trace", &dispatch.params, &buffers)
             })
             .collect();
         let mut encoder = gpu.device.create_command_encoder(&Default::default());

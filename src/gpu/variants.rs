@@ -1,108 +1,16 @@
-//! Kernel variants: several kernels for the same op, chosen per op family (`--kernel
-//! linear=tiled`). Every variant of a family has the same bindings; each has its own dispatch
-//! shape, given here.
+//! Which kernel runs each op: the variant chosen for its family (`--kernel linear=tiled`, or
+//! the app's Kernels box), else the variant a `--kernels` folder added, else what suits the op
+//! and the adapter, else the family's default (its first built-in kernel).
 
 use std::collections::BTreeMap;
 
+use super::kernels::{params, KernelId, KernelRegistry, BUILTIN_KERNELS};
 use crate::graph::OpKind;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Variant {
-    /// The op family (the graph's kernel name: `linear`, `softmax`, `layernorm`).
-    pub family: &'static str,
-    /// The variant's name on the command line.
-    pub name: &'static str,
-    /// The kernel file (without `.wgsl`).
-    pub kernel: &'static str,
-    pub about: &'static str,
-}
-
-/// Every variant; the first of each family is its default.
-pub const VARIANTS: &[Variant] = &[
-    Variant {
-        family: "linear",
-        name: "blocked",
-        kernel: "linear",
-        about: "4 x 4 outputs per thread in registers, each weight load serving 4 rows",
-    },
-    Variant {
-        family: "linear",
-        name: "naive",
-        kernel: "linear_naive",
-        about: "one thread per output, every operand from memory",
-    },
-    Variant {
-        family: "linear",
-        name: "tiled",
-        kernel: "linear_tiled",
-        about: "16 x 16 tiles staged in workgroup memory",
-    },
-    Variant {
-        family: "linear",
-        name: "matvec",
-        kernel: "linear_matvec",
-        about: "32 outputs x 8 slices of K per workgroup: each weight read once, in full lines (decode)",
-    },
-    Variant {
-        family: "logits",
-        name: "rows4",
-        kernel: "logits",
-        about: "one vocabulary row per thread, serving 4 tokens",
-    },
-    Variant {
-        family: "logits",
-        name: "matvec",
-        kernel: "logits_matvec",
-        about: "64 threads share each vocabulary row, reading it in full lines (decode)",
-    },
-    Variant {
-        family: "logits",
-        name: "subgroup",
-        kernel: "logits_subgroup",
-        about: "one subgroup per vocabulary row, summed with subgroupAdd: no barrier (decode; where the adapter has subgroups)",
-    },
-    Variant {
-        family: "softmax",
-        name: "workgroup",
-        kernel: "softmax",
-        about: "one 64-thread workgroup per row, reductions in workgroup memory",
-    },
-    Variant {
-        family: "softmax",
-        name: "row",
-        kernel: "softmax_row",
-        about: "one thread per row",
-    },
-    Variant {
-        family: "softmax",
-        name: "subgroup",
-        kernel: "softmax_subgroup",
-        about: "one 64-thread workgroup per row, reductions with subgroupMax/subgroupAdd (where the adapter has subgroups)",
-    },
-    Variant {
-        family: "layernorm",
-        name: "workgroup",
-        kernel: "layernorm",
-        about: "one 64-thread workgroup per row, reductions in workgroup memory",
-    },
-    Variant {
-        family: "layernorm",
-        name: "row",
-        kernel: "layernorm_row",
-        about: "one thread per row",
-    },
-    Variant {
-        family: "layernorm",
-        name: "subgroup",
-        kernel: "layernorm_subgroup",
-        about: "one 64-thread workgroup per row, sums with subgroupAdd (where the adapter has subgroups)",
-    },
-];
 
 /// Which variant runs for each family (the default where none is chosen).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelChoice {
-    chosen: BTreeMap<&'static str, &'static str>,
+    chosen: BTreeMap<String, String>,
     /// Prefer kernels without workgroup barriers where there is a choice (see
     /// [`KernelChoice::for_adapter`]).
     barrier_free: bool,
@@ -119,72 +27,127 @@ impl KernelChoice {
         self
     }
 
-    /// Parses `family=variant` choices, such as `linear=tiled`.
+    /// Parses `family=variant` choices, such as `linear=tiled`. Whether the variant exists is
+    /// known once the kernels are loaded (a `--kernels` folder may add it): see
+    /// [`KernelChoice::check`].
     pub fn parse(choices: &[String]) -> Result<KernelChoice, String> {
         let mut result = KernelChoice::default();
         for choice in choices {
-            let (family, name) = choice.split_once('=').ok_or_else(|| {
-                format!("--kernel {choice:?}: expected OP=VARIANT, such as linear=tiled")
-            })?;
-            let variant = VARIANTS
-                .iter()
-                .find(|v| v.family == family && v.name == name)
+            let (family, variant) = choice
+                .split_once('=')
+                .filter(|(f, v)| !f.is_empty() && !v.is_empty())
                 .ok_or_else(|| {
-                    let known: Vec<String> = VARIANTS
-                        .iter()
-                        .map(|v| format!("{}={}", v.family, v.name))
-                        .collect();
-                    format!(
-                        "--kernel {choice:?}: unknown; the variants are {}",
-                        known.join(", ")
-                    )
+                    format!("--kernel {choice:?}: expected FAMILY=VARIANT, such as linear=tiled")
                 })?;
-            result.chosen.insert(variant.family, variant.kernel);
+            if params::family(family).is_none() {
+                let families: Vec<&str> = params::FAMILIES.iter().map(|f| f.name).collect();
+                return Err(format!(
+                    "--kernel {choice:?}: no family `{family}`; the families are {}",
+                    families.join(", ")
+                ));
+            }
+            result.chosen.insert(family.to_string(), variant.to_string());
         }
         Ok(result)
     }
 
+    /// Refuses a chosen variant the registry does not have, listing those it has.
+    pub fn check(&self, registry: &KernelRegistry) -> Result<(), String> {
+        for (family, variant) in &self.chosen {
+            if !registry.has(&KernelId::new(family, variant)) {
+                let known: Vec<String> = registry
+                    .variants(family)
+                    .iter()
+                    .map(|k| k.id.to_string())
+                    .collect();
+                return Err(format!(
+                    "--kernel {family}={variant}: no such variant on this adapter; the variants \
+                     of {family} are {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The choice of exactly one variant.
-    pub fn only(variant: &Variant) -> KernelChoice {
-        KernelChoice {
-            chosen: BTreeMap::from([(variant.family, variant.kernel)]),
-            barrier_free: false,
-        }
+    pub fn only(id: &KernelId) -> KernelChoice {
+        let mut choice = KernelChoice::default();
+        choice.set(id);
+        choice
     }
 
-    /// Runs `variant` for its family from now on.
-    pub fn set(&mut self, variant: &Variant) {
-        self.chosen.insert(variant.family, variant.kernel);
+    /// Runs `id` for its family from now on.
+    pub fn set(&mut self, id: &KernelId) {
+        self.chosen.insert(id.family.clone(), id.variant.clone());
     }
 
-    /// The variant that runs the ops of `family`.
-    pub fn variant_for(&self, family: &str) -> Option<&'static Variant> {
-        let kernel = self.chosen.get(family).copied().unwrap_or_default();
-        VARIANTS
-            .iter()
-            .find(|v| v.family == family && (v.kernel == kernel || kernel.is_empty()))
+    /// The variant chosen for `family`, if any.
+    pub fn chosen(&self, family: &str) -> Option<KernelId> {
+        self.chosen
+            .get(family)
+            .map(|variant| KernelId::new(family, variant))
     }
 
-    /// The kernel that runs `kind`, among those the device has built (`built`): the chosen
-    /// variant of its family; where none is chosen, for one-token linear and logits ops (a
-    /// decode step) the fastest matrix-vector kernel the device has, else the family's default.
-    pub fn kernel_for_op(&self, kind: &OpKind, built: impl Fn(&str) -> bool) -> &'static str {
+    /// The kernel that runs `kind`: the chosen variant of its family; else the one a kernel
+    /// folder added; else, for one-token linear and logits ops (a decode step), the fastest
+    /// matrix-vector kernel the device has; else the family's default.
+    pub fn kernel_for_op(&self, kind: &OpKind, registry: &KernelRegistry) -> KernelId {
         let family = kind.kernel_name();
-        if let Some(kernel) = self.chosen.get(family) {
-            return kernel;
+        if let Some(id) = self.chosen(family).or_else(|| registry.dropped_in(family)) {
+            return id;
         }
-        let preferred: &[&'static str] = match kind {
-            OpKind::Linear { rows: 1, .. } if self.barrier_free => &["linear_naive"],
-            OpKind::Linear { rows: 1, .. } => &["linear_matvec"],
+        let preferred: &[&str] = match kind {
+            OpKind::Linear { rows: 1, .. } if self.barrier_free => &["naive"],
+            OpKind::Linear { rows: 1, .. } => &["matvec"],
             // The subgroup kernel reads wte at 90% of the copy peak on lavapipe, where the
             // workgroup-memory one reaches a third of it.
-            OpKind::Logits { t: 1, .. } => &["logits_subgroup", "logits_matvec"],
+            OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
             _ => &[],
         };
         preferred
             .iter()
-            .copied()
-            .find(|kernel| built(kernel))
-            .unwrap_or(family)
+            .map(|variant| KernelId::new(family, variant))
+            .find(|id| registry.has(id))
+            .or_else(|| registry.default_for(family).cloned())
+            .unwrap_or_else(|| KernelId::new(family, "default"))
     }
+}
+
+/// The `--kernel` help: every built-in variant with what it does, read from the kernel files.
+pub fn kernel_help() -> String {
+    let mut lines = vec![
+        "Run an op family with another kernel variant, FAMILY=VARIANT (repeatable). Without it \
+         each family runs its default (listed first), one-token ops (a decode step) run \
+         linear=matvec (linear=naive on CPU adapters) and logits=subgroup (logits=matvec \
+         without subgroups), and a family that --kernels DIR adds a variant to runs that one. \
+         The built-in variants:"
+            .to_string(),
+    ];
+    let mut families_seen: Vec<String> = Vec::new();
+    for file in BUILTIN_KERNELS {
+        let Ok(source) = super::kernels::builtin_source(file) else {
+            continue;
+        };
+        let header = &source.header;
+        let siblings = BUILTIN_KERNELS
+            .iter()
+            .filter(|f| f.source.contains(&format!("// Kernel: {}/", header.family)))
+            .count();
+        if siblings < 2 {
+            continue;
+        }
+        let default = if families_seen.contains(&header.family) {
+            ""
+        } else {
+            families_seen.push(header.family.clone());
+            " (default)"
+        };
+        let needs = if header.needs.is_empty() { "" } else { " [needs subgroups]" };
+        lines.push(format!(
+            "  {}={}{default}{needs}: {}",
+            header.family, header.variant, header.about
+        ));
+    }
+    lines.join("\n")
 }

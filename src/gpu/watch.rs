@@ -1,25 +1,25 @@
-//! Hot reload: watches a folder of kernel files (as `glassbox kernels export` writes them) and
-//! swaps a kernel's pipeline when its file changes. A file that does not compile is reported with
-//! its line and column, and the last good pipeline keeps running.
+//! Hot reload: watches a folder of kernel files (as `glassbox kernels export` writes them, or
+//! new variants) and loads a file into the registry when it changes. A file that does not
+//! compile is reported with its line and column, and the last good pipeline keeps running.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::kernels::{KernelError, KernelRegistry, BUILTIN_KERNELS};
+use super::kernels::{kernel_files, KernelError, KernelRegistry, Loaded};
 
 #[derive(Debug)]
 pub enum Reload {
-    /// The kernel of this name now runs the file's code.
-    Reloaded(String),
-    /// The file does not compile (or does not keep the kernel's interface); the previous
+    /// The file now runs: a new variant of its family, or the new code of a kernel.
+    Loaded(Loaded),
+    /// The file does not compile (or does not keep its family's interface); the previous
     /// version keeps running.
     Failed(KernelError),
 }
 
 pub struct KernelWatcher {
     dir: PathBuf,
-    seen: HashMap<&'static str, SystemTime>,
+    seen: HashMap<PathBuf, SystemTime>,
 }
 
 impl KernelWatcher {
@@ -31,21 +31,24 @@ impl KernelWatcher {
         }
     }
 
-    /// Checks every kernel file for changes since the last poll and reloads the changed ones.
+    /// Checks every kernel file for changes since the last poll and loads the changed ones.
     pub fn poll(&mut self, device: &wgpu::Device, registry: &mut KernelRegistry) -> Vec<Reload> {
+        let files = match kernel_files(&self.dir) {
+            Ok(files) => files,
+            Err(error) => return vec![Reload::Failed(error)],
+        };
         let mut events = Vec::new();
-        for spec in BUILTIN_KERNELS {
-            let path = self.dir.join(format!("{}.wgsl", spec.name));
+        for path in files {
             let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
                 continue;
             };
-            if self.seen.get(spec.name) == Some(&modified) {
+            if self.seen.get(&path) == Some(&modified) {
                 continue;
             }
-            self.seen.insert(spec.name, modified);
+            self.seen.insert(path.clone(), modified);
             let file = path.display().to_string();
-            let source = match std::fs::read_to_string(&path) {
-                Ok(source) => source,
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
                 Err(e) => {
                     events.push(Reload::Failed(KernelError {
                         file,
@@ -56,39 +59,15 @@ impl KernelWatcher {
                     continue;
                 }
             };
-            if source == registry.source(spec.name) {
-                continue;
+            let dir = &self.dir;
+            match registry.load(device, &file, &text, &|name| {
+                std::fs::read_to_string(dir.join(name)).ok()
+            }) {
+                Ok(Loaded::Unchanged(_)) => {}
+                Ok(loaded) => events.push(Reload::Loaded(loaded)),
+                Err(error) => events.push(Reload::Failed(error)),
             }
-            events.push(match registry.replace(device, spec.name, &file, &source) {
-                Ok(()) => Reload::Reloaded(spec.name.to_string()),
-                Err(e) => Reload::Failed(e),
-            });
         }
         events
     }
-}
-
-/// Writes the built-in kernels into `dir` for editing, one `NAME.wgsl` each. Existing files are
-/// never overwritten (they may hold someone's edits): they are listed in the error instead.
-pub fn export_kernels(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let existing: Vec<String> = BUILTIN_KERNELS
-        .iter()
-        .map(|spec| dir.join(format!("{}.wgsl", spec.name)))
-        .filter(|path| path.exists())
-        .map(|path| path.display().to_string())
-        .collect();
-    if !existing.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            format!("not overwriting {}", existing.join(", ")),
-        ));
-    }
-    let mut written = Vec::new();
-    for spec in BUILTIN_KERNELS {
-        let path = dir.join(format!("{}.wgsl", spec.name));
-        std::fs::write(&path, spec.source)?;
-        written.push(path);
-    }
-    Ok(written)
 }

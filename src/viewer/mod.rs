@@ -70,7 +70,7 @@ impl Viewer {
             &gpu_model,
         )
         .await?;
-        let renderer = TensorRenderer::new(&gpu, &registry, &graph, format);
+        let renderer = TensorRenderer::new(&gpu, &registry, &graph, format)?;
         let op_count = graph.graph.ops.len();
         let mut viewer = Viewer {
             gpu,
@@ -133,7 +133,7 @@ impl Viewer {
         };
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
         self.builds += 1;
-        self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format);
+        self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format)?;
         self.op_count = self.op_count.min(self.graph.graph.ops.len());
         self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));
         Ok(())

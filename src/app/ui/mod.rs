@@ -143,9 +143,9 @@ impl UiState {
         let mut reloaded = false;
         for event in events {
             match event {
-                Reload::Reloaded(name) => {
-                    self.kernel_errors
-                        .retain(|(file, _)| !file.ends_with(&format!("{name}.wgsl")));
+                Reload::Loaded(loaded) => {
+                    let file = viewer.registry.source(loaded.id()).file.clone();
+                    self.kernel_errors.retain(|(f, _)| *f != file);
                     reloaded = true;
                 }
                 Reload::Failed(error) => {
@@ -156,7 +156,12 @@ impl UiState {
             }
         }
         if reloaded {
-            viewer.run_to(viewer.op_count);
+            // A new variant may now run its family, and an edited header may change the grid:
+            // the launches are planned again.
+            let choice = viewer.gpu.kernels.clone();
+            if let Err(e) = pollster::block_on(viewer.set_kernels(choice)) {
+                self.kernel_errors.push(("kernels".into(), e.to_string()));
+            }
             self.clear_hover();
             self.changed_this_frame = true;
             if Self::position(viewer) == Self::ops(viewer) {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 
 use super::UiState;
-use crate::gpu::variants::VARIANTS;
+use crate::gpu::kernels::Origin;
 use crate::render::style::{dim_color, to_egui};
 use crate::viewer::Viewer;
 
@@ -114,32 +114,40 @@ impl UiState {
         });
         let mut choice = viewer.gpu.kernels.clone();
         let mut changed = false;
-        for family in ["linear", "logits", "softmax", "layernorm"] {
+        // Every family the graph runs that has a choice of kernels, dropped-in ones included.
+        let mut families: Vec<&'static str> = Vec::new();
+        for op in &viewer.graph.graph.ops {
+            let family = op.kind.kernel_name();
+            if !families.contains(&family) && viewer.registry.variants(family).len() > 1 {
+                families.push(family);
+            }
+        }
+        for family in families {
             // What runs now: a decode step's one-token ops may use another kernel than the
             // family's default.
-            let graph = &viewer.graph.graph;
-            let running = graph
+            let running = viewer
+                .graph
+                .graph
                 .ops
                 .iter()
                 .find(|op| op.kind.kernel_name() == family)
-                .map(|op| choice.kernel_for_op(&op.kind, |k| viewer.registry.has(k)));
-            let current = VARIANTS
-                .iter()
-                .find(|v| v.family == family && Some(v.kernel) == running)
-                .or_else(|| choice.variant_for(family))
-                .map_or("", |v| v.name);
+                .map(|op| choice.kernel_for_op(&op.kind, &viewer.registry));
+            let current = running.map_or(String::new(), |id| id.variant);
             egui::ComboBox::from_label(family)
-                .selected_text(current)
+                .selected_text(&current)
                 .show_ui(ui, |ui| {
-                    let available = VARIANTS
-                        .iter()
-                        .filter(|v| v.family == family && viewer.registry.has(v.kernel));
-                    for variant in available {
+                    for variant in viewer.registry.variants(family) {
+                        let name = &variant.id.variant;
+                        let label = match variant.origin {
+                            Origin::BuiltIn => name.clone(),
+                            Origin::Edited => format!("{name} (edited)"),
+                            Origin::DroppedIn => format!("{name} (from {})", variant.file),
+                        };
                         let response = ui
-                            .selectable_label(variant.name == current, variant.name)
-                            .on_hover_text(variant.about);
-                        if response.clicked() && variant.name != current {
-                            choice.set(variant);
+                            .selectable_label(*name == current, label)
+                            .on_hover_text(&variant.about);
+                        if response.clicked() && *name != current {
+                            choice.set(&variant.id);
                             changed = true;
                         }
                     }

@@ -1,163 +1,147 @@
-//! The WGSL kernels, built into the binary, and their validation with naga: a kernel that does
-//! not compile is reported with its file, line and column before any device sees it.
+//! The kernel table. Every kernel is one WGSL file whose header names its family and variant,
+//! the adapter features it needs and its dispatch grid (see `header`); its `Params` and its
+//! bindings are read from the WGSL by naga and checked against its family (see `params`).
+//! Built-in kernels are listed in `catalog`; a file dropped into `--kernels DIR` goes through
+//! the same steps and becomes a variant of its family, or replaces the built-in one of the same
+//! name. A kernel that does not compile is reported with its file, line and column before any
+//! device sees it, and the previous version stays in use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 use thiserror::Error;
 
-mod builtin;
+mod catalog;
+pub mod grid;
+pub mod header;
+pub mod params;
+mod source;
 
-pub use builtin::BUILTIN_KERNELS;
+pub use catalog::{shared_helper, BuiltinFile, BUILTIN_KERNELS, SHARED_HELPERS};
+pub use header::Feature;
+pub use params::KernelParams;
+pub use source::{validate_wgsl, Interface, KernelSource};
 
-/// A kernel's interface: binding 0 is its uniform parameters, then `reads` read-only storage
-/// buffers, then `writes` read-write ones. Every kernel of the same name shares it, so a kernel
-/// edited at run time plugs into the bind groups that already exist.
-#[derive(Clone, Copy, Debug)]
-pub struct KernelSpec {
-    /// The file name without `.wgsl`.
-    pub name: &'static str,
-    pub source: &'static str,
-    pub reads: u32,
-    pub writes: u32,
-    /// Whether it uses subgroup operations, which only some adapters have.
-    pub subgroups: bool,
-}
-
-const fn spec(name: &'static str, source: &'static str, reads: u32, writes: u32) -> KernelSpec {
-    KernelSpec {
-        name,
-        source,
-        reads,
-        writes,
-        subgroups: false,
-    }
-}
-
-const fn subgroup_spec(
-    name: &'static str,
-    source: &'static str,
-    reads: u32,
-    writes: u32,
-) -> KernelSpec {
-    KernelSpec {
-        subgroups: true,
-        ..spec(name, source, reads, writes)
-    }
-}
+use super::Precision;
 
 /// A kernel that failed to parse or validate, located in its file.
 #[derive(Debug, Error)]
-#[error("{file}:{line}:{column}: {message}")]
 pub struct KernelError {
     pub file: String,
-    /// 1-based; 0 when naga gave no location.
+    /// 1-based; 0 when the error is about the whole file.
     pub line: u32,
     pub column: u32,
     pub message: String,
 }
 
-/// Parses and validates WGSL with the naga that wgpu itself uses.
-pub fn validate_wgsl(file: &str, source: &str) -> Result<naga::Module, KernelError> {
-    let located = |message: String, span: Option<naga::SourceLocation>| KernelError {
-        file: file.to_string(),
-        line: span.map_or(0, |l| l.line_number),
-        column: span.map_or(0, |l| l.line_position),
-        message,
-    };
-    let module = naga::front::wgsl::parse_str(source)
-        .map_err(|e| located(e.message().to_string(), e.location(source)))?;
-    let mut validator = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        // What every WebGPU device has, plus subgroup operations and f16 (kernels that use them
-        // are only built where the adapter has them): a kernel that needs more is refused here,
-        // with its location, instead of failing later on the device.
-        naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT16,
-    );
-    validator.validate(&module).map_err(|e| {
-        let location = e.spans().next().map(|(span, _)| span.location(source));
-        let mut message = e.as_inner().to_string();
-        let mut source_err: Option<&dyn std::error::Error> =
-            std::error::Error::source(e.as_inner());
-        while let Some(inner) = source_err {
-            message.push_str(": ");
-            message.push_str(&inner.to_string());
-            source_err = inner.source();
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message),
         }
-        located(message, location)
-    })?;
-    Ok(module)
+    }
 }
 
-/// What the executor relies on in a kernel: its workgroup size (dispatch sizes are computed
-/// from it) and its bindings, as (binding, read-only) for the storage buffers in order.
-#[derive(Clone, Debug, PartialEq)]
-struct Interface {
-    workgroup_size: [u32; 3],
-    storage: Vec<(u32, bool)>,
+/// A kernel's name: its family (the op it computes) and its variant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KernelId {
+    pub family: String,
+    pub variant: String,
 }
 
-fn interface(module: &naga::Module) -> Option<Interface> {
-    let entry = module
-        .entry_points
-        .iter()
-        .find(|e| e.name == "main" && e.stage == naga::ShaderStage::Compute)?;
-    let mut storage: Vec<(u32, bool)> = module
-        .global_variables
-        .iter()
-        .filter_map(|(_, var)| match (var.space, &var.binding) {
-            (naga::AddressSpace::Storage { access }, Some(binding)) => Some((
-                binding.binding,
-                !access.contains(naga::StorageAccess::STORE),
-            )),
-            _ => None,
-        })
-        .collect();
-    storage.sort();
-    Some(Interface {
-        workgroup_size: entry.workgroup_size,
-        storage,
+impl KernelId {
+    pub fn new(family: &str, variant: &str) -> KernelId {
+        KernelId {
+            family: family.to_string(),
+            variant: variant.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for KernelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.family, self.variant)
+    }
+}
+
+/// A built-in kernel's source, by its path under `kernels/`, with its helpers resolved.
+pub fn builtin_source(file: &BuiltinFile) -> Result<KernelSource, KernelError> {
+    KernelSource::parse(&format!("kernels/{}", file.path), file.source, &|name| {
+        shared_helper(name).map(str::to_string)
     })
 }
 
-/// A compiled kernel and the bind group layout every version of it shares.
+/// Whether a kernel came with the binary or from a file loaded at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    BuiltIn,
+    /// Replaces the built-in kernel of the same family and variant.
+    Edited,
+    /// A variant the binary does not have.
+    DroppedIn,
+}
+
+/// A compiled kernel.
 struct Kernel {
-    spec: KernelSpec,
-    interface: Interface,
-    source: String,
-    layout: wgpu::BindGroupLayout,
+    id: KernelId,
+    source: KernelSource,
+    origin: Origin,
     pipeline: wgpu::ComputePipeline,
     /// The same kernel with f16 storage, once [`KernelRegistry::enable_f16`] built it.
     pipeline_f16: Option<wgpu::ComputePipeline>,
 }
 
-/// Compiled compute pipelines by kernel name. Sources can be replaced at run time: a new source
-/// is validated first, and on error the previous pipeline stays in place.
+/// A family's bind group layout, which every variant shares, so that a kernel loaded at run
+/// time plugs into the bind groups that already exist.
+struct FamilyLayout {
+    interface: Interface,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// What loading a kernel file did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Loaded {
+    /// A new variant of its family.
+    Added(KernelId),
+    /// The kernel of this name now runs the file's code.
+    Replaced(KernelId),
+    /// The file holds what already runs.
+    Unchanged(KernelId),
+}
+
+impl Loaded {
+    pub fn id(&self) -> &KernelId {
+        match self {
+            Loaded::Added(id) | Loaded::Replaced(id) | Loaded::Unchanged(id) => id,
+        }
+    }
+}
+
+/// A kernel as lists show it.
+#[derive(Clone, Debug)]
+pub struct KernelInfo {
+    pub id: KernelId,
+    pub about: String,
+    pub file: String,
+    pub origin: Origin,
+}
+
+/// Compiled compute pipelines by kernel name, in catalog order (so the first of a family is its
+/// default), loaded files after them.
 pub struct KernelRegistry {
-    kernels: HashMap<&'static str, Kernel>,
+    kernels: Vec<Kernel>,
+    index: HashMap<KernelId, usize>,
+    layouts: HashMap<&'static str, FamilyLayout>,
     /// Whether every kernel also has its f16-storage pipeline.
     f16: bool,
+    /// Whether the device has subgroup operations.
+    subgroups: bool,
+    /// Per family, the variant loaded from a folder that runs unless `--kernel` says otherwise.
+    dropped_in: BTreeMap<String, String>,
 }
 
-/// The f16-storage pipeline of a kernel's source, validated first.
-fn compile_f16(
-    device: &wgpu::Device,
-    name: &str,
-    layout: &wgpu::BindGroupLayout,
-    source: &str,
-) -> Result<wgpu::ComputePipeline, KernelError> {
-    let source = super::f16_source(source);
-    validate_wgsl(
-        &format!("kernels/{name}.wgsl (derived f16 version)"),
-        &source,
-    )?;
-    Ok(compile(device, name, layout, &source))
-}
-
-fn bind_group_layout(device: &wgpu::Device, spec: &KernelSpec) -> wgpu::BindGroupLayout {
-    layout_for(device, spec.name, spec.reads, spec.writes)
-}
-
-fn layout_for(device: &wgpu::Device, name: &str, reads: u32, writes: u32) -> wgpu::BindGroupLayout {
+fn bind_group_layout(device: &wgpu::Device, name: &str, storage: &[bool]) -> wgpu::BindGroupLayout {
     let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -169,9 +153,8 @@ fn layout_for(device: &wgpu::Device, name: &str, reads: u32, writes: u32) -> wgp
         count: None,
     };
     let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-    for i in 0..reads + writes {
-        let read_only = i < reads;
-        entries.push(entry(1 + i, wgpu::BufferBindingType::Storage { read_only }));
+    for (i, &read_only) in storage.iter().enumerate() {
+        entries.push(entry(1 + i as u32, wgpu::BufferBindingType::Storage { read_only }));
     }
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(name),
@@ -204,57 +187,187 @@ fn compile(
     })
 }
 
-impl KernelRegistry {
-    pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
-        let mut kernels = HashMap::new();
-        let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
-        for spec in BUILTIN_KERNELS.iter().filter(|s| subgroups || !s.subgroups) {
-            let file = format!("kernels/{}.wgsl", spec.name);
-            let module = validate_wgsl(&file, spec.source)?;
-            let interface = interface(&module).ok_or_else(|| KernelError {
-                file,
-                line: 0,
-                column: 0,
-                message: "no compute entry point `main`".into(),
-            })?;
-            let layout = bind_group_layout(device, spec);
-            let pipeline = compile(device, spec.name, &layout, spec.source);
-            kernels.insert(
-                spec.name,
-                Kernel {
-                    spec: *spec,
-                    interface,
-                    source: spec.source.to_string(),
-                    layout,
-                    pipeline,
-                    pipeline_f16: None,
-                },
-            );
-        }
-        Ok(KernelRegistry {
-            kernels,
-            f16: false,
-        })
-    }
+/// The f16-storage pipeline of a kernel's source, validated first.
+fn compile_f16(
+    device: &wgpu::Device,
+    source: &KernelSource,
+    layout: &wgpu::BindGroupLayout,
+) -> Result<wgpu::ComputePipeline, KernelError> {
+    let text = super::wgsl::f16_source(&source.resolved);
+    validate_wgsl(&format!("{} (derived f16 version)", source.file), &text)?;
+    Ok(compile(device, &source.file, layout, &text))
+}
 
-    /// The built-in kernels for `gpu`, with their f16 versions when it stores f16.
-    pub fn for_gpu(gpu: &super::Gpu) -> Result<KernelRegistry, KernelError> {
-        let mut registry = KernelRegistry::builtin(&gpu.device)?;
-        if gpu.precision == super::Precision::F16 {
-            registry.enable_f16(&gpu.device)?;
+impl KernelRegistry {
+    /// Every built-in kernel the device can run (subgroup kernels need the feature).
+    pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
+        let mut registry = KernelRegistry {
+            kernels: Vec::new(),
+            index: HashMap::new(),
+            layouts: HashMap::new(),
+            f16: false,
+            subgroups: device.features().contains(wgpu::Features::SUBGROUP),
+            dropped_in: BTreeMap::new(),
+        };
+        for file in BUILTIN_KERNELS {
+            let source = builtin_source(file)?;
+            if registry.runs(&source) {
+                registry.insert(device, source, Origin::BuiltIn)?;
+            }
         }
         Ok(registry)
     }
 
+    /// The built-in kernels for `gpu`, with their f16 versions when it stores f16, and the
+    /// kernel files of its `--kernels` folder.
+    pub fn for_gpu(gpu: &super::Gpu) -> Result<KernelRegistry, super::GpuError> {
+        let mut registry = KernelRegistry::builtin(&gpu.device)?;
+        if gpu.precision == Precision::F16 {
+            registry.enable_f16(&gpu.device)?;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(dir) = &gpu.kernel_dir {
+            registry.load_dir(&gpu.device, dir)?;
+        }
+        gpu.kernels
+            .check(&registry)
+            .map_err(super::GpuError::Choice)?;
+        Ok(registry)
+    }
+
+    /// Whether the device has what the kernel needs.
+    fn runs(&self, source: &KernelSource) -> bool {
+        source
+            .header
+            .needs
+            .iter()
+            .all(|need| match need {
+                Feature::Subgroups => self.subgroups,
+            })
+    }
+
+    fn insert(
+        &mut self,
+        device: &wgpu::Device,
+        source: KernelSource,
+        origin: Origin,
+    ) -> Result<Loaded, KernelError> {
+        let id = KernelId::new(&source.header.family, &source.header.variant);
+        let family = source.family.name;
+        let existing = self.layouts.entry(family).or_insert_with(|| FamilyLayout {
+            interface: source.interface.clone(),
+            layout: bind_group_layout(device, family, &source.interface.storage),
+        });
+        source.check_interface(&existing.interface)?;
+        let pipeline_f16 = match self.f16 {
+            true => Some(compile_f16(device, &source, &existing.layout)?),
+            false => None,
+        };
+        let pipeline = compile(device, &source.file, &existing.layout, &source.resolved);
+        if let Some(&i) = self.index.get(&id) {
+            let kernel = &mut self.kernels[i];
+            if kernel.source.text == source.text {
+                return Ok(Loaded::Unchanged(id));
+            }
+            kernel.source = source;
+            kernel.pipeline = pipeline;
+            kernel.pipeline_f16 = pipeline_f16;
+            if kernel.origin == Origin::BuiltIn {
+                kernel.origin = Origin::Edited;
+            }
+            return Ok(Loaded::Replaced(id));
+        }
+        self.index.insert(id.clone(), self.kernels.len());
+        self.kernels.push(Kernel {
+            id: id.clone(),
+            source,
+            origin,
+            pipeline,
+            pipeline_f16,
+        });
+        Ok(Loaded::Added(id))
+    }
+
+    /// Loads a kernel file's text (`file` names it in errors): a new variant of its family, or
+    /// the new code of the kernel of the same name. On error nothing changes. Helpers it
+    /// includes are looked up with `include` first, then among the built-in ones.
+    pub fn load(
+        &mut self,
+        device: &wgpu::Device,
+        file: &str,
+        text: &str,
+        include: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, KernelError> {
+        let source = KernelSource::parse(file, text, &|name| {
+            include(name).or_else(|| shared_helper(name).map(str::to_string))
+        })?;
+        if !self.runs(&source) {
+            return Err(KernelError {
+                file: file.to_string(),
+                line: 0,
+                column: 0,
+                message: "it needs subgroups, which this adapter does not have".to_string(),
+            });
+        }
+        let loaded = self.insert(device, source, Origin::DroppedIn)?;
+        if let Loaded::Added(id) = &loaded {
+            self.dropped_in
+                .insert(id.family.clone(), id.variant.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Loads every `.wgsl` file under `dir` (but its `shared/` helpers), in path order. A
+    /// folder holding two new variants of one family is refused: which would run is unclear.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_dir(
+        &mut self,
+        device: &wgpu::Device,
+        dir: &std::path::Path,
+    ) -> Result<Vec<Loaded>, KernelError> {
+        let files = kernel_files(dir)?;
+        let mut loaded = Vec::new();
+        let mut new_in_family: BTreeMap<String, String> = BTreeMap::new();
+        for path in files {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| KernelError {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: e.to_string(),
+            })?;
+            let result = self.load(device, &file, &text, &|name| {
+                std::fs::read_to_string(dir.join(name)).ok()
+            })?;
+            if let Loaded::Added(id) = &result {
+                if let Some(other) = new_in_family.insert(id.family.clone(), file.clone()) {
+                    return Err(KernelError {
+                        file,
+                        line: 0,
+                        column: 0,
+                        message: format!(
+                            "{other} also adds a `{}` variant: keep one new variant per family \
+                             in {}, or choose with --kernel",
+                            id.family,
+                            dir.display()
+                        ),
+                    });
+                }
+            }
+            loaded.push(result);
+        }
+        Ok(loaded)
+    }
+
     /// Builds the f16-storage version of every kernel (derived from its current source), for
-    /// graphs stored in f16. Once on, replaced kernels get theirs too.
+    /// graphs stored in f16. Once on, loaded kernels get theirs too.
     pub fn enable_f16(&mut self, device: &wgpu::Device) -> Result<(), KernelError> {
         if self.f16 {
             return Ok(());
         }
-        for kernel in self.kernels.values_mut() {
-            let pipeline = compile_f16(device, kernel.spec.name, &kernel.layout, &kernel.source)?;
-            kernel.pipeline_f16 = Some(pipeline);
+        for kernel in &mut self.kernels {
+            let layout = &self.layouts[kernel.source.family.name].layout;
+            kernel.pipeline_f16 = Some(compile_f16(device, &kernel.source, layout)?);
         }
         self.f16 = true;
         Ok(())
@@ -264,115 +377,161 @@ impl KernelRegistry {
         self.f16
     }
 
+    fn kernel(&self, id: &KernelId) -> &Kernel {
+        let index = self
+            .index
+            .get(id)
+            .unwrap_or_else(|| panic!("no kernel {id} was built (check `has` first)"));
+        &self.kernels[*index]
+    }
+
+    /// Whether the kernel was built for this device.
+    pub fn has(&self, id: &KernelId) -> bool {
+        self.index.contains_key(id)
+    }
+
     /// The pipeline of a kernel for tensors stored at `precision`.
-    pub fn pipeline_for(&self, name: &str, precision: super::Precision) -> &wgpu::ComputePipeline {
-        let kernel = self.kernel(name);
+    pub fn pipeline_for(&self, id: &KernelId, precision: Precision) -> &wgpu::ComputePipeline {
+        let kernel = self.kernel(id);
         match precision {
-            super::Precision::F32 => &kernel.pipeline,
-            super::Precision::F16 => kernel
+            Precision::F32 => &kernel.pipeline,
+            Precision::F16 => kernel
                 .pipeline_f16
                 .as_ref()
-                .unwrap_or_else(|| panic!("{name}: f16 pipelines not built (enable_f16)")),
+                .unwrap_or_else(|| panic!("{id}: f16 pipelines not built (enable_f16)")),
         }
     }
 
-    fn kernel(&self, name: &str) -> &Kernel {
+    /// The bind group layout every kernel of `family` shares.
+    pub fn layout(&self, family: &str) -> &wgpu::BindGroupLayout {
+        &self.layouts[family].layout
+    }
+
+    pub fn source(&self, id: &KernelId) -> &KernelSource {
+        &self.kernel(id).source
+    }
+
+    /// The family's default: its first built-in kernel this device has.
+    pub fn default_for(&self, family: &str) -> Option<&KernelId> {
         self.kernels
-            .get(name)
-            .unwrap_or_else(|| panic!("no kernel named {name}"))
+            .iter()
+            .find(|k| k.id.family == family && k.origin != Origin::DroppedIn)
+            .map(|k| &k.id)
     }
 
-    /// Validates `source` and, if it is good, makes it the kernel `name`; `file` names it in
-    /// errors. On error the previous version stays in use.
-    pub fn replace(
-        &mut self,
-        device: &wgpu::Device,
-        name: &str,
-        file: &str,
-        source: &str,
-    ) -> Result<(), KernelError> {
-        let module = validate_wgsl(file, source)?;
-        let error = |message: String| KernelError {
-            file: file.to_string(),
-            line: 0,
-            column: 0,
-            message,
-        };
-        let kernel = self
-            .kernels
-            .get_mut(name)
-            .ok_or_else(|| error(format!("no built-in kernel is named {name:?}")))?;
-        let found = interface(&module);
-        if found.as_ref() != Some(&kernel.interface) {
-            return Err(error(format!(
-                "the kernel must keep the interface of {name}: a compute entry point `main` with \
-                 @workgroup_size{:?} and storage bindings (binding, read-only) {:?}; found {:?}",
-                kernel.interface.workgroup_size, kernel.interface.storage, found
-            )));
-        }
-        if self.f16 {
-            kernel.pipeline_f16 = Some(compile_f16(
-                device,
-                kernel.spec.name,
-                &kernel.layout,
-                source,
-            )?);
-        }
-        kernel.pipeline = compile(device, kernel.spec.name, &kernel.layout, source);
-        kernel.source = source.to_string();
-        Ok(())
+    /// The variant loaded from a folder for `family`, which runs unless one is chosen.
+    pub fn dropped_in(&self, family: &str) -> Option<KernelId> {
+        self.dropped_in
+            .get(family)
+            .map(|variant| KernelId::new(family, variant))
     }
 
-    /// The execution-trace version of a kernel's current source (see `trace_source`), for
+    /// Every kernel, in catalog order, loaded ones last.
+    pub fn kernels(&self) -> impl Iterator<Item = KernelInfo> + '_ {
+        self.kernels.iter().map(|k| KernelInfo {
+            id: k.id.clone(),
+            about: k.source.header.about.clone(),
+            file: k.source.file.clone(),
+            origin: k.origin,
+        })
+    }
+
+    /// The variants of `family`, its default first.
+    pub fn variants(&self, family: &str) -> Vec<KernelInfo> {
+        self.kernels().filter(|k| k.id.family == family).collect()
+    }
+
+    /// The execution-trace version of a kernel's current source (see `wgsl::trace_source`), for
     /// tensors stored at `precision`, and its layout: the kernel's bindings, then the counter
     /// and the cell buffer. Built when asked: tracing is rare.
     pub fn trace_pipeline(
         &self,
         device: &wgpu::Device,
-        name: &str,
-        precision: super::Precision,
+        id: &KernelId,
+        precision: Precision,
     ) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline), KernelError> {
-        let kernel = self.kernel(name);
-        let spec = kernel.spec;
-        let file = format!("kernels/{name}.wgsl (derived trace version)");
+        let source = &self.kernel(id).source;
+        let file = format!("{} (derived trace version)", source.file);
         let error = |message: String| KernelError {
             file: file.clone(),
             line: 0,
             column: 0,
             message,
         };
-        let first = 1 + spec.reads + spec.writes;
-        let output = super::trace_source::binding_name(&kernel.source, 1 + spec.reads)
+        let storage = &source.interface.storage;
+        let output = source
+            .interface
+            .first_output()
+            .and_then(|binding| super::wgsl::binding_name(&source.resolved, binding))
             .ok_or_else(|| error("no output binding to trace".to_string()))?;
-        let mut source =
-            super::trace_source::trace_source(&kernel.source, &output, first).map_err(error)?;
-        if precision == super::Precision::F16 {
-            source = super::f16_source(&source);
+        let first = 1 + storage.len() as u32;
+        let mut text =
+            super::wgsl::trace_source(&source.resolved, &output, first).map_err(error)?;
+        if precision == Precision::F16 {
+            text = super::wgsl::f16_source(&text);
         }
-        validate_wgsl(&file, &source)?;
-        let layout = layout_for(device, name, spec.reads, spec.writes + 2);
-        let pipeline = compile(device, name, &layout, &source);
+        validate_wgsl(&file, &text)?;
+        let mut traced = storage.clone();
+        traced.extend([false, false]);
+        let layout = bind_group_layout(device, &file, &traced);
+        let pipeline = compile(device, &file, &layout, &text);
         Ok((layout, pipeline))
     }
+}
 
-    /// Whether the kernel was built for this device (subgroup kernels need the feature).
-    pub fn has(&self, name: &str) -> bool {
-        self.kernels.contains_key(name)
+/// The kernel files under `dir`, sorted, but those of its `shared/` helper folder.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn kernel_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, KernelError> {
+    let error = |path: &std::path::Path, e: std::io::Error| KernelError {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        message: format!("reading the kernel folder: {e}"),
+    };
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|e| error(&folder, e))? {
+            let path = entry.map_err(|e| error(&folder, e))?.path();
+            if path.is_dir() {
+                if path != dir.join("shared") {
+                    pending.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "wgsl") {
+                files.push(path);
+            }
+        }
     }
+    files.sort();
+    Ok(files)
+}
 
-    pub fn pipeline(&self, name: &str) -> &wgpu::ComputePipeline {
-        &self.kernel(name).pipeline
+/// Writes the built-in kernels into `dir` for editing, each self-contained (its helpers
+/// appended) at its path under `kernels/`. Existing files are never overwritten (they may hold
+/// someone's edits): they are listed in the error instead.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn export_kernels(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let existing: Vec<String> = BUILTIN_KERNELS
+        .iter()
+        .map(|file| dir.join(file.path))
+        .filter(|path| path.exists())
+        .map(|path| path.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("not overwriting {}", existing.join(", ")),
+        ));
     }
-
-    pub fn layout(&self, name: &str) -> &wgpu::BindGroupLayout {
-        &self.kernel(name).layout
+    let mut written = Vec::new();
+    for file in BUILTIN_KERNELS {
+        let source = builtin_source(file).map_err(std::io::Error::other)?;
+        let path = dir.join(file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, source.self_contained())?;
+        written.push(path);
     }
-
-    pub fn spec(&self, name: &str) -> KernelSpec {
-        self.kernel(name).spec
-    }
-
-    pub fn source(&self, name: &str) -> &str {
-        &self.kernel(name).source
-    }
+    Ok(written)
 }

@@ -7,12 +7,13 @@ use glam::Vec2;
 use wgpu::util::DeviceExt;
 
 use super::{style, Camera, Highlight, Layout, TensorState};
-use crate::gpu::{bind_kernel, Gpu, GpuGraph, KernelRegistry, Precision};
-use crate::graph::{DType, TensorId};
+use crate::gpu::kernels::params::AbsmaxParams;
+use crate::gpu::{Gpu, GpuError, GpuGraph, KernelId, KernelRegistry, Launch, Precision};
+use crate::graph::DType;
 use draws::{difference_scale, plan_draws, tensor_groups, visible, Draw, Shown};
 
 /// The draw shader, beside the kernels it draws the output of.
-pub const TENSOR_SHADER: &str = include_str!("../../../kernels/draw/tensor.wgsl");
+pub const TENSOR_SHADER: &str = include_str!("../../../kernels/render/tensor.wgsl");
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -73,8 +74,8 @@ pub struct TensorRenderer {
     precision: Precision,
     panels: Vec<PanelUniform>,
     absmax: wgpu::Buffer,
-    /// (tensor, element count, bind group) of every tensor chunk the colour scale covers.
-    stats_binds: Vec<(TensorId, usize, wgpu::BindGroup)>,
+    /// The colour-scale launches, one per tensor chunk.
+    stats_launches: Vec<Launch>,
 }
 
 impl TensorRenderer {
@@ -83,7 +84,7 @@ impl TensorRenderer {
         registry: &KernelRegistry,
         graph: &GpuGraph,
         format: wgpu::TextureFormat,
-    ) -> TensorRenderer {
+    ) -> Result<TensorRenderer, GpuError> {
         let device = &gpu.device;
         let layout = Layout::new(&graph.graph, &|id| graph.tensor(id).rows_per_chunk);
         let uniform_entry = |binding, dynamic| wgpu::BindGroupLayoutEntry {
@@ -122,7 +123,7 @@ impl TensorRenderer {
             label: Some("tensor draw"),
             source: wgpu::ShaderSource::Wgsl(match graph.precision {
                 Precision::F32 => TENSOR_SHADER.into(),
-                Precision::F16 => crate::gpu::f16_source(TENSOR_SHADER).into(),
+                Precision::F16 => crate::gpu::wgsl::f16_source(TENSOR_SHADER).into(),
             }),
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -208,19 +209,23 @@ impl TensorRenderer {
             .collect();
         let tensor_groups = tensor_groups(gpu, &values_layout, &layout, &draws, graph, None);
 
-        let mut stats_binds = Vec::new();
+        let absmax_kernel = KernelId::new("absmax", "default");
+        let mut stats_launches = Vec::new();
         for (id, _) in graph.graph.tensors.iter().enumerate() {
             let tensor = graph.tensor(id);
             for (chunk, _, rows) in tensor.chunk_ranges() {
-                let n = rows * tensor.row_len;
-                let bind = bind_kernel(
+                let params = AbsmaxParams {
+                    n: (rows * tensor.row_len) as u32,
+                    slot: id as u32,
+                };
+                stats_launches.push(Launch::new(
                     gpu,
                     registry,
-                    "absmax",
-                    &[n as u32, id as u32],
+                    &absmax_kernel,
+                    "the colour scale",
+                    &params,
                     &[chunk, &absmax],
-                );
-                stats_binds.push((id, n, bind));
+                )?);
             }
         }
         let panels = draws
@@ -278,10 +283,10 @@ impl TensorRenderer {
             precision: graph.precision,
             panels,
             absmax,
-            stats_binds,
+            stats_launches,
         };
         renderer.upload_panels(gpu);
-        renderer
+        Ok(renderer)
     }
 
     fn upload_panels(&self, gpu: &Gpu) {
@@ -304,10 +309,8 @@ impl TensorRenderer {
             label: Some("absmax"),
             timestamp_writes: None,
         });
-        pass.set_pipeline(registry.pipeline_for("absmax", self.precision));
-        for (_, n, bind) in &self.stats_binds {
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(n.div_ceil(256).clamp(1, 1024) as u32, 1, 1);
+        for launch in &self.stats_launches {
+            launch.dispatch(&mut pass, registry, self.precision);
         }
     }
 

@@ -1,0 +1,65 @@
+//! The kernels built into the binary, one line each: everything else about a kernel (family,
+//! variant, features, grid, parameters, bindings) comes from its file's header and its WGSL.
+//! The first kernel of a family is the family's default.
+
+/// A WGSL file shipped in the binary, by its path under `kernels/`.
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltinFile {
+    pub path: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! builtin {
+    ($path:literal) => {
+        BuiltinFile {
+            path: $path,
+            source: include_str!(concat!("../../../kernels/", $path)),
+        }
+    };
+}
+
+/// Every built-in compute kernel: the ops' kernels by family and variant, the decode step's,
+/// the benchmark probes and the renderer's.
+pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
+    builtin!("ops/embed.wgsl"),
+    builtin!("ops/layernorm/workgroup.wgsl"),
+    builtin!("ops/layernorm/row.wgsl"),
+    builtin!("ops/layernorm/subgroup.wgsl"),
+    builtin!("ops/linear/blocked.wgsl"),
+    builtin!("ops/linear/naive.wgsl"),
+    builtin!("ops/linear/tiled.wgsl"),
+    builtin!("ops/linear/matvec.wgsl"),
+    builtin!("ops/split_heads.wgsl"),
+    builtin!("ops/attn_scores.wgsl"),
+    builtin!("ops/softmax/workgroup.wgsl"),
+    builtin!("ops/softmax/row.wgsl"),
+    builtin!("ops/softmax/subgroup.wgsl"),
+    builtin!("ops/attn_mix.wgsl"),
+    builtin!("ops/gelu.wgsl"),
+    builtin!("ops/add.wgsl"),
+    builtin!("ops/logits/rows4.wgsl"),
+    builtin!("ops/logits/matvec.wgsl"),
+    builtin!("ops/logits/subgroup.wgsl"),
+    builtin!("decode/embed_at.wgsl"),
+    builtin!("decode/kv_append.wgsl"),
+    builtin!("decode/attn_scores_cached.wgsl"),
+    builtin!("decode/attn_mix_cached.wgsl"),
+    builtin!("decode/sample.wgsl"),
+    builtin!("probes/peak_copy.wgsl"),
+    builtin!("probes/peak_fma.wgsl"),
+    builtin!("render/absmax.wgsl"),
+];
+
+/// WGSL helpers kernels name in `// Include:` lines.
+pub const SHARED_HELPERS: &[BuiltinFile] = &[
+    builtin!("shared/workgroup_reduce.wgsl"),
+    builtin!("shared/subgroup_reduce.wgsl"),
+];
+
+/// A shared helper by its `// Include:` name.
+pub fn shared_helper(name: &str) -> Option<&'static str> {
+    SHARED_HELPERS
+        .iter()
+        .find(|f| f.path == name)
+        .map(|f| f.source)
+}

@@ -1,0 +1,120 @@
+//! Kernel launches: a kernel, its typed parameters in a uniform buffer, the buffers it binds and
+//! its workgroup grid, evaluated from the parameters by the grid its header states.
+
+use wgpu::util::DeviceExt;
+
+use super::kernels::{KernelError, KernelId, KernelParams, KernelRegistry};
+use super::{Gpu, GpuError};
+
+/// One kernel launch, bound once and dispatched every run.
+pub struct Launch {
+    pub kernel: KernelId,
+    pub bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+    /// What the bind group holds, for binding the same launch to a trace version of the kernel.
+    pub params: Vec<u8>,
+    pub buffers: Vec<wgpu::Buffer>,
+}
+
+impl Launch {
+    /// Binds `buffers` (in binding order, after the parameters) to `kernel`, a kernel of the
+    /// family `P` belongs to. `what` names the launch in errors.
+    pub fn new<P: KernelParams>(
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        kernel: &KernelId,
+        what: &str,
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+    ) -> Result<Launch, GpuError> {
+        assert_eq!(kernel.family, P::FAMILY, "{what}: parameters of another family");
+        let source = registry.source(kernel);
+        assert_eq!(
+            buffers.len(),
+            source.interface.storage.len(),
+            "{what}: family {} binds {} buffers",
+            P::FAMILY,
+            source.interface.storage.len()
+        );
+        let words: &[u32] = bytemuck::cast_slice(bytemuck::bytes_of(params));
+        let field = |name: &str| {
+            let index = source.family.fields.iter().position(|f| f.name == name)?;
+            words.get(index).copied()
+        };
+        let limit = gpu.limits.max_compute_workgroups_per_dimension;
+        let workgroups = source
+            .header
+            .grid
+            .eval(&field, limit)
+            .map_err(|message| KernelError {
+                file: source.file.clone(),
+                line: source.header.dispatch_line,
+                column: 1,
+                message: format!("{what}: {message}"),
+            })?;
+        if workgroups.iter().any(|&w| w > limit) {
+            return Err(GpuError::Dispatch {
+                op: what.to_string(),
+                workgroups,
+                limit,
+            });
+        }
+        let bytes = bytemuck::bytes_of(params).to_vec();
+        let layout = registry.layout(&kernel.family);
+        Ok(Launch {
+            kernel: kernel.clone(),
+            bind_group: bind_group(gpu, layout, what, &bytes, buffers),
+            workgroups,
+            params: bytes,
+            buffers: buffers.iter().map(|&b| b.clone()).collect(),
+        })
+    }
+
+    /// Records the launch into a compute pass, with the kernel's pipeline for `precision`.
+    pub fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        registry: &KernelRegistry,
+        precision: super::Precision,
+    ) {
+        pass.set_pipeline(registry.pipeline_for(&self.kernel, precision));
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// A bind group for `layout`: `params` as a uniform buffer at binding 0, then `buffers`.
+pub fn bind_group(
+    gpu: &Gpu,
+    layout: &wgpu::BindGroupLayout,
+    label: &str,
+    params: &[u8],
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    // Uniform buffers are bound in multiples of 16 bytes.
+    let mut padded = params.to_vec();
+    padded.resize(params.len().div_ceil(16).max(1) * 16, 0);
+    let uniform = gpu
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &padded,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    for (i, buffer) in buffers.iter().enumerate() {
+        entries.push(wgpu::BindGroupEntry {
+            binding: 1 + i as u32,
+            resource: buffer.as_entire_binding(),
+        });
+    }
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    })
+}
