@@ -266,7 +266,8 @@ impl KernelRegistry {
         let pipeline = compile(device, &source.file, &existing.layout, &source.resolved);
         if let Some(&i) = self.index.get(&id) {
             let kernel = &mut self.kernels[i];
-            if kernel.source.text == source.text {
+            // An exported file is the built-in one made self-contained: the same kernel.
+            if kernel.source.self_contained() == source.self_contained() {
                 return Ok(Loaded::Unchanged(id));
             }
             kernel.source = source;
@@ -302,6 +303,14 @@ impl KernelRegistry {
             include(name).or_else(|| shared_helper(name).map(str::to_string))
         })?;
         if !self.runs(&source) {
+            let id = KernelId::new(&source.header.family, &source.header.variant);
+            // An exported built-in this adapter cannot run is left alone, as the built-in is.
+            let exported_builtin = BUILTIN_KERNELS.iter().any(|f| {
+                builtin_source(f).is_ok_and(|b| b.self_contained() == source.self_contained())
+            });
+            if exported_builtin {
+                return Ok(Loaded::Unchanged(id));
+            }
             return Err(KernelError {
                 file: file.to_string(),
                 line: 0,
