@@ -63,7 +63,7 @@ impl<'a> GpuGenerator<'a> {
     pub async fn next_token(&self) -> Result<u32, GpuError> {
         let id = self
             .step
-            .graph
+            .graph()
             .tensor_id("next_token")
             .expect("decode graph");
         Ok(self.step.read(self.gpu, id).await?[0] as u32)
@@ -71,7 +71,7 @@ impl<'a> GpuGenerator<'a> {
 
     /// The logits of the last step.
     pub async fn logits(&self) -> Result<Vec<f32>, GpuError> {
-        let id = self.step.graph.tensor_id("logits").expect("decode graph");
+        let id = self.step.graph().tensor_id("logits").expect("decode graph");
         self.step.read(self.gpu, id).await
     }
 
@@ -84,7 +84,7 @@ impl<'a> GpuGenerator<'a> {
         sampling: &Sampling,
         mut each: impl FnMut(u32),
     ) -> Result<Vec<u32>, GpuError> {
-        validate_ids(&self.step.graph.config, prompt)?;
+        validate_ids(&self.step.graph().config, prompt)?;
         self.step.set_sampling(self.gpu, sampling);
         for (position, &id) in prompt.iter().enumerate() {
             self.step(id, position)?;
@@ -95,7 +95,7 @@ impl<'a> GpuGenerator<'a> {
             let next = self.next_token().await?;
             each(next);
             produced.push(next);
-            if produced.len() == count || position == capacity(&self.step.graph.config) {
+            if produced.len() == count || position == capacity(&self.step.graph().config) {
                 break;
             }
             self.step(next, position)?;

@@ -60,14 +60,14 @@ impl WalkthroughPlayer {
                 if viewer.ids != base_ids {
                     set_ids(viewer, base_ids)?;
                 }
-                viewer.run_to(viewer.graph.graph.ops.len());
+                viewer.run_to(viewer.graph.graph().ops.len());
                 let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
                 ids.push(prediction);
             }
             if viewer.ids != ids {
                 set_ids(viewer, &ids)?;
             }
-            let op = viewer.graph.graph.op_index(&moment.op)?;
+            let op = viewer.graph.graph().op_index(&moment.op)?;
             viewer.step_to(op);
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
@@ -125,7 +125,7 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
     let Ok(segments) = parse_text(text) else {
         return vec![Shown::Text(text.to_string())];
     };
-    let graph = &viewer.graph.graph;
+    let graph = &viewer.graph.graph();
     let config = &viewer.scene.model.config;
     segments
         .into_iter()
@@ -213,7 +213,7 @@ pub fn highlights_for(viewer: &Viewer, shown: &Shown) -> Vec<Highlight> {
         Shown::Tensor(_, id) => vec![whole(*id)],
         Shown::Dim(_, dim) => viewer
             .graph
-            .graph
+            .graph()
             .tensors
             .iter()
             .enumerate()

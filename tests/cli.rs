@@ -43,6 +43,8 @@ fn forward_prints_top_predictions_on_both_backends() {
             "3",
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
+        // Nothing is wrong, so nothing says error (libwayland's probe used to, twice).
+        assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
         let text = stdout(&out);
         assert!(
             text.contains("next token after position 15 (token 6)"),
@@ -288,7 +290,7 @@ fn generate_sorts_with_the_built_in_scene() {
         assert_eq!(stdout(&out).trim(), "ABBBCC");
     }
     let run = |seed: &str| {
-        stdout(&glassbox(&[
+        let out = glassbox(&[
             "generate",
             "--prompt",
             "CAB",
@@ -298,7 +300,11 @@ fn generate_sorts_with_the_built_in_scene() {
             "3",
             "--seed",
             seed,
-        ]))
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert_eq!(text.trim().chars().count(), 3, "three letters: {text}");
+        text
     };
     assert_eq!(run("5"), run("5"), "seeded sampling is reproducible");
     let out = glassbox(&["generate", "--prompt", "CBXBBC", "--greedy"]);

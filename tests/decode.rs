@@ -105,7 +105,7 @@ impl GpuSampler {
     }
 
     fn sample(&self, logits: &[f32], sampling: &Sampling, position: usize) -> u32 {
-        let graph = &self.step.graph;
+        let graph = &self.step.graph();
         let logits_buffer = self.step.tensor(graph.tensor_id("logits").unwrap());
         self.gpu.queue.write_buffer(
             logits_buffer.single().unwrap(),

@@ -26,7 +26,7 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
         .expect("a GPU adapter (lavapipe on CI)");
     pollster::block_on(viewer.set_difference(true)).unwrap();
     let view = viewer.difference().unwrap();
-    assert_eq!(view.per_op.len(), viewer.graph.graph.ops.len());
+    assert_eq!(view.per_op.len(), viewer.graph.graph().ops.len());
     assert!(
         view.per_op.iter().all(|d| d.difference.passes()),
         "{:?}",
@@ -47,7 +47,7 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
         .registry
         .load(&viewer.gpu.device, "add.wgsl", &wrong, &|_| None)
         .unwrap();
-    viewer.run_to(viewer.graph.graph.ops.len());
+    viewer.run_to(viewer.graph.graph().ops.len());
     pollster::block_on(viewer.refresh_difference()).unwrap();
     let view = viewer.difference().unwrap();
     let first_failure = view.per_op.iter().find(|d| !d.difference.passes()).unwrap();

@@ -92,19 +92,27 @@ fn timestamps_cover_every_op() {
 }
 
 /// A model too large for the device is refused up front, saying what it needs and what the
-/// device has (lavapipe reports the system's free memory).
+/// device has. lavapipe reports the system's free memory; GPUs report none through WebGPU, and
+/// then nothing is refused up front (the driver's budget turns allocations into errors).
 #[test]
 fn too_little_memory_says_how_much_is_needed_and_available() {
     let (gpu, _) = common::gpu(&GpuOptions::default());
-    let free = gpu
-        .memory_available()
-        .expect("lavapipe reports system memory");
-    assert!(free > 0);
-    let error = gpu
-        .ensure_memory("uploading the weights", free + (1 << 40))
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("uploading the weights needs"), "{error}");
-    assert!(error.contains("GB free"), "{error}");
-    assert!(gpu.ensure_memory("a small buffer", 1 << 20).is_ok());
+    match gpu.memory_available() {
+        Some(free) => {
+            assert!(free > 0);
+            let error = gpu
+                .ensure_memory("uploading the weights", free + (1 << 40))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("uploading the weights needs"), "{error}");
+            assert!(error.contains("GB free"), "{error}");
+            assert!(gpu.ensure_memory("a small buffer", 1 << 20).is_ok());
+        }
+        None => {
+            assert_ne!(gpu.adapter_info.device_type, wgpu::DeviceType::Cpu);
+            let has = gpu.memory_description();
+            assert!(has.contains("does not report its free memory"), "{has}");
+            assert!(gpu.ensure_memory("uploading the weights", 1 << 40).is_ok());
+        }
+    }
 }

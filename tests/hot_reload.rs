@@ -51,7 +51,10 @@ fn watch_reports_broken_edits_and_keeps_the_last_good_kernel() {
     let (gpu, mut registry) = common::gpu(&GpuOptions::default());
     let mut watcher = KernelWatcher::new(&dir);
     let events = watcher.poll(&gpu.device, &mut registry);
-    assert!(events.is_empty(), "unchanged exports reload nothing: {events:?}");
+    assert!(
+        events.is_empty(),
+        "unchanged exports reload nothing: {events:?}"
+    );
 
     let path = dir.join("ops/gelu.wgsl");
     let original = std::fs::read_to_string(&path).unwrap();

@@ -101,7 +101,10 @@ fn every_kernel_validates_with_naga_and_documents_itself() {
             format!("probes/{family}.wgsl"),
             format!("render/{family}.wgsl"),
         ];
-        assert!(expected.contains(&file.path.to_string()), "{path}: {family}/{variant}");
+        assert!(
+            expected.contains(&file.path.to_string()),
+            "{path}: {family}/{variant}"
+        );
     }
 }
 
@@ -194,9 +197,21 @@ fn broken_edit_keeps_last_good_kernel() {
             "family `gelu` expects struct Params { n: u32 }",
         ),
         ("@binding(2)", "@binding(3)", "without gaps"),
-        ("Dispatch: fold(ceil(n / 64))", "Dispatch: fold(ceil(rows / 64))", "does not have"),
-        ("// Kernel: gelu/default", "// Kernel: gelu", "FAMILY/VARIANT"),
-        ("// Kernel: gelu/default", "// Kernel: tanh/fast", "no kernel family `tanh`"),
+        (
+            "Dispatch: fold(ceil(n / 64))",
+            "Dispatch: fold(ceil(rows / 64))",
+            "does not have",
+        ),
+        (
+            "// Kernel: gelu/default",
+            "// Kernel: gelu",
+            "FAMILY/VARIANT",
+        ),
+        (
+            "// Kernel: gelu/default",
+            "// Kernel: tanh/fast",
+            "no kernel family `tanh`",
+        ),
     ] {
         let edited = original.replace(from, to);
         assert_ne!(edited, original, "{from}");
@@ -227,19 +242,31 @@ fn errors_in_included_helpers_point_into_the_helper() {
         .unwrap()
         .source;
     let helper = kernels::shared_helper("shared/workgroup_reduce.wgsl").unwrap();
-    let broken_helper = helper.replace("let total = partial[0];", "let total = partial[0u] + oops;");
-    let line = broken_helper.lines().position(|l| l.contains("oops")).unwrap() as u32 + 1;
+    let broken_helper =
+        helper.replace("let total = partial[0];", "let total = partial[0u] + oops;");
+    let line = broken_helper
+        .lines()
+        .position(|l| l.contains("oops"))
+        .unwrap() as u32
+        + 1;
     let error = glassbox::gpu::kernels::KernelSource::parse("mine.wgsl", softmax, &|name| {
         (name == "shared/workgroup_reduce.wgsl").then(|| broken_helper.clone())
     })
     .unwrap_err();
-    assert_eq!(error.file, "kernels/shared/workgroup_reduce.wgsl", "{error}");
+    assert_eq!(
+        error.file, "kernels/shared/workgroup_reduce.wgsl",
+        "{error}"
+    );
     assert_eq!(error.line, line, "{error}");
     let missing = softmax.replace("shared/workgroup_reduce.wgsl", "shared/nothing.wgsl");
     let error = glassbox::gpu::kernels::KernelSource::parse("mine.wgsl", &missing, &no_includes)
         .unwrap_err();
     assert!(error.message.contains("no such helper"), "{error}");
-    let include_line = missing.lines().position(|l| l.contains("Include:")).unwrap() as u32 + 1;
+    let include_line = missing
+        .lines()
+        .position(|l| l.contains("Include:"))
+        .unwrap() as u32
+        + 1;
     assert_eq!(error.line, include_line, "{error}");
 }
 
@@ -257,7 +284,11 @@ fn every_variant_matches_cpu() {
             continue;
         }
         if !registry.has(&id) {
-            assert!(!subgroups && !source.header.needs.is_empty(), "{id} is missing");
+            assert!(
+                !subgroups && !source.header.needs.is_empty(),
+                "{id} is missing"
+            );
+            assert!(!common::adapter_has(common::Needs::Subgroups));
             continue;
         }
         let options = GpuOptions {
@@ -291,7 +322,11 @@ fn a_dropped_in_file_is_a_variant() {
     let id = KernelId::new("linear", "unrolled");
     assert!(registry.has(&id));
     assert_eq!(registry.dropped_in("linear"), Some(id.clone()));
-    let kind = glassbox::graph::OpKind::Linear { rows: 5, k: 7, n: 9 };
+    let kind = glassbox::graph::OpKind::Linear {
+        rows: 5,
+        k: 7,
+        n: 9,
+    };
     assert_eq!(gpu.kernels.kernel_for_op(&kind, &registry), id);
     for (config, t) in [
         (common::config(1, 3, 15, 37, 20), 7),
@@ -302,9 +337,17 @@ fn a_dropped_in_file_is_a_variant() {
         let graph = Graph::gpt2(&config, t);
         let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
         let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
-        for op in graph.ops.iter().filter(|op| op.kind.kernel_name() == "linear") {
+        for op in graph
+            .ops
+            .iter()
+            .filter(|op| op.kind.kernel_name() == "linear")
+        {
             let out = op.outputs[0];
-            assert!(compare(values.get(out), reference.get(out)).passes(), "{}", op.name);
+            assert!(
+                compare(values.get(out), reference.get(out)).passes(),
+                "{}",
+                op.name
+            );
         }
     }
     // Chosen by name, it is checked like any variant; a name no file gives is refused.

@@ -79,7 +79,7 @@ fn snapshot_whole_model() {
 fn snapshot_attention_step() {
     let step = {
         let v = viewer();
-        v.graph.graph.op_index("h.0.attn.softmax").unwrap()
+        v.graph.graph().op_index("h.0.attn.softmax").unwrap()
     };
     assert_snapshot("sort_block0_softmax.png", "block0", Some(step));
 }

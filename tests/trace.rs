@@ -35,8 +35,8 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
         "h.0.resid_out",
         "logits",
     ] {
-        let op = run.graph.op_index(name).unwrap();
-        let output = run.graph.ops[op].outputs[0];
+        let op = run.graph().op_index(name).unwrap();
+        let output = run.graph().ops[op].outputs[0];
         let before = pollster::block_on(run.read(&gpu, output)).unwrap();
         let trace = pollster::block_on(run.trace(&gpu, &registry, op))
             .unwrap()
@@ -72,7 +72,7 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
 fn cells_group_as_the_dispatch_says() {
     let (gpu, registry, run) = graph();
     // The blocked linear kernel: each workgroup writes a 4-row x 256-column tile.
-    let op = run.graph.op_index("h.0.mlp.c_fc").unwrap();
+    let op = run.graph().op_index("h.0.mlp.c_fc").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
         .unwrap()
         .unwrap();
@@ -83,7 +83,7 @@ fn cells_group_as_the_dispatch_says() {
     assert_ne!(rank(0, 0), rank(4, 0));
     assert_ne!(rank(0, 0), rank(0, 256));
     // The softmax: one workgroup per row of attention scores.
-    let op = run.graph.op_index("h.0.attn.softmax").unwrap();
+    let op = run.graph().op_index("h.0.attn.softmax").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
         .unwrap()
         .unwrap();

@@ -64,7 +64,7 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
     let before = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
 
     pollster::block_on(viewer.set_decoding(true)).unwrap();
-    let k_cache = viewer.graph.graph.tensor_id("h.0.attn.k_cache").unwrap();
+    let k_cache = viewer.graph.graph().tensor_id("h.0.attn.k_cache").unwrap();
     let (_, capacity) = viewer.cache_fill().unwrap();
     let read =
         |viewer: &Viewer| pollster::block_on(viewer.graph.read(&viewer.gpu, k_cache)).unwrap();
@@ -90,9 +90,9 @@ fn another_model_replaces_the_scene() {
     let config = model.config.clone();
     let scene = Scene::from_model("tiny_2l", model);
     pollster::block_on(viewer.set_scene(scene, &[5, 6, 7, 8])).unwrap();
-    assert_eq!(viewer.graph.graph.config, config);
+    assert_eq!(viewer.graph.graph().config, config);
     assert_eq!(viewer.ids, [5, 6, 7, 8]);
-    assert_eq!(viewer.op_count, viewer.graph.graph.ops.len());
+    assert_eq!(viewer.op_count, viewer.graph.graph().ops.len());
     let top = pollster::block_on(viewer.top_predictions(3)).unwrap();
     assert!(top
         .iter()
@@ -101,6 +101,6 @@ fn another_model_replaces_the_scene() {
     // Ids outside the new vocabulary are refused, and the model shown stays as it was.
     let refused = pollster::block_on(viewer.set_scene(Scene::embedded(), &[1_000_000]));
     assert!(refused.is_err());
-    assert_eq!(viewer.graph.graph.config, config);
+    assert_eq!(viewer.graph.graph().config, config);
     assert_eq!(viewer.ids, [5, 6, 7, 8]);
 }

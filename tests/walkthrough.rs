@@ -84,7 +84,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     player.apply(&mut viewer, &base, t, 1.5).unwrap();
     assert_eq!(
         viewer.current,
-        viewer.graph.graph.op_index("h.0.attn.softmax")
+        viewer.graph.graph().op_index("h.0.attn.softmax")
     );
     let numbers: Vec<&Shown> = player
         .caption

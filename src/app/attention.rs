@@ -66,7 +66,7 @@ impl AttentionView {
     fn panel(&self, viewer: &Viewer) -> Option<usize> {
         let probs = viewer
             .graph
-            .graph
+            .graph()
             .tensor_id(&format!("h.{}.attn.probs", self.layer))?;
         viewer
             .renderer
@@ -127,7 +127,7 @@ impl AttentionView {
         let t = viewer.ids.len();
         let computed = viewer
             .graph
-            .graph
+            .graph()
             .op_index(&format!("h.{}.attn.softmax", self.layer))
             .is_some_and(|i| i < viewer.op_count);
         if !computed {
@@ -191,7 +191,7 @@ impl AttentionView {
             if !fresh {
                 let probs = viewer
                     .graph
-                    .graph
+                    .graph()
                     .tensor_id(&format!("h.{}.attn.probs", self.layer));
                 let start = (self.head * t + row) * t;
                 let values = probs

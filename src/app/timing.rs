@@ -60,7 +60,7 @@ impl TimingView {
                 let (Some(timings), Some(peaks)) = (&self.timings, &self.peaks) else {
                     return;
                 };
-                if timings.len() != viewer.graph.graph.ops.len() {
+                if timings.len() != viewer.graph.graph().ops.len() {
                     ui.label("The graph changed: measure again.");
                     return;
                 }
@@ -84,7 +84,7 @@ fn timeline(ui: &mut egui::Ui, viewer: &Viewer, timings: &[OpTiming], total: f64
     let (rect, _) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), 28.0), egui::Sense::hover());
     let mut x = rect.left();
-    for (op, timing) in viewer.graph.graph.ops.iter().zip(timings) {
+    for (op, timing) in viewer.graph.graph().ops.iter().zip(timings) {
         let width = (timing.nanos / total.max(1.0)) as f32 * rect.width();
         let bar = egui::Rect::from_min_size(
             Pos2::new(x, rect.top()),
@@ -167,7 +167,7 @@ fn roofline(ui: &mut egui::Ui, viewer: &Viewer, timings: &[OpTiming], peaks: &Pe
         Color32::GRAY,
     );
     let pointer = ui.input(|i| i.pointer.hover_pos());
-    for (op, timing) in viewer.graph.graph.ops.iter().zip(timings) {
+    for (op, timing) in viewer.graph.graph().ops.iter().zip(timings) {
         let (flops, bytes) = (op.kind.flops() as f64, op.kind.bytes() as f64);
         if flops == 0.0 || timing.nanos <= 0.0 {
             continue;

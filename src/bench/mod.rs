@@ -16,7 +16,9 @@ pub use sweep::{DecodeRow, ScaleRow, DEFAULT_SEQ_LENS};
 
 use crate::cpu::CpuRun;
 use crate::gpu::variants::KernelChoice;
-use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision};
+use crate::gpu::{
+    Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision,
+};
 use crate::graph::Graph;
 use crate::model::Model;
 

@@ -171,6 +171,15 @@ enum Command {
     },
 }
 
+/// Whether `args` (without the program name) is a command line glassbox accepts, without
+/// running it: the README's commands are checked with it.
+pub fn parses(args: &[String]) -> Result<(), String> {
+    let argv = std::iter::once("glassbox".to_string()).chain(args.iter().cloned());
+    Cli::try_parse_from(argv)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let gpu_options = GpuOptions {

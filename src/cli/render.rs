@@ -103,9 +103,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         if args.difference {
             viewer.set_difference(true).await?;
         }
-        let ops = &viewer.graph.graph.ops;
+        let ops = &viewer.graph.graph().ops;
         let step = match (&args.op, args.step) {
-            (Some(name), _) => Some(viewer.graph.graph.op_index(name).with_context(|| {
+            (Some(name), _) => Some(viewer.graph.graph().op_index(name).with_context(|| {
                 let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
                 format!(
                     "--op {name:?}: no such op; the ops are {}",
@@ -171,7 +171,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             Some(name) => {
                 let index = viewer
                     .graph
-                    .graph
+                    .graph()
                     .op_index(name)
                     .with_context(|| format!("--trace {name:?}: no such op"))?;
                 let trace = viewer
@@ -204,7 +204,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         target.draw_with_overlay(
             &viewer.gpu,
             &viewer.renderer,
-            &viewer.graph.graph,
+            &viewer.graph.graph(),
             &camera,
             &states,
             caption,

@@ -7,6 +7,7 @@ use std::ops::Range;
 use wgpu::util::DeviceExt;
 
 use super::launch::Launch;
+use super::plan::Planned;
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
 use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
@@ -78,7 +79,7 @@ pub struct OpTiming {
 
 /// A graph ready to run on the GPU: a buffer for every tensor and the dispatches of every op.
 pub struct GpuGraph {
-    pub graph: Graph,
+    pub(super) graph: Graph,
     pub(super) tensors: Vec<GpuTensor>,
     pub(super) plans: Vec<Vec<Launch>>,
     /// A decode graph's sampling settings, as `Sampling::to_words` lays them out.
@@ -137,11 +138,22 @@ impl GpuGraph {
                 },
             ));
         }
-        for index in 0..built.graph.ops.len() {
-            let plan = built.plan_op(gpu, registry, index)?;
-            built.plans.push(plan);
-        }
+        let planned = Planned {
+            graph: &built.graph,
+            tensors: &built.tensors,
+            sampling: built.sampling.as_ref(),
+            precision: built.precision,
+        };
+        let plans = (0..built.graph.ops.len())
+            .map(|index| planned.plan_op(gpu, registry, index))
+            .collect::<Result<_, _>>()?;
+        built.plans = plans;
         Ok(built)
+    }
+
+    /// The ops and tensors this graph runs.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// The kernel launches of op `index`, in the order they run.

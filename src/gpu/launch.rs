@@ -27,7 +27,11 @@ impl Launch {
         params: &P,
         buffers: &[&wgpu::Buffer],
     ) -> Result<Launch, GpuError> {
-        assert_eq!(kernel.family, P::FAMILY, "{what}: parameters of another family");
+        assert_eq!(
+            kernel.family,
+            P::FAMILY,
+            "{what}: parameters of another family"
+        );
         let source = registry.source(kernel);
         assert_eq!(
             buffers.len(),

@@ -9,9 +9,9 @@ mod precision;
 mod tensor;
 pub mod trace;
 pub mod variants;
-pub mod wgsl;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;
+pub mod wgsl;
 
 pub use device::{Gpu, GpuOptions};
 pub use executor::{GpuGraph, GpuModel, OpTiming};

@@ -5,8 +5,8 @@
 use super::kernels::params::*;
 use super::kernels::{KernelId, KernelParams};
 use super::launch::Launch;
-use super::{Gpu, GpuError, GpuGraph, KernelRegistry, Precision};
-use crate::graph::OpKind;
+use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
+use crate::graph::{Graph, OpKind};
 
 /// Where launches of one op are made: its kernel and its name for errors.
 struct Site<'a> {
@@ -17,12 +17,32 @@ struct Site<'a> {
 }
 
 impl Site<'_> {
-    fn launch<P: KernelParams>(&self, params: P, buffers: &[&wgpu::Buffer]) -> Result<Launch, GpuError> {
-        Launch::new(self.gpu, self.registry, self.kernel, self.op, &params, buffers)
+    fn launch<P: KernelParams>(
+        &self,
+        params: P,
+        buffers: &[&wgpu::Buffer],
+    ) -> Result<Launch, GpuError> {
+        Launch::new(
+            self.gpu,
+            self.registry,
+            self.kernel,
+            self.op,
+            &params,
+            buffers,
+        )
     }
 }
 
-impl GpuGraph {
+/// What planning reads of a graph being built: its ops, its tensors' buffers, a decode graph's
+/// sampling settings and the precision its floats are stored in.
+pub(super) struct Planned<'a> {
+    pub graph: &'a Graph,
+    pub tensors: &'a [GpuTensor],
+    pub sampling: Option<&'a wgpu::Buffer>,
+    pub precision: Precision,
+}
+
+impl Planned<'_> {
     /// Builds the launches of op `index`. Ops whose tensors may be split (the vocabulary-sized
     /// ones) get one launch per chunk, or per pair of chunks.
     pub(super) fn plan_op(
@@ -134,14 +154,8 @@ impl GpuGraph {
                 },
                 &single_io()?,
             )),
-            OpKind::Gelu { n } => one(at.launch(
-                GeluParams { n: u(n) },
-                &single_io()?,
-            )),
-            OpKind::Add { n } => one(at.launch(
-                AddParams { n: u(n) },
-                &single_io()?,
-            )),
+            OpKind::Gelu { n } => one(at.launch(GeluParams { n: u(n) }, &single_io()?)),
+            OpKind::Add { n } => one(at.launch(AddParams { n: u(n) }, &single_io()?)),
             OpKind::Logits { c, v, .. } => {
                 let (x, wte, logits) = (input(0).single()?, input(1), output(0));
                 let mut plan = Vec::new();
@@ -208,7 +222,6 @@ impl GpuGraph {
             OpKind::Sample { v } => {
                 let settings = self
                     .sampling
-                    .as_ref()
                     .expect("a decode graph has its sampling settings");
                 let (logits, position, next) =
                     (input(0).single()?, input(1).single()?, output(0).single()?);

@@ -46,7 +46,9 @@ impl KernelChoice {
                     families.join(", ")
                 ));
             }
-            result.chosen.insert(family.to_string(), variant.to_string());
+            result
+                .chosen
+                .insert(family.to_string(), variant.to_string());
         }
         Ok(result)
     }
@@ -143,7 +145,11 @@ pub fn kernel_help() -> String {
             families_seen.push(header.family.clone());
             " (default)"
         };
-        let needs = if header.needs.is_empty() { "" } else { " [needs subgroups]" };
+        let needs = if header.needs.is_empty() {
+            ""
+        } else {
+            " [needs subgroups]"
+        };
         lines.push(format!(
             "  {}={}{default}{needs}: {}",
             header.family, header.variant, header.about

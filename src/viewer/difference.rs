@@ -54,7 +54,7 @@ impl Viewer {
             let values = self.reference_values()?;
             let reference = self
                 .graph
-                .graph
+                .graph()
                 .tensors
                 .iter()
                 .enumerate()
@@ -81,7 +81,7 @@ impl Viewer {
             .set_reference(&self.gpu, &self.graph, Some(&view.reference));
         let gpu_values = self.graph.read_all(&self.gpu).await?;
         let mut per_op = Vec::new();
-        for op in &self.graph.graph.ops[..self.op_count] {
+        for op in &self.graph.graph().ops[..self.op_count] {
             let mut worst: Option<Difference> = None;
             for &out in &op.outputs {
                 if view.reference[out].is_none() {
@@ -107,7 +107,7 @@ impl Viewer {
 
     /// Every tensor of the graph as the CPU reference computes it for the current tokens.
     fn reference_values(&self) -> Result<TensorValues, GpuError> {
-        let graph = &self.graph.graph;
+        let graph = &self.graph.graph();
         let model = &self.scene.model;
         if graph.decode_capacity.is_none() {
             return Ok(crate::cpu::forward(graph, model, &self.ids)?);

@@ -34,7 +34,7 @@ impl Viewer {
 
     /// The KV cache's (filled, capacity) positions, when decoding.
     pub fn cache_fill(&self) -> Option<(usize, usize)> {
-        let capacity = self.graph.graph.decode_capacity?;
+        let capacity = self.graph.graph().decode_capacity?;
         Some((self.ids.len(), capacity))
     }
 
@@ -52,7 +52,7 @@ impl Viewer {
     /// Runs `ids` through the decode graph one by one from an empty cache (a larger cache if
     /// they do not fit), ending with the last token's step shown up to `op_count`.
     pub(super) async fn decode_all(&mut self, ids: &[u32]) -> Result<(), GpuError> {
-        let fits = self.graph.graph.decode_capacity.is_some_and(|capacity| {
+        let fits = self.graph.graph().decode_capacity.is_some_and(|capacity| {
             capacity > ids.len().min(self.scene.model.config.n_positions - 1)
         });
         if !fits {
@@ -77,27 +77,27 @@ impl Viewer {
         if self.ids.len() >= config.n_positions {
             return Ok(None);
         }
-        let all = self.graph.graph.ops.len();
+        let all = self.graph.graph().ops.len();
         self.run_to(all);
         let position = self.ids.len() - 1;
         let next = if self.decoding {
             // The sample op runs again so that settings changed since the last step count.
             self.graph.set_sampling(&self.gpu, &self.sampling);
-            let op = self.graph.graph.op_index("sample").expect("decode graph");
+            let op = self.graph.graph().op_index("sample").expect("decode graph");
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.graph
                 .encode(&self.registry, &mut encoder, op..op + 1, None);
             self.gpu.queue.submit([encoder.finish()]);
             let id = self
                 .graph
-                .graph
+                .graph()
                 .tensor_id("next_token")
                 .expect("decode graph");
             self.graph.read(&self.gpu, id).await?[0] as u32
         } else {
             let logits = self
                 .graph
-                .graph
+                .graph()
                 .tensor_id("logits")
                 .expect("graph has logits");
             let row = self
@@ -109,7 +109,7 @@ impl Viewer {
         };
         let mut ids = self.ids.clone();
         ids.push(next);
-        let capacity = self.graph.graph.decode_capacity.unwrap_or(0);
+        let capacity = self.graph.graph().decode_capacity.unwrap_or(0);
         if self.decoding && ids.len() <= capacity {
             self.graph.set_token(&self.gpu, next, ids.len() - 1)?;
             self.ids = ids;

@@ -71,7 +71,7 @@ impl Viewer {
         )
         .await?;
         let renderer = TensorRenderer::new(&gpu, &registry, &graph, format)?;
-        let op_count = graph.graph.ops.len();
+        let op_count = graph.graph().ops.len();
         let mut viewer = Viewer {
             gpu,
             registry,
@@ -113,7 +113,7 @@ impl Viewer {
         if self.decoding {
             return self.decode_all(ids).await;
         }
-        if ids.len() != self.graph.graph.seq_len || self.graph.graph.decode_capacity.is_some() {
+        if ids.len() != self.graph.graph().seq_len || self.graph.graph().decode_capacity.is_some() {
             self.rebuild(ids.len()).await?;
         }
         self.graph.set_ids(&self.gpu, ids)?;
@@ -134,8 +134,10 @@ impl Viewer {
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
         self.builds += 1;
         self.renderer = TensorRenderer::new(&self.gpu, &self.registry, &self.graph, self.format)?;
-        self.op_count = self.op_count.min(self.graph.graph.ops.len());
-        self.current = self.current.map(|c| c.min(self.graph.graph.ops.len() - 1));
+        self.op_count = self.op_count.min(self.graph.graph().ops.len());
+        self.current = self
+            .current
+            .map(|c| c.min(self.graph.graph().ops.len() - 1));
         Ok(())
     }
 
@@ -188,7 +190,7 @@ impl Viewer {
 
     /// Runs the first `op_count` ops (the rest are shown empty) and refreshes the colour scales.
     pub fn run_to(&mut self, op_count: usize) {
-        self.op_count = op_count.min(self.graph.graph.ops.len());
+        self.op_count = op_count.min(self.graph.graph().ops.len());
         let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
         self.graph
             .encode(&self.registry, &mut encoder, 0..self.op_count, None);
@@ -199,7 +201,7 @@ impl Viewer {
 
     /// Shows op `index` as current: the graph has run up to and including it.
     pub fn step_to(&mut self, index: usize) {
-        let last = self.graph.graph.ops.len() - 1;
+        let last = self.graph.graph().ops.len() - 1;
         let index = index.min(last);
         self.current = Some(index);
         self.run_to(index + 1);
@@ -207,7 +209,7 @@ impl Viewer {
 
     /// How each tensor is drawn now: computed or not, part of the current op.
     pub fn states(&self) -> Vec<TensorState> {
-        tensor_states(&self.graph.graph, self.op_count, self.current)
+        tensor_states(&self.graph.graph(), self.op_count, self.current)
     }
 
     pub fn refresh_states(&mut self) {
@@ -221,7 +223,7 @@ impl Viewer {
         target.draw(
             &self.gpu,
             &self.renderer,
-            &self.graph.graph,
+            &self.graph.graph(),
             camera,
             &self.states(),
         );
@@ -240,7 +242,7 @@ impl Viewer {
         } else if let Some(region) = layout.regions.iter().find(|r| r.name == fit) {
             (region.min, region.max)
         } else {
-            layout.tensor_bounds(self.graph.graph.tensor_id(fit)?)?
+            layout.tensor_bounds(self.graph.graph().tensor_id(fit)?)?
         };
         let margin = Vec2::splat(((max - min).max_element() * 0.04).max(4.0));
         let mut camera = Camera::framing(min - margin, max + margin, aspect);
@@ -256,7 +258,7 @@ impl Viewer {
     pub async fn top_predictions(&self, k: usize) -> Result<Vec<(u32, f32)>, GpuError> {
         let probs = self
             .graph
-            .graph
+            .graph()
             .tensor_id("probs")
             .expect("graph has probs");
         let row = self
@@ -286,7 +288,7 @@ impl Viewer {
             .tensor(tensor)
             .read_elements(&self.gpu, indices)
             .await?;
-        Ok(match self.graph.graph.tensors[tensor].dtype {
+        Ok(match self.graph.graph().tensors[tensor].dtype {
             DType::F32 => values,
             DType::U32 => values.iter().map(|v| v.to_bits() as f32).collect(),
         })

@@ -42,6 +42,42 @@ pub fn gpu(options: &GpuOptions) -> (Gpu, KernelRegistry) {
     (gpu, registry)
 }
 
+/// An adapter feature beyond WebGPU's baseline that a test needs.
+#[derive(Clone, Copy, Debug)]
+pub enum Needs {
+    Subgroups,
+    /// SHADER_F16, for f16 storage.
+    F16,
+}
+
+/// Whether the adapter has what a test needs. Where it does not, the test says so on stderr and
+/// runs nothing, so that the suite passes on any adapter (a GPU without f16, the GL backend).
+/// But lavapipe, CI's adapter, has every feature: there a missing one fails the test, so that
+/// CI cannot pass by skipping. No adapter at all always fails.
+pub fn adapter_has(needs: Needs) -> bool {
+    let gpu = pollster::block_on(Gpu::new(&GpuOptions::default()))
+        .expect("a GPU adapter (lavapipe on CI)");
+    let feature = match needs {
+        Needs::Subgroups => wgpu::Features::SUBGROUP,
+        Needs::F16 => wgpu::Features::SHADER_F16,
+    };
+    let info = &gpu.adapter_info;
+    if gpu.adapter.features().contains(feature) {
+        return true;
+    }
+    let lavapipe = info.backend == wgpu::Backend::Vulkan && info.name.contains("llvmpipe");
+    assert!(
+        !lavapipe,
+        "lavapipe has {needs:?}, but {} reports none",
+        info.name
+    );
+    eprintln!(
+        "not run: {} ({:?}) has no {needs:?}",
+        info.name, info.backend
+    );
+    false
+}
+
 /// Runs the whole graph on the GPU and reads every activation back.
 pub fn gpu_forward(
     gpu: &Gpu,

@@ -181,7 +181,7 @@ impl UiState {
     }
 
     fn ops(viewer: &Viewer) -> usize {
-        viewer.graph.graph.ops.len()
+        viewer.graph.graph().ops.len()
     }
 
     /// Ops run so far, 1..=ops (the player's position).
@@ -330,8 +330,11 @@ impl UiState {
             }
         }
         if pressed(egui::Key::C) {
-            if let Some(op) = viewer.current.map(|c| viewer.graph.graph.ops[c].outputs[0]) {
-                let name = viewer.graph.graph.tensors[op].name.clone();
+            if let Some(op) = viewer
+                .current
+                .map(|c| viewer.graph.graph().ops[c].outputs[0])
+            {
+                let name = viewer.graph.graph().tensors[op].name.clone();
                 if let Some(camera) = viewer.camera(&name, aspect) {
                     self.fly_to(camera, now);
                 }

@@ -79,7 +79,7 @@ impl UiState {
             self.go_to(viewer, scrub);
         }
         if let Some(current) = viewer.current {
-            let op = &viewer.graph.graph.ops[current];
+            let op = &viewer.graph.graph().ops[current];
             ui.label(
                 RichText::new(&op.name)
                     .strong()
@@ -116,7 +116,7 @@ impl UiState {
         let mut changed = false;
         // Every family the graph runs that has a choice of kernels, dropped-in ones included.
         let mut families: Vec<&'static str> = Vec::new();
-        for op in &viewer.graph.graph.ops {
+        for op in &viewer.graph.graph().ops {
             let family = op.kind.kernel_name();
             if !families.contains(&family) && viewer.registry.variants(family).len() > 1 {
                 families.push(family);
@@ -127,7 +127,7 @@ impl UiState {
             // family's default.
             let running = viewer
                 .graph
-                .graph
+                .graph()
                 .ops
                 .iter()
                 .find(|op| op.kind.kernel_name() == family)
@@ -176,13 +176,13 @@ impl UiState {
                 .default_open(false)
                 .show(ui, |ui| {
                     for index in 0..Self::ops(viewer) {
-                        let op = &viewer.graph.graph.ops[index];
+                        let op = &viewer.graph.graph().ops[index];
                         let (top, _) = viewer.renderer.layout.op_rows[index];
                         if top > region.max.y || top < region.min.y {
                             continue;
                         }
                         let name = op.name.clone();
-                        let output = viewer.graph.graph.tensors[op.outputs[0]].name.clone();
+                        let output = viewer.graph.graph().tensors[op.outputs[0]].name.clone();
                         let selected = viewer.current == Some(index);
                         if ui.selectable_label(selected, &name).clicked() {
                             self.go_to(viewer, index + 1);

@@ -44,7 +44,7 @@ impl UiState {
         if response.double_clicked() {
             if let Some((panel, _, _)) = world.and_then(|w| viewer.renderer.layout.pick(w)) {
                 let tensor = viewer.renderer.layout.panels[panel].tensor;
-                let name = viewer.graph.graph.tensors[tensor].name.clone();
+                let name = viewer.graph.graph().tensors[tensor].name.clone();
                 if let Some(camera) = viewer.camera(&name, rect.aspect_ratio()) {
                     self.fly_to(camera, now);
                 }
@@ -56,7 +56,7 @@ impl UiState {
         overlay::paint(
             ui.painter(),
             rect,
-            &viewer.graph.graph,
+            &viewer.graph.graph(),
             &viewer.renderer.layout,
             &self.camera,
             &states,
@@ -96,9 +96,9 @@ impl UiState {
                 let gpu_tensor = viewer.graph.tensor(tensor_id);
                 let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
                 let element = panel.element(row, col, chunk_start);
-                let tensor = &viewer.graph.graph.tensors[tensor_id];
+                let tensor = &viewer.graph.graph().tensors[tensor_id];
                 let index = unflatten(&tensor.shape, element);
-                let explanation = explain(&viewer.graph.graph, tensor_id, &index, &viewer.ids);
+                let explanation = explain(&viewer.graph.graph(), tensor_id, &index, &viewer.ids);
                 let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
                     .map_or(f32::NAN, |v| v[0]);
                 let operand_values = explanation
@@ -127,7 +127,7 @@ impl UiState {
 }
 
 fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::Pos2) {
-    let tensor = &viewer.graph.graph.tensors[hover.tensor];
+    let tensor = &viewer.graph.graph().tensors[hover.tensor];
     egui::Area::new(egui::Id::unique("hover"))
         .fixed_pos(pointer + egui::vec2(16.0, 16.0))
         .interactable(false)
@@ -157,7 +157,7 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                     ui.label(&e.detail);
                 }
                 for (operand, value) in e.operands.iter().zip(&hover.operand_values) {
-                    let name = &viewer.graph.graph.tensors[operand.tensor].name;
+                    let name = &viewer.graph.graph().tensors[operand.tensor].name;
                     ui.label(
                         RichText::new(format!(
                             "{} ({name}) = {}",

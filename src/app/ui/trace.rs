@@ -53,7 +53,7 @@ impl UiState {
         let Some((trace, start)) = &self.trace else {
             return;
         };
-        if viewer.current != Some(trace.op) || trace.op >= viewer.graph.graph.ops.len() {
+        if viewer.current != Some(trace.op) || trace.op >= viewer.graph.graph().ops.len() {
             self.trace = None;
             return;
         }

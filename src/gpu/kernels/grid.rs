@@ -61,7 +61,9 @@ impl Parser<'_> {
             self.at += 1;
             Ok(())
         } else {
-            let found = self.peek().map_or("the end".to_string(), |f| format!("`{f}`"));
+            let found = self
+                .peek()
+                .map_or("the end".to_string(), |f| format!("`{f}`"));
             self.error(format!("expected `{c}`, found {found}"))
         }
     }
@@ -188,7 +190,11 @@ impl Grid {
 
     /// The workgroup counts for these field values, with `limit` the device's most workgroups
     /// per dimension (only `fold` uses it).
-    pub fn eval(&self, field: &dyn Fn(&str) -> Option<u32>, limit: u32) -> Result<[u32; 3], String> {
+    pub fn eval(
+        &self,
+        field: &dyn Fn(&str) -> Option<u32>,
+        limit: u32,
+    ) -> Result<[u32; 3], String> {
         match self {
             Grid::Xyz([x, y, z]) => Ok([count(x, field)?, count(y, field)?, count(z, field)?]),
             Grid::Fold(n) => {
@@ -286,11 +292,17 @@ mod tests {
     #[test]
     fn refuses_fractions_and_unknown_names() {
         let grid = Grid::parse("(n / 64, 1, 1)").unwrap();
-        assert!(grid.eval(&fields, 65535).unwrap_err().contains("not a whole number"));
+        assert!(grid
+            .eval(&fields, 65535)
+            .unwrap_err()
+            .contains("not a whole number"));
         let grid = Grid::parse("(k, 1, 1)").unwrap();
         assert_eq!(grid.eval(&fields, 65535), Err("no field `k`".to_string()));
         let grid = Grid::parse("(n / (rows - 5), 1, 1)").unwrap();
-        assert!(grid.eval(&fields, 65535).unwrap_err().contains("divides by zero"));
+        assert!(grid
+            .eval(&fields, 65535)
+            .unwrap_err()
+            .contains("divides by zero"));
     }
 
     #[test]

@@ -85,6 +85,8 @@ impl Header {
                     kernel = Some((parsed.0.to_string(), parsed.1.to_string()));
                 }
                 "About" => about = value.to_string(),
+                // Without an `About:`, lists show the first line of the `Op:` prose.
+                "Op" if about.is_empty() => about = value.to_string(),
                 "Needs" => {
                     for feature in value.split(',').map(str::trim) {
                         needs.push(match feature {
@@ -159,7 +161,10 @@ mod tests {
                       //     continued: also prose\n// Dispatch: (ceil(n / 64), rows, 1); prose\n\
                       // Dispatch2 is not read\n\nfn main() {}\n// Kernel: not/header\n";
         let header = Header::parse("mine.wgsl", source).unwrap();
-        assert_eq!((header.family.as_str(), header.variant.as_str()), ("linear", "mine"));
+        assert_eq!(
+            (header.family.as_str(), header.variant.as_str()),
+            ("linear", "mine")
+        );
         assert_eq!(header.about, "a test");
         assert_eq!(header.needs, vec![Feature::Subgroups]);
         assert_eq!(header.includes, vec!["shared/workgroup_reduce.wgsl"]);
@@ -174,7 +179,10 @@ mod tests {
         assert_eq!((e.file.as_str(), e.line, e.column), ("k.wgsl", 1, 12));
         assert!(e.message.contains("FAMILY/VARIANT"), "{e}");
 
-        let bad_grid = Header::parse("k.wgsl", "// Kernel: a/b\n// Dispatch: (ceil(n / 64), rows)\n");
+        let bad_grid = Header::parse(
+            "k.wgsl",
+            "// Kernel: a/b\n// Dispatch: (ceil(n / 64), rows)\n",
+        );
         let e = bad_grid.unwrap_err();
         assert_eq!((e.line, e.column), (2, 33));
         assert!(e.message.contains("expected `,`"), "{e}");

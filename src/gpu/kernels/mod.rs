@@ -154,7 +154,10 @@ fn bind_group_layout(device: &wgpu::Device, name: &str, storage: &[bool]) -> wgp
     };
     let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
     for (i, &read_only) in storage.iter().enumerate() {
-        entries.push(entry(1 + i as u32, wgpu::BufferBindingType::Storage { read_only }));
+        entries.push(entry(
+            1 + i as u32,
+            wgpu::BufferBindingType::Storage { read_only },
+        ));
     }
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(name),
@@ -237,13 +240,9 @@ impl KernelRegistry {
 
     /// Whether the device has what the kernel needs.
     fn runs(&self, source: &KernelSource) -> bool {
-        source
-            .header
-            .needs
-            .iter()
-            .all(|need| match need {
-                Feature::Subgroups => self.subgroups,
-            })
+        source.header.needs.iter().all(|need| match need {
+            Feature::Subgroups => self.subgroups,
+        })
     }
 
     fn insert(

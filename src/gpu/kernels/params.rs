@@ -132,7 +132,9 @@ fn wgsl_params(module: &naga::Module) -> Result<(Vec<(String, Option<Scalar>, u3
         .iter()
         .find(|(_, v)| {
             v.space == naga::AddressSpace::Uniform
-                && v.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0)
+                && v.binding
+                    .as_ref()
+                    .is_some_and(|b| b.group == 0 && b.binding == 0)
         })
         .map(|(_, v)| v)
         .ok_or("no `@group(0) @binding(0) var<uniform> p: Params;`")?;
@@ -158,18 +160,19 @@ pub fn check_params(module: &naga::Module, family: &Family) -> Result<(), String
     let expected = || format!("family `{}` expects {}", family.name, family.wgsl());
     let (members, span) = wgsl_params(module).map_err(|e| format!("{e}: {}", expected()))?;
     let matches = members.len() == family.fields.len()
-        && members
-            .iter()
-            .zip(family.fields)
-            .enumerate()
-            .all(|(i, ((name, scalar, offset), field))| {
+        && members.iter().zip(family.fields).enumerate().all(
+            |(i, ((name, scalar, offset), field))| {
                 name == field.name && *scalar == Some(field.scalar) && *offset as usize == 4 * i
-            });
+            },
+        );
     if !matches || span as usize != family.size {
         let found: Vec<String> = members
             .iter()
             .map(|(name, scalar, _)| {
-                format!("{name}: {}", scalar.map_or("(not u32 or f32)", Scalar::wgsl))
+                format!(
+                    "{name}: {}",
+                    scalar.map_or("(not u32 or f32)", Scalar::wgsl)
+                )
             })
             .collect();
         return Err(format!(
@@ -199,13 +202,18 @@ mod tests {
             assert_eq!(family.size, 4 * family.fields.len(), "{}", family.name);
         }
         assert_eq!(std::mem::size_of::<LogitsParams>(), 24);
-        assert_eq!(family("linear").unwrap().wgsl(), "struct Params { rows: u32, k: u32, n: u32 }");
+        assert_eq!(
+            family("linear").unwrap().wgsl(),
+            "struct Params { rows: u32, k: u32, n: u32 }"
+        );
     }
 
     #[test]
     fn params_are_checked_by_name_type_and_order() {
         let linear = family("linear").unwrap();
-        let good = module(&format!("struct Params {{ rows: u32, k: u32, n: u32 }}\n{TAIL}"));
+        let good = module(&format!(
+            "struct Params {{ rows: u32, k: u32, n: u32 }}\n{TAIL}"
+        ));
         assert_eq!(check_params(&good, linear), Ok(()));
         for bad in [
             "struct Params { rows: u32, n: u32, k: u32 }",
@@ -215,9 +223,16 @@ mod tests {
             "struct Params { rows: u32, k: u32, n: vec2<u32> }",
         ] {
             let error = check_params(&module(&format!("{bad}\n{TAIL}")), linear).unwrap_err();
-            assert!(error.contains("family `linear` expects struct Params { rows: u32, k: u32, n: u32 }"), "{error}");
+            assert!(
+                error.contains(
+                    "family `linear` expects struct Params { rows: u32, k: u32, n: u32 }"
+                ),
+                "{error}"
+            );
         }
         let missing = module("@compute @workgroup_size(1) fn main() {}");
-        assert!(check_params(&missing, linear).unwrap_err().contains("no `@group(0) @binding(0)"));
+        assert!(check_params(&missing, linear)
+            .unwrap_err()
+            .contains("no `@group(0) @binding(0)"));
     }
 }

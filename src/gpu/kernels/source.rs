@@ -100,7 +100,10 @@ fn interface(module: &naga::Module) -> Result<Interface, String> {
             ));
         }
         if let naga::AddressSpace::Storage { access } = var.space {
-            storage.push((binding.binding, !access.contains(naga::StorageAccess::STORE)));
+            storage.push((
+                binding.binding,
+                !access.contains(naga::StorageAccess::STORE),
+            ));
         }
     }
     storage.sort();
@@ -173,7 +176,10 @@ impl KernelSource {
         };
         let family = params::family(&header.family).ok_or_else(|| KernelError {
             file: file.to_string(),
-            line: line_of(text, &format!("// Kernel: {}/{}", header.family, header.variant)),
+            line: line_of(
+                text,
+                &format!("// Kernel: {}/{}", header.family, header.variant),
+            ),
             column: 1,
             message: format!(
                 "no kernel family `{}`; the families are {}",
@@ -244,7 +250,11 @@ fn check_grid(grid: &Grid, family: &Family) -> Result<(), String> {
     for name in grid.fields() {
         match family.fields.iter().find(|f| f.name == name) {
             Some(f) if f.scalar == Scalar::U32 => {}
-            Some(_) => return Err(format!("`Dispatch:` reads `{name}`, an f32; grids read u32 fields")),
+            Some(_) => {
+                return Err(format!(
+                    "`Dispatch:` reads `{name}`, an f32; grids read u32 fields"
+                ))
+            }
             None => {
                 return Err(format!(
                     "`Dispatch:` reads `{name}`, which {} does not have",
@@ -259,7 +269,10 @@ fn check_grid(grid: &Grid, family: &Family) -> Result<(), String> {
 /// Moves an error found in an appended helper to the helper's own file and line.
 fn locate(mut error: KernelError, spans: &[(u32, String)]) -> KernelError {
     if let Some((first, name)) = spans.iter().rev().find(|(first, _)| error.line >= *first) {
-        error.message = format!("{} (in the helper included by {})", error.message, error.file);
+        error.message = format!(
+            "{} (in the helper included by {})",
+            error.message, error.file
+        );
         error.file = format!("kernels/{name}");
         error.line = error.line - first + 1;
     }

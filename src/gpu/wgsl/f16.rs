@@ -15,9 +15,6 @@ fn f32_arrays(source: &str) -> Vec<String> {
         .collect()
 }
 
-
-
-
 /// Wraps loads of `arrays` in f32(...) and the values stored into them in f16(...).
 fn rewrite(text: &str, arrays: &[String]) -> String {
     let mut out = String::with_capacity(text.len() + 64);
@@ -73,4 +70,3 @@ pub fn f16_source(source: &str) -> String {
     // Declarations are already rewritten and contain no `NAME[`, so the whole text is safe.
     rewrite(&out, &arrays)
 }
-

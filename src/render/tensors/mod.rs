@@ -86,7 +86,7 @@ impl TensorRenderer {
         format: wgpu::TextureFormat,
     ) -> Result<TensorRenderer, GpuError> {
         let device = &gpu.device;
-        let layout = Layout::new(&graph.graph, &|id| graph.tensor(id).rows_per_chunk);
+        let layout = Layout::new(graph.graph(), &|id| graph.tensor(id).rows_per_chunk);
         let uniform_entry = |binding, dynamic| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
@@ -163,7 +163,7 @@ impl TensorRenderer {
                 })
             })
             .collect();
-        let draws = plan_draws(&graph.graph, &layout);
+        let draws = plan_draws(graph.graph(), &layout);
         let align = gpu.limits.min_uniform_buffer_offset_alignment as u64;
         let panel_stride = (std::mem::size_of::<PanelUniform>() as u64).div_ceil(align) * align;
         let panel_buffer = device.create_buffer(&wgpu::BufferDescriptor {
@@ -172,7 +172,7 @@ impl TensorRenderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let tensor_count = graph.graph.tensors.len();
+        let tensor_count = graph.graph().tensors.len();
         let absmax = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("absmax"),
             contents: bytemuck::cast_slice(&vec![0u32; tensor_count]),
@@ -211,7 +211,7 @@ impl TensorRenderer {
 
         let absmax_kernel = KernelId::new("absmax", "default");
         let mut stats_launches = Vec::new();
-        for (id, _) in graph.graph.tensors.iter().enumerate() {
+        for (id, _) in graph.graph().tensors.iter().enumerate() {
             let tensor = graph.tensor(id);
             for (chunk, _, rows) in tensor.chunk_ranges() {
                 let params = AbsmaxParams {
@@ -255,15 +255,15 @@ impl TensorRenderer {
                 row_stride: p.row_stride as u32,
                 col_stride: p.col_stride as u32,
                 slot: p.tensor as u32,
-                frame_color: style::role_color(graph.graph.tensors[p.tensor].role),
+                frame_color: style::role_color(graph.graph().tensors[p.tensor].role),
                 highlight_row: u32::MAX,
                 highlight_col: u32::MAX,
                 mode: 0,
                 instance_dx: next.map_or(0.0, |n| n.origin.x - p.origin.x),
                 instance_offset: next.map_or(0, |n| (n.offset - p.offset) as u32),
                 highlight_head: u32::MAX,
-                integer_scale: match graph.graph.tensors[p.tensor].dtype {
-                    DType::U32 => graph.graph.config.vocab_size.saturating_sub(1).max(1) as u32,
+                integer_scale: match graph.graph().tensors[p.tensor].dtype {
+                    DType::U32 => graph.graph().config.vocab_size.saturating_sub(1).max(1) as u32,
                     DType::F32 => 0,
                 },
                 tolerance: difference_scale(graph.precision),
@@ -325,7 +325,7 @@ impl TensorRenderer {
     ) {
         for (uniform, draw) in self.panels.iter_mut().zip(&self.draws) {
             let panel = &self.layout.panels[draw.first];
-            let tensor = &graph.graph.tensors[panel.tensor];
+            let tensor = &graph.graph().tensors[panel.tensor];
             let state = states[panel.tensor];
             uniform.mode = if self.difference && tensor.is_computed_float() {
                 2
