@@ -7,7 +7,8 @@ fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
-/// Splits a shell command line into words: quotes group, `$(...)` stands for a folder.
+/// Splits a shell command line into words: quotes group, `$(...)` stands for what it prints
+/// (token ids from `tokenize`, else a folder from `fetch`).
 fn words(line: &str) -> Vec<String> {
     let mut line = line.to_string();
     while let Some(start) = line.find("$(") {
@@ -28,7 +29,11 @@ fn words(line: &str) -> Vec<String> {
                 None
             })
             .expect("a closed $(...)");
-        line.replace_range(start..end, "/tmp/a-folder");
+        let printed = match line[start..end].contains("tokenize") {
+            true => "15496,995",
+            false => "/tmp/a-folder",
+        };
+        line.replace_range(start..end, printed);
     }
     let mut words = Vec::new();
     let mut word = String::new();
@@ -74,10 +79,11 @@ fn documented_commands() -> Vec<Vec<String>> {
                 commands.push(words(args));
             }
         } else {
-            // `glassbox ...` quoted in the text (not the usage synopsis, which has brackets).
+            // `glassbox ...` command lines quoted in the text: not a command's bare name
+            // (`glassbox render`), nor the usage synopsis, which has brackets.
             for quoted in line.split('`').skip(1).step_by(2) {
                 if let Some(args) = quoted.strip_prefix("glassbox ") {
-                    if !args.contains('[') && !args.contains('|') {
+                    if args.contains(' ') && !args.contains('[') && !args.contains('|') {
                         commands.push(words(args));
                     }
                 }
