@@ -115,11 +115,17 @@ fn the_synopsis_holds() {
         "render --kernels k --out x.png",
         "generate --kernels k --prompt AB",
         "kernels list --kernels k",
+        "--kernel linear=naive --precision f16 forward --model m --ids 1",
     ] {
         let args = words(line);
         glassbox::cli::parses(&args).unwrap_or_else(|e| panic!("glassbox {line}: {e}"));
     }
-    for refused in ["--frames", "forward --ids 1", "view --frames 3 forward"] {
+    for refused in [
+        "--frames",
+        "forward --ids 1",
+        "view --frames 3 forward",
+        "--frames 3 forward --model m --ids 1",
+    ] {
         assert!(glassbox::cli::parses(&words(refused)).is_err(), "{refused}");
     }
 }

@@ -25,9 +25,7 @@ use crate::{cpu, dump};
 #[command(
     name = "glassbox",
     version,
-    about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference",
-    // `glassbox --frames 30` is `glassbox view --frames 30`: the window is the default command.
-    args_conflicts_with_subcommands = true
+    about = "A GPT-2 forward pass where every op is a WGSL kernel you can check against a CPU reference"
 )]
 struct Cli {
     /// Split the vocabulary-sized GPU tensors (wte, logits, probs) every ROWS rows, as the
@@ -45,6 +43,7 @@ struct Cli {
     /// still compute in f32; needs the adapter's SHADER_F16).
     #[arg(long, global = true, default_value = "f32", value_name = "f32|f16")]
     precision: String,
+    /// `glassbox --frames 30` is `glassbox view --frames 30`: the window is the default command.
     #[command(flatten)]
     view: ViewArgs,
     #[command(subcommand)]
@@ -175,13 +174,28 @@ enum Command {
 /// running it: the README's commands are checked with it.
 pub fn parses(args: &[String]) -> Result<(), String> {
     let argv = std::iter::once("glassbox".to_string()).chain(args.iter().cloned());
-    Cli::try_parse_from(argv)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    view_args_without_view(&cli)
+}
+
+/// The window's options before another command would be ignored: refuse them instead.
+fn view_args_without_view(cli: &Cli) -> Result<(), String> {
+    let view = &cli.view;
+    let given = view.scene.is_some() || view.model.is_some() || view.frames.is_some();
+    match &cli.command {
+        Some(Command::View(_)) | None => Ok(()),
+        Some(_) if given => Err(
+            "--scene, --model and --frames before a command belong to the window (`glassbox \
+             view`); give them after the command instead"
+                .to_string(),
+        ),
+        Some(_) => Ok(()),
+    }
 }
 
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    view_args_without_view(&cli).map_err(anyhow::Error::msg)?;
     let gpu_options = GpuOptions {
         max_chunk_rows: cli.max_chunk_rows,
         kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernel_choices)
