@@ -14,7 +14,7 @@ fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(0x676c_6173_73),
+        rng_seed: RngSeed::Fixed(0x67_6c61_7373),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
