@@ -556,3 +556,26 @@ fn hostile_configs() {
         field("n_head", "an integer in 1..=1024, got 0")
     );
 }
+
+#[test]
+fn hostile_files_in_a_folder() {
+    let dir = model_dir("binaryconfig", |_| {}, |c| c);
+    std::fs::write(dir.join("model.safetensors"), []).unwrap();
+    let (_, message) = load_error(&dir);
+    assert_eq!(
+        message,
+        format!(
+            "{}: not a valid safetensors file: the file is empty; a safetensors file starts with an 8-byte header length",
+            dir.join("model.safetensors").display()
+        )
+    );
+    std::fs::write(dir.join("config.json"), [0xff, b'{']).unwrap();
+    let (_, message) = load_error(&dir);
+    assert_eq!(
+        message,
+        format!(
+            "{}: not valid JSON for a GPT-2 config: invalid utf-8 sequence of 1 bytes from index 0",
+            dir.join("config.json").display()
+        )
+    );
+}

@@ -94,19 +94,23 @@ impl Config {
         }
         // Variants of the architecture that glassbox does not compute: refuse them rather than
         // give numbers that silently differ from transformers.
-        for (field, default, supported) in [
-            ("scale_attn_weights", true, true),
-            ("scale_attn_by_inverse_layer_idx", false, false),
-            ("tie_word_embeddings", true, true),
-            ("add_cross_attention", false, false),
+        for (field, supported) in [
+            ("scale_attn_weights", true),
+            ("scale_attn_by_inverse_layer_idx", false),
+            ("tie_word_embeddings", true),
+            ("add_cross_attention", false),
         ] {
-            let value = fields.get(field);
-            if value.map_or(Some(default), Value::as_bool) != Some(supported) {
-                let got = value.map_or_else(String::new, |v| format!(", got {}", describe(v)));
-                return Err(bad(
-                    field,
-                    format!("{supported} (the GPT-2 architecture glassbox computes){got}"),
-                ));
+            // Absent, each takes its GPT-2 value, the supported one.
+            if let Some(value) = fields.get(field) {
+                if value.as_bool() != Some(supported) {
+                    return Err(bad(
+                        field,
+                        format!(
+                            "{supported} (the GPT-2 architecture glassbox computes), got {}",
+                            describe(value)
+                        ),
+                    ));
+                }
             }
         }
         let config = Config {
