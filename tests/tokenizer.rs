@@ -75,3 +75,47 @@ fn streamed_text_waits_for_whole_characters() {
     );
     assert_eq!(pieces.concat() + &stream.finish(), text);
 }
+
+#[test]
+fn ids_outside_the_vocabulary() {
+    let gpt2 = Tokenizer::Gpt2;
+    assert_eq!(gpt2.vocab_size(), Some(50257));
+    assert_eq!(gpt2.decode(&[50256]), "<|endoftext|>");
+    assert_eq!(gpt2.try_decode(&[15496, 995]).unwrap(), "Hello world");
+    assert_eq!(
+        gpt2.try_decode(&[15496, 50257, 995])
+            .unwrap_err()
+            .to_string(),
+        "token id 50257 at position 1 is outside the tokenizer's vocabulary of 50257 tokens"
+    );
+    // Shown where it is, not dropped along with the valid ids around it.
+    assert_eq!(
+        gpt2.decode(&[15496, 4294967295, 995]),
+        "Hello#4294967295 world"
+    );
+    assert_eq!(gpt2.decode_one(60000), "#60000");
+    let mut stream = glassbox::scene::TextStream::new(&gpt2);
+    assert_eq!(stream.push(99999), "#99999");
+
+    let chars = Tokenizer::Chars {
+        alphabet: "AB".into(),
+    };
+    assert_eq!(chars.decode(&[1, 2, 0]), "B#2A");
+    assert_eq!(
+        chars.try_decode(&[1, 2]).unwrap_err().to_string(),
+        "token id 2 at position 1 is outside the tokenizer's vocabulary of 2 tokens"
+    );
+    assert_eq!(
+        Tokenizer::Ids.try_decode(&[u32::MAX]).unwrap(),
+        "4294967295"
+    );
+    assert_eq!(
+        Tokenizer::Ids.encode("1,,2  3\n").unwrap(),
+        vec![1, 2, 3],
+        "separators may repeat"
+    );
+    assert_eq!(
+        Tokenizer::Ids.encode("1 0x2").unwrap_err().to_string(),
+        "\"0x2\" is not a token id (expected a whole number from 0 to 4294967295)"
+    );
+}

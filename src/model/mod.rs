@@ -1,6 +1,7 @@
 //! Models in the Hugging Face GPT-2 layout: `config.json` plus `model.safetensors`.
 
 mod config;
+mod header;
 mod weights;
 
 pub use config::Config;
@@ -26,7 +27,9 @@ pub enum LoadError {
     Safetensors { file: String, message: String },
     #[error("{file}: tensor `{tensor}` is missing (also looked for `transformer.{tensor}`)")]
     MissingTensor { file: String, tensor: String },
-    #[error("{file}: tensor `{tensor}` has dtype {found}, expected F32")]
+    #[error(
+        "{file}: tensor `{tensor}` has dtype {found}, expected F32 (the only dtype glassbox reads)"
+    )]
     DType {
         file: String,
         tensor: String,
@@ -39,6 +42,13 @@ pub enum LoadError {
         found: Vec<usize>,
         expected: Vec<usize>,
         config: String,
+    },
+    #[error("{file}: tensor `{tensor}` holds {value} at index {index}; weights must be finite")]
+    NonFinite {
+        file: String,
+        tensor: String,
+        index: usize,
+        value: f32,
     },
     #[error("{file}: tensor `lm_head.weight` differs from `wte.weight`: glassbox computes GPT-2's output head, which is tied to the token embedding")]
     UntiedHead { file: String },

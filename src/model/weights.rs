@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
 
+use super::header::{self, TensorEntry};
 use super::{Config, LoadError};
 use crate::graph::Graph;
 
@@ -89,10 +90,8 @@ impl Model {
         bytes: &[u8],
         progress: Progress,
     ) -> Result<Model, LoadError> {
-        let st = SafeTensors::deserialize(bytes).map_err(|e| LoadError::Safetensors {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        config.check(config_file)?;
+        let tensors = header::read(file, bytes)?;
         let mut weights = Weights::default();
         let expected = expected_weights(&config);
         let total: u64 = expected
@@ -101,40 +100,35 @@ impl Model {
             .sum();
         let mut done = 0;
         for (name, shape) in expected {
-            let prefixed = format!("transformer.{name}");
-            let view = st
-                .tensor(&name)
-                .or_else(|_| st.tensor(&prefixed))
-                .map_err(|_| LoadError::MissingTensor {
+            let view = tensors
+                .get(&name)
+                .or_else(|| tensors.get(&format!("transformer.{name}")))
+                .ok_or_else(|| LoadError::MissingTensor {
                     file: file.to_string(),
                     tensor: name.clone(),
                 })?;
-            if view.dtype() != Dtype::F32 {
+            if view.dtype != Dtype::F32 {
                 return Err(LoadError::DType {
                     file: file.to_string(),
                     tensor: name,
-                    found: format!("{:?}", view.dtype()),
+                    found: format!("{:?}", view.dtype),
                 });
             }
-            if view.shape() != shape.as_slice() {
+            if view.shape != shape {
                 return Err(LoadError::Shape {
                     file: file.to_string(),
                     tensor: name,
-                    found: view.shape().to_vec(),
+                    found: view.shape.clone(),
                     expected: shape,
                     config: config_file.to_string(),
                 });
             }
-            let values = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let values = decode_finite(file, &name, view.data)?;
             weights.insert(&name, values);
-            done += view.data().len() as u64;
+            done += view.data.len() as u64;
             progress("decoding the weights", done, total);
         }
-        check_tied_head(&st, file, &weights)?;
+        check_tied_head(&tensors, file, &weights)?;
         Ok(Model { config, weights })
     }
 
@@ -187,17 +181,39 @@ impl Model {
     }
 }
 
+/// Little-endian f32 values, refused if any is NaN or infinite: such a weight would make every
+/// number downstream of it NaN or infinite, far from where the file went wrong.
+fn decode_finite(file: &str, tensor: &str, bytes: &[u8]) -> Result<Vec<f32>, LoadError> {
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(LoadError::NonFinite {
+            file: file.to_string(),
+            tensor: tensor.to_string(),
+            index,
+            value: values[index],
+        }),
+        None => Ok(values),
+    }
+}
+
 /// GPT-2's output head is `wte` itself. Files written by `save_pretrained` may carry a copy as
 /// `lm_head.weight`; a head that differs from `wte` would give logits glassbox does not compute.
-fn check_tied_head(st: &SafeTensors, file: &str, weights: &Weights) -> Result<(), LoadError> {
-    let Ok(head) = st.tensor("lm_head.weight") else {
+fn check_tied_head(
+    tensors: &HashMap<String, TensorEntry>,
+    file: &str,
+    weights: &Weights,
+) -> Result<(), LoadError> {
+    let Some(head) = tensors.get("lm_head.weight") else {
         return Ok(());
     };
     let wte = weights.get("wte.weight").expect("wte was loaded");
-    let same = head.dtype() == Dtype::F32
-        && head.data().len() == wte.len() * 4
+    let same = head.dtype == Dtype::F32
+        && head.data.len() == wte.len() * 4
         && head
-            .data()
+            .data
             .chunks_exact(4)
             .zip(wte)
             .all(|(b, &w)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) == w);

@@ -97,10 +97,14 @@ impl Scene {
         })
     }
 
+    /// A scene from scene.toml text and the model it names; `file` names the text in errors.
+    pub fn from_toml(file: &str, text: &str, model: Model) -> Result<Scene, SceneError> {
+        let parsed = Scene::parse(file, text)?;
+        Scene::from_file(file, parsed, model)
+    }
+
     /// The scene built into the binary (`scenes/sort`).
     pub fn embedded() -> Scene {
-        let file = Scene::parse("scenes/sort/scene.toml", EMBEDDED_TOML)
-            .expect("the built-in scene parses");
         let config = Config::from_json("scenes/sort/config.json", EMBEDDED_CONFIG)
             .expect("the built-in config parses");
         let model = Model::from_safetensors(
@@ -110,8 +114,8 @@ impl Scene {
             EMBEDDED_WEIGHTS,
         )
         .expect("the built-in model loads");
-        Scene::from_file("scenes/sort/scene.toml", file, model)
-            .expect("the built-in walkthrough is valid")
+        Scene::from_toml("scenes/sort/scene.toml", EMBEDDED_TOML, model)
+            .expect("the built-in scene is valid")
     }
 
     /// Builds the scene, checking the walkthrough against the model's graph for the prompt.
@@ -119,14 +123,20 @@ impl Scene {
         let walkthrough = Walkthrough {
             chapters: file.chapters,
         };
+        let key_error = |key: &str, message: String| SceneError::Toml {
+            file: path.to_string(),
+            message: format!("key `{key}`: {message}"),
+        };
+        if let Tokenizer::Chars { alphabet } = &file.tokenizer {
+            check_alphabet(alphabet, model.config.vocab_size)
+                .map_err(|e| key_error("tokenizer.alphabet", e))?;
+        }
         let tokens = file
             .tokenizer
             .encode(&file.prompt)
-            .map_err(|e| SceneError::Toml {
-                file: path.to_string(),
-                message: format!("key `prompt`: {e}"),
-            })?;
-        crate::model::validate_ids(&model.config, &tokens)?;
+            .map_err(|e| key_error("prompt", e.to_string()))?;
+        crate::model::validate_ids(&model.config, &tokens)
+            .map_err(|e| key_error("prompt", e.to_string()))?;
         let graph = crate::graph::Graph::gpt2(&model.config, tokens.len());
         let walkthrough_error = |message| SceneError::Walkthrough {
             file: path.to_string(),
@@ -145,6 +155,14 @@ impl Scene {
                 || graph.tensor_id(fit).is_some()
         };
         for (name, spec) in &file.cameras {
+            for (key, angle) in [("yaw", spec.yaw), ("pitch", spec.pitch)] {
+                if !angle.is_finite() {
+                    return Err(key_error(
+                        &format!("cameras.{name}.{key}"),
+                        format!("expected a finite number of degrees, got {angle}"),
+                    ));
+                }
+            }
             if !frames(&spec.fit) {
                 return Err(SceneError::Toml {
                     file: path.to_string(),
@@ -207,10 +225,34 @@ impl Scene {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| SceneError::Toml {
             file: shown.clone(),
-            message: e.to_string(),
+            message: format!("cannot read: {e}"),
         })?;
         let file = Scene::parse(&shown, &text)?;
         let model = Model::load_dir(&dir.join(&file.model))?;
         Scene::from_file(&shown, file, model)
     }
+}
+
+/// A chars tokenizer's alphabet: each character is the token id of its position, so it must be
+/// non-empty, hold no character twice and have no more characters than the model has tokens.
+fn check_alphabet(alphabet: &str, vocab_size: usize) -> Result<(), String> {
+    let chars: Vec<char> = alphabet.chars().collect();
+    if chars.is_empty() {
+        return Err("expected at least one character".into());
+    }
+    let mut seen = std::collections::HashMap::with_capacity(chars.len());
+    for (second, &c) in chars.iter().enumerate() {
+        if let Some(first) = seen.insert(c, second) {
+            return Err(format!(
+                "character {c:?} is at positions {first} and {second}; each character must be one token"
+            ));
+        }
+    }
+    if chars.len() > vocab_size {
+        return Err(format!(
+            "{} characters, but the model has vocab_size = {vocab_size}: each character is a token id",
+            chars.len()
+        ));
+    }
+    Ok(())
 }

@@ -23,28 +23,43 @@ pub enum TokenizerError {
         position: usize,
         alphabet: String,
     },
-    #[error("{found:?} is not a token id (expected a number)")]
+    #[error(
+        "{found:?} is not a token id (expected a whole number from 0 to {})",
+        u32::MAX
+    )]
     NotAnId { found: String },
+    #[error("token id {id} at position {position} is outside the tokenizer's vocabulary of {vocab_size} tokens")]
+    OutOfVocabulary {
+        id: u32,
+        position: usize,
+        vocab_size: usize,
+    },
 }
+
+/// The number of tokens of GPT-2's `r50k_base`: ids 0 to 50256 (the end-of-text marker).
+const GPT2_VOCAB_SIZE: usize = 50257;
 
 impl Tokenizer {
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
         match self {
-            Tokenizer::Chars { alphabet } => text
-                .chars()
-                .enumerate()
-                .map(|(position, c)| {
-                    alphabet
-                        .chars()
-                        .position(|a| a == c)
-                        .map(|i| i as u32)
-                        .ok_or_else(|| TokenizerError::NotInAlphabet {
-                            found: c,
-                            position,
-                            alphabet: alphabet.clone(),
-                        })
-                })
-                .collect(),
+            Tokenizer::Chars { alphabet } => {
+                let mut ids = std::collections::HashMap::new();
+                for (i, c) in alphabet.chars().enumerate() {
+                    ids.entry(c).or_insert(i as u32);
+                }
+                text.chars()
+                    .enumerate()
+                    .map(|(position, c)| {
+                        ids.get(&c)
+                            .copied()
+                            .ok_or_else(|| TokenizerError::NotInAlphabet {
+                                found: c,
+                                position,
+                                alphabet: alphabet.clone(),
+                            })
+                    })
+                    .collect()
+            }
             Tokenizer::Ids => text
                 .split(|c: char| c == ',' || c.is_whitespace())
                 .filter(|s| !s.is_empty())
@@ -58,14 +73,39 @@ impl Tokenizer {
         }
     }
 
+    /// How many token ids the tokenizer knows, where it is bounded (ids are any u32 for `Ids`).
+    pub fn vocab_size(&self) -> Option<usize> {
+        match self {
+            Tokenizer::Chars { alphabet } => Some(alphabet.chars().count()),
+            Tokenizer::Ids => None,
+            Tokenizer::Gpt2 => Some(GPT2_VOCAB_SIZE),
+        }
+    }
+
+    /// [`Tokenizer::decode`], refusing ids outside the vocabulary instead of showing them.
+    pub fn try_decode(&self, ids: &[u32]) -> Result<String, TokenizerError> {
+        if let Some(vocab_size) = self.vocab_size() {
+            if let Some((position, &id)) = ids
+                .iter()
+                .enumerate()
+                .find(|(_, &id)| id as usize >= vocab_size)
+            {
+                return Err(TokenizerError::OutOfVocabulary {
+                    id,
+                    position,
+                    vocab_size,
+                });
+            }
+        }
+        Ok(self.decode(ids))
+    }
+
     /// The text of a sequence of tokens (bytes that are not valid UTF-8 on their own, such as half
-    /// an emoji, are shown as U+FFFD).
+    /// an emoji, are shown as U+FFFD). An id outside the vocabulary is shown as `#ID`.
     pub fn decode(&self, ids: &[u32]) -> String {
         match self {
             Tokenizer::Gpt2 => {
-                let bytes = tiktoken_rs::r50k_base_singleton()
-                    .decode_bytes(ids)
-                    .unwrap_or_default();
+                let bytes: Vec<u8> = ids.iter().flat_map(|&id| gpt2_bytes(id)).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             Tokenizer::Chars { .. } => ids.iter().map(|&id| self.decode_one(id)).collect(),
@@ -73,7 +113,8 @@ impl Tokenizer {
         }
     }
 
-    /// The text of one token, for token strips and probability bars.
+    /// The text of one token, for token strips and probability bars (`#ID` outside the
+    /// vocabulary).
     pub fn decode_one(&self, id: u32) -> String {
         match self {
             Tokenizer::Chars { alphabet } => alphabet
@@ -118,10 +159,7 @@ impl<'a> TextStream<'a> {
         self.first = false;
         match self.tokenizer {
             Tokenizer::Gpt2 => {
-                let bytes = tiktoken_rs::r50k_base_singleton()
-                    .decode_bytes(&[id])
-                    .unwrap_or_default();
-                self.pending.extend_from_slice(&bytes);
+                self.pending.extend(gpt2_bytes(id));
                 let valid = match std::str::from_utf8(&self.pending) {
                     Ok(text) => text.len(),
                     // Bytes that can never become valid are shown as U+FFFD rather than held.
@@ -139,4 +177,12 @@ impl<'a> TextStream<'a> {
     pub fn finish(&mut self) -> String {
         String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned()
     }
+}
+
+/// The bytes of one GPT-2 token; `#ID` for an id outside the vocabulary, so that a bad id shows
+/// where it is rather than vanishing.
+fn gpt2_bytes(id: u32) -> Vec<u8> {
+    tiktoken_rs::r50k_base_singleton()
+        .decode_bytes(&[id])
+        .unwrap_or_else(|_| format!("#{id}").into_bytes())
 }

@@ -214,8 +214,12 @@ impl Walkthrough {
                 if graph.op_index(op).is_none() {
                     return Err(format!("{}: no op named {op:?}", at(i)));
                 }
-                if paragraph.seconds.is_nan() || paragraph.seconds <= 0.0 {
-                    return Err(format!("{}: `seconds` must be positive", at(i)));
+                if !(paragraph.seconds > 0.0 && paragraph.seconds.is_finite()) {
+                    return Err(format!(
+                        "{}: `seconds` must be a positive finite number, got {}",
+                        at(i),
+                        paragraph.seconds
+                    ));
                 }
                 for segment in parse_text(&paragraph.text).map_err(|e| format!("{}: {e}", at(i)))? {
                     let tensor = match &segment {
@@ -244,6 +248,9 @@ impl Walkthrough {
                     }
                 }
             }
+        }
+        if !self.duration().is_finite() {
+            return Err("the paragraphs' `seconds` add up to more than an f32 holds".into());
         }
         Ok(())
     }
