@@ -47,7 +47,7 @@ fn blocks_collapse_from_afar_and_open_up_close() {
         48,
         "all blocks collapse from afar"
     );
-    let hidden = layout.hidden_tensors(&viewer.graph.graph(), &collapsed);
+    let hidden = layout.hidden_tensors(viewer.graph.graph(), &collapsed);
     let resid = viewer.graph.graph().tensor_id("h.20.resid_out").unwrap();
     let q = viewer.graph.graph().tensor_id("h.20.attn.q").unwrap();
     assert!(

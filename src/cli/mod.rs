@@ -81,7 +81,7 @@ fn tokenize(tokenizer: TokenizerName, text: &str, decode: bool) -> Result<()> {
     let tokenizer = crate::scene::Tokenizer::Gpt2;
     if decode {
         let ids = crate::scene::Tokenizer::Ids.encode(text)?;
-        println!("{}", serde_json::to_string(&tokenizer.decode(&ids))?);
+        println!("{}", serde_json::to_string(&tokenizer.try_decode(&ids)?)?);
     } else {
         println!("{}", serde_json::to_string(&tokenizer.encode(text)?)?);
     }

@@ -204,7 +204,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         target.draw_with_overlay(
             &viewer.gpu,
             &viewer.renderer,
-            &viewer.graph.graph(),
+            viewer.graph.graph(),
             &camera,
             &states,
             caption,

@@ -209,7 +209,7 @@ impl Viewer {
 
     /// How each tensor is drawn now: computed or not, part of the current op.
     pub fn states(&self) -> Vec<TensorState> {
-        tensor_states(&self.graph.graph(), self.op_count, self.current)
+        tensor_states(self.graph.graph(), self.op_count, self.current)
     }
 
     pub fn refresh_states(&mut self) {
@@ -223,7 +223,7 @@ impl Viewer {
         target.draw(
             &self.gpu,
             &self.renderer,
-            &self.graph.graph(),
+            self.graph.graph(),
             camera,
             &self.states(),
         );

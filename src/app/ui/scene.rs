@@ -56,7 +56,7 @@ impl UiState {
         overlay::paint(
             ui.painter(),
             rect,
-            &viewer.graph.graph(),
+            viewer.graph.graph(),
             &viewer.renderer.layout,
             &self.camera,
             &states,
@@ -98,7 +98,7 @@ impl UiState {
                 let element = panel.element(row, col, chunk_start);
                 let tensor = &viewer.graph.graph().tensors[tensor_id];
                 let index = unflatten(&tensor.shape, element);
-                let explanation = explain(&viewer.graph.graph(), tensor_id, &index, &viewer.ids);
+                let explanation = explain(viewer.graph.graph(), tensor_id, &index, &viewer.ids);
                 let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
                     .map_or(f32::NAN, |v| v[0]);
                 let operand_values = explanation

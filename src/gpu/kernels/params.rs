@@ -124,9 +124,13 @@ pub fn family(name: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|f| f.name == name)
 }
 
-/// The WGSL struct a module declares for its uniform at binding 0, as (name, scalar, offset)
-/// per member and its size; an error says what is there instead.
-fn wgsl_params(module: &naga::Module) -> Result<(Vec<(String, Option<Scalar>, u32)>, u32), String> {
+/// One member of a WGSL struct: its name, its type where it is a scalar `Params` may hold, and
+/// its byte offset.
+type Member = (String, Option<Scalar>, u32);
+
+/// The WGSL struct a module declares for its uniform at binding 0, its members and its size; an
+/// error says what is there instead.
+fn wgsl_params(module: &naga::Module) -> Result<(Vec<Member>, u32), String> {
     let uniform = module
         .global_variables
         .iter()
