@@ -34,7 +34,7 @@ pub struct WalkthroughPlayer {
 
 impl WalkthroughPlayer {
     pub fn duration(viewer: &Viewer) -> f32 {
-        viewer.scene.walkthrough.duration()
+        viewer.scene().walkthrough.duration()
     }
 
     /// Brings the viewer to time `time` of the walkthrough, with `base_ids` as the prompt, and
@@ -47,7 +47,7 @@ impl WalkthroughPlayer {
         time: f32,
         aspect: f32,
     ) -> Option<Camera> {
-        let walkthrough = viewer.scene.walkthrough.clone();
+        let walkthrough = viewer.scene().walkthrough.clone();
         self.time = time.clamp(0.0, walkthrough.duration());
         let moment = walkthrough.at(self.time)?;
         let same_paragraph = self.applied.as_ref().is_some_and(|(m, base)| {
@@ -55,19 +55,19 @@ impl WalkthroughPlayer {
         });
         if !same_paragraph {
             let mut ids = base_ids.to_vec();
-            if moment.append && ids.len() < viewer.scene.model.config.n_positions {
+            if moment.append && ids.len() < viewer.scene().model.config.n_positions {
                 // The generation loop: run the prompt, take the most likely token, append it.
-                if viewer.ids != base_ids {
+                if viewer.ids() != base_ids {
                     set_ids(viewer, base_ids)?;
                 }
-                viewer.run_to(viewer.graph.graph().ops.len());
+                viewer.run_to(viewer.graph().ops.len());
                 let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
                 ids.push(prediction);
             }
-            if viewer.ids != ids {
+            if viewer.ids() != ids {
                 set_ids(viewer, &ids)?;
             }
-            let op = viewer.graph.graph().op_index(&moment.op)?;
+            let op = viewer.graph().op_index(&moment.op)?;
             viewer.step_to(op);
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
@@ -125,8 +125,8 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
     let Ok(segments) = parse_text(text) else {
         return vec![Shown::Text(text.to_string())];
     };
-    let graph = &viewer.graph.graph();
-    let config = &viewer.scene.model.config;
+    let graph = viewer.graph();
+    let config = &viewer.scene().model.config;
     segments
         .into_iter()
         .map(|segment| match segment {
@@ -137,7 +137,7 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
             },
             Segment::Dim(dim) => {
                 let size = match dim {
-                    Dim::Token | Dim::KeyToken => viewer.ids.len(),
+                    Dim::Token | Dim::KeyToken => viewer.ids().len(),
                     Dim::Channel => config.n_embd,
                     Dim::Head => config.n_head,
                     Dim::HeadChannel => config.head_dim(),
@@ -165,9 +165,9 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                 });
                 Shown::Number(value.map_or_else(|| "—".into(), format_number))
             }
-            Segment::Token(position) => Shown::Number(viewer.ids.get(position).map_or_else(
+            Segment::Token(position) => Shown::Number(viewer.ids().get(position).map_or_else(
                 || "—".into(),
-                |&id| format!("“{}”", viewer.scene.tokenizer.decode_one(id)),
+                |&id| format!("“{}”", viewer.scene().tokenizer.decode_one(id)),
             )),
             Segment::Config(field) => Shown::Number(
                 match field.as_str() {
@@ -181,7 +181,7 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                 .to_string(),
             ),
             Segment::Prediction => {
-                let ran_all = viewer.op_count == graph.ops.len();
+                let ran_all = viewer.op_count() == graph.ops.len();
                 let best = ran_all
                     .then(|| block_on(viewer.top_predictions(1)).ok())
                     .flatten()
@@ -191,7 +191,7 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                     |(id, p)| {
                         format!(
                             "“{}” ({:.1}%)",
-                            viewer.scene.tokenizer.decode_one(id),
+                            viewer.scene().tokenizer.decode_one(id),
                             p * 100.0
                         )
                     },
@@ -212,7 +212,7 @@ pub fn highlights_for(viewer: &Viewer, shown: &Shown) -> Vec<Highlight> {
     match shown {
         Shown::Tensor(_, id) => vec![whole(*id)],
         Shown::Dim(_, dim) => viewer
-            .graph
+            .gpu_graph()
             .graph()
             .tensors
             .iter()

@@ -169,7 +169,21 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
         .iter()
         .map(|k| k["kernel"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 10, "{names:?}");
+    // One row per kernel the benchmarked ops run: the families of the graph, each with the
+    // variant that ran.
+    let config = glassbox::model::Model::load_dir(std::path::Path::new(&model()))
+        .unwrap()
+        .config;
+    let families: std::collections::BTreeSet<&str> = glassbox::graph::Graph::gpt2(&config, 8)
+        .ops
+        .iter()
+        .map(|op| op.kind.kernel_name())
+        .collect();
+    let ran: std::collections::BTreeSet<&str> = names
+        .iter()
+        .map(|name| name.split('=').next().unwrap())
+        .collect();
+    assert_eq!(ran, families, "{names:?}");
     for k in kernels {
         for backend in ["gpu", "cpu"] {
             let fraction = k[backend]["bandwidth_fraction"].as_f64().unwrap();
@@ -217,7 +231,10 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     let decode = &report["decode"];
     assert!(decode["gpu_ms"].as_f64().unwrap() > 0.0, "{decode}");
     assert!(decode["bound_ms"].as_f64().unwrap() > 0.0, "{decode}");
-    assert!(decode["gpu_vs_bound"].as_f64().unwrap() >= 1.0, "{decode}");
+    // How close the step comes to its bound is hardware's business (a tiny model's weights sit
+    // in a GPU's cache): `bench` reports it, the test only checks it is a measurement.
+    let ratio = decode["gpu_vs_bound"].as_f64().unwrap();
+    assert!(ratio > 0.0 && ratio.is_finite(), "{decode}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn deep_viewer() -> Viewer {
 #[test]
 fn blocks_collapse_from_afar_and_open_up_close() {
     let viewer = deep_viewer();
-    let layout = &viewer.renderer.layout;
+    let layout = viewer.layout();
     let viewport = Vec2::new(1600.0, 1000.0);
     let blocks = layout
         .regions
@@ -47,9 +47,9 @@ fn blocks_collapse_from_afar_and_open_up_close() {
         48,
         "all blocks collapse from afar"
     );
-    let hidden = layout.hidden_tensors(viewer.graph.graph(), &collapsed);
-    let resid = viewer.graph.graph().tensor_id("h.20.resid_out").unwrap();
-    let q = viewer.graph.graph().tensor_id("h.20.attn.q").unwrap();
+    let hidden = layout.hidden_tensors(viewer.graph(), &collapsed);
+    let resid = viewer.graph().tensor_id("h.20.resid_out").unwrap();
+    let q = viewer.graph().tensor_id("h.20.attn.q").unwrap();
     assert!(
         !hidden[resid] && hidden[q],
         "a collapsed block keeps its residual stream only"
@@ -68,9 +68,9 @@ fn blocks_collapse_from_afar_and_open_up_close() {
     );
 
     // The picture changes with the level of detail: close up, block 20's ops are drawn.
-    let mut target = Offscreen::new(&viewer.gpu, 400, 250).unwrap();
+    let mut target = Offscreen::new(viewer.gpu(), 400, 250).unwrap();
     viewer.draw_offscreen(&mut target, &near);
-    let detailed = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let detailed = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
     let lit = detailed
         .pixels()
         .filter(|p| p.0[..3].iter().any(|&c| c > 40))

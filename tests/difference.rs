@@ -8,10 +8,10 @@ use glassbox::scene::Scene;
 use glassbox::viewer::Viewer;
 
 fn red_pixels(viewer: &Viewer) -> usize {
-    let mut target = Offscreen::new(&viewer.gpu, 480, 300).unwrap();
+    let mut target = Offscreen::new(viewer.gpu(), 480, 300).unwrap();
     let camera = viewer.camera("all", 480.0 / 300.0).unwrap();
     viewer.draw_offscreen(&mut target, &camera);
-    let image = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let image = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
     image
         .pixels()
         .filter(|p| p.0[0] > 200 && p.0[1] < 80 && p.0[2] < 80)
@@ -26,7 +26,7 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
         .expect("a GPU adapter (lavapipe on CI)");
     pollster::block_on(viewer.set_difference(true)).unwrap();
     let view = viewer.difference().unwrap();
-    assert_eq!(view.per_op.len(), viewer.graph.graph().ops.len());
+    assert_eq!(view.per_op.len(), viewer.graph().ops.len());
     assert!(
         view.per_op.iter().all(|d| d.difference.passes()),
         "{:?}",
@@ -43,11 +43,9 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
         .source
         .replace("y[i] = a[i] + b[i];", "y[i] = (a[i] + b[i]) * 1.01;");
     assert_ne!(wrong, add.source);
-    viewer
-        .registry
-        .load(&viewer.gpu.device, "add.wgsl", &wrong, &|_| None)
-        .unwrap();
-    viewer.run_to(viewer.graph.graph().ops.len());
+    let (device, registry) = viewer.kernels_mut();
+    registry.load(device, "add.wgsl", &wrong, &|_| None).unwrap();
+    viewer.run_to(viewer.graph().ops.len());
     pollster::block_on(viewer.refresh_difference()).unwrap();
     let view = viewer.difference().unwrap();
     let first_failure = view.per_op.iter().find(|d| !d.difference.passes()).unwrap();

@@ -102,9 +102,9 @@ fn the_viewer_switches_to_f16_and_shows_the_drift() {
     pollster::block_on(viewer.set_difference(true)).unwrap();
     pollster::block_on(viewer.set_precision(Precision::F16)).unwrap();
     pollster::block_on(viewer.refresh_difference()).unwrap();
-    assert_eq!(viewer.graph.precision, Precision::F16);
+    assert_eq!(viewer.gpu_graph().precision, Precision::F16);
     let view = viewer.difference().unwrap();
-    assert_eq!(view.per_op.len(), viewer.graph.graph().ops.len());
+    assert_eq!(view.per_op.len(), viewer.graph().ops.len());
     let worst = view
         .per_op
         .iter()

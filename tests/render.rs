@@ -34,9 +34,9 @@ fn assert_snapshot(name: &str, camera: &str, step: Option<usize>) {
     }
     let (w, h) = (480, 300);
     let camera = viewer.camera(camera, w as f32 / h as f32).unwrap();
-    let mut target = Offscreen::new(&viewer.gpu, w, h).unwrap();
+    let mut target = Offscreen::new(viewer.gpu(), w, h).unwrap();
     viewer.draw_offscreen(&mut target, &camera);
-    let image = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let image = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
     let path = snapshot_path(name);
     if std::env::var_os("GLASSBOX_UPDATE_SNAPSHOTS").is_some() {
         image.save(&path).unwrap();
@@ -79,7 +79,7 @@ fn snapshot_whole_model() {
 fn snapshot_attention_step() {
     let step = {
         let v = viewer();
-        v.graph.graph().op_index("h.0.attn.softmax").unwrap()
+        v.gpu_graph().graph().op_index("h.0.attn.softmax").unwrap()
     };
     assert_snapshot("sort_block0_softmax.png", "block0", Some(step));
 }
@@ -88,13 +88,13 @@ fn snapshot_attention_step() {
 fn steady_frames_read_nothing_back() {
     let viewer = viewer();
     let camera = viewer.camera("overview", 16.0 / 9.0).unwrap();
-    let mut target = Offscreen::new(&viewer.gpu, 320, 180).unwrap();
-    let before = viewer.gpu.readback_count();
+    let mut target = Offscreen::new(viewer.gpu(), 320, 180).unwrap();
+    let before = viewer.gpu().readback_count();
     for _ in 0..5 {
         viewer.draw_offscreen(&mut target, &camera);
     }
-    viewer.gpu.wait_idle().unwrap();
-    assert_eq!(viewer.gpu.readback_count(), before);
+    viewer.gpu().wait_idle().unwrap();
+    assert_eq!(viewer.gpu().readback_count(), before);
 }
 
 /// A prefix run leaves the later tensors "not computed": they are drawn empty, so a render of
@@ -107,9 +107,9 @@ fn stepping_changes_the_picture() {
             viewer.step_to(step);
         }
         let camera = viewer.camera("overview", 1.0).unwrap();
-        let mut target = Offscreen::new(&viewer.gpu, 200, 200).unwrap();
+        let mut target = Offscreen::new(viewer.gpu(), 200, 200).unwrap();
         viewer.draw_offscreen(&mut target, &camera);
-        pollster::block_on(target.read_image(&viewer.gpu)).unwrap()
+        pollster::block_on(target.read_image(viewer.gpu())).unwrap()
     };
     assert_ne!(render(Some(0)).as_raw(), render(None).as_raw());
 }

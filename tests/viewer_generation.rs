@@ -44,12 +44,12 @@ fn appending_matches_the_reference_with_and_without_the_cache() {
     let expected = generate_cpu(&Scene::embedded().model, &prompt, 4, &sampling, |_| {}).unwrap();
     for decoding in [false, true] {
         let mut viewer = viewer(&prompt);
-        viewer.sampling = sampling;
+        *viewer.sampling_mut() = sampling;
         pollster::block_on(viewer.set_decoding(decoding)).unwrap();
         for _ in 0..4 {
             pollster::block_on(viewer.append_token()).unwrap().unwrap();
         }
-        assert_eq!(viewer.ids[prompt.len()..], expected, "decoding: {decoding}");
+        assert_eq!(viewer.ids()[prompt.len()..], expected, "decoding: {decoding}");
     }
 }
 
@@ -57,17 +57,17 @@ fn appending_matches_the_reference_with_and_without_the_cache() {
 fn the_cache_fills_one_row_per_token_and_is_drawn() {
     let prompt = [1, 2, 0];
     let mut viewer = viewer(&prompt);
-    let config = viewer.scene.model.config.clone();
-    let mut target = Offscreen::new(&viewer.gpu, 320, 240).unwrap();
+    let config = viewer.scene().model.config.clone();
+    let mut target = Offscreen::new(viewer.gpu(), 320, 240).unwrap();
     let camera = viewer.camera("all", 320.0 / 240.0).unwrap();
     viewer.draw_offscreen(&mut target, &camera);
-    let before = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let before = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
 
     pollster::block_on(viewer.set_decoding(true)).unwrap();
-    let k_cache = viewer.graph.graph().tensor_id("h.0.attn.k_cache").unwrap();
+    let k_cache = viewer.graph().tensor_id("h.0.attn.k_cache").unwrap();
     let (_, capacity) = viewer.cache_fill().unwrap();
     let read =
-        |viewer: &Viewer| pollster::block_on(viewer.graph.read(&viewer.gpu, k_cache)).unwrap();
+        |viewer: &Viewer| pollster::block_on(viewer.gpu_graph().read(viewer.gpu(), k_cache)).unwrap();
     assert_eq!(filled_rows(&read(&viewer), config.n_head, capacity), 3);
     pollster::block_on(viewer.append_token()).unwrap().unwrap();
     assert_eq!(viewer.cache_fill().unwrap().0, 4);
@@ -75,7 +75,7 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
 
     let camera = viewer.camera("all", 320.0 / 240.0).unwrap();
     viewer.draw_offscreen(&mut target, &camera);
-    let after = pollster::block_on(target.read_image(&viewer.gpu)).unwrap();
+    let after = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
     assert_ne!(
         before, after,
         "the decode graph is drawn, not the full pass"
@@ -90,9 +90,9 @@ fn another_model_replaces_the_scene() {
     let config = model.config.clone();
     let scene = Scene::from_model("tiny_2l", model);
     pollster::block_on(viewer.set_scene(scene, &[5, 6, 7, 8])).unwrap();
-    assert_eq!(viewer.graph.graph().config, config);
-    assert_eq!(viewer.ids, [5, 6, 7, 8]);
-    assert_eq!(viewer.op_count, viewer.graph.graph().ops.len());
+    assert_eq!(viewer.graph().config, config);
+    assert_eq!(viewer.ids(), [5, 6, 7, 8]);
+    assert_eq!(viewer.op_count(), viewer.graph().ops.len());
     let top = pollster::block_on(viewer.top_predictions(3)).unwrap();
     assert!(top
         .iter()
@@ -101,6 +101,6 @@ fn another_model_replaces_the_scene() {
     // Ids outside the new vocabulary are refused, and the model shown stays as it was.
     let refused = pollster::block_on(viewer.set_scene(Scene::embedded(), &[1_000_000]));
     assert!(refused.is_err());
-    assert_eq!(viewer.graph.graph().config, config);
-    assert_eq!(viewer.ids, [5, 6, 7, 8]);
+    assert_eq!(viewer.graph().config, config);
+    assert_eq!(viewer.ids(), [5, 6, 7, 8]);
 }

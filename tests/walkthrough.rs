@@ -75,7 +75,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     let mut viewer = pollster::block_on(Viewer::new(scene, &base, &GpuOptions::default(), FORMAT))
         .expect("a GPU adapter");
     let mut player = WalkthroughPlayer::default();
-    let walkthrough = viewer.scene.walkthrough.clone();
+    let walkthrough = viewer.scene().walkthrough.clone();
 
     let softmax = walkthrough.chapter_index("softmax").unwrap();
     let t = walkthrough.chapter_start(softmax)
@@ -83,8 +83,8 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
         + 0.1;
     player.apply(&mut viewer, &base, t, 1.5).unwrap();
     assert_eq!(
-        viewer.current,
-        viewer.graph.graph().op_index("h.0.attn.softmax")
+        viewer.current(),
+        viewer.graph().op_index("h.0.attn.softmax")
     );
     let numbers: Vec<&Shown> = player
         .caption
@@ -92,10 +92,10 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
         .filter(|s| matches!(s, Shown::Number(_)))
         .collect();
     assert_eq!(numbers.len(), 2, "{:?}", player.caption);
-    let before = viewer.gpu.readback_count();
+    let before = viewer.gpu().readback_count();
     player.apply(&mut viewer, &base, t + 0.5, 1.5).unwrap();
     assert_eq!(
-        viewer.gpu.readback_count(),
+        viewer.gpu().readback_count(),
         before,
         "same paragraph: nothing read again"
     );
@@ -103,21 +103,21 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     let generation = walkthrough.chapter_index("generation").unwrap();
     let t = walkthrough.chapter_start(generation) + 0.5;
     player.apply(&mut viewer, &base, t, 1.5).unwrap();
-    assert_eq!(viewer.ids.len(), base.len() + 1);
+    assert_eq!(viewer.ids().len(), base.len() + 1);
     assert_eq!(
-        viewer.ids[base.len()],
+        viewer.ids()[base.len()],
         0,
         "the sorter's first output for CBABBC is A"
     );
-    let before = viewer.gpu.readback_count();
+    let before = viewer.gpu().readback_count();
     for step in 1..5 {
         player
             .apply(&mut viewer, &base, t + step as f32 * 0.2, 1.5)
             .unwrap();
     }
-    assert_eq!(viewer.ids.len(), base.len() + 1, "the appended token stays");
-    assert_eq!(viewer.gpu.readback_count(), before);
+    assert_eq!(viewer.ids().len(), base.len() + 1, "the appended token stays");
+    assert_eq!(viewer.gpu().readback_count(), before);
 
     player.apply(&mut viewer, &base, 0.0, 1.5).unwrap();
-    assert_eq!(viewer.ids, base, "rewinding restores the prompt");
+    assert_eq!(viewer.ids(), base, "rewinding restores the prompt");
 }

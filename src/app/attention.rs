@@ -28,7 +28,7 @@ struct HoveredRow {
 
 impl AttentionView {
     pub fn new(viewer: &Viewer, egui_renderer: &mut egui_wgpu::Renderer) -> AttentionView {
-        let texture = viewer.gpu.device.create_texture(&wgpu::TextureDescriptor {
+        let texture = viewer.gpu().device.create_texture(&wgpu::TextureDescriptor {
             label: Some("attention"),
             size: wgpu::Extent3d {
                 width: SIZE,
@@ -38,13 +38,13 @@ impl AttentionView {
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
-            format: viewer.format,
+            format: viewer.format(),
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
         let texture_id = egui_renderer.register_native_texture(
-            &viewer.gpu.device,
+            &viewer.gpu().device,
             &view,
             wgpu::FilterMode::Nearest,
         );
@@ -65,11 +65,11 @@ impl AttentionView {
 
     fn panel(&self, viewer: &Viewer) -> Option<usize> {
         let probs = viewer
-            .graph
+            .gpu_graph()
             .graph()
             .tensor_id(&format!("h.{}.attn.probs", self.layer))?;
         viewer
-            .renderer
+            .renderer()
             .layout
             .panels
             .iter()
@@ -81,15 +81,15 @@ impl AttentionView {
         let Some(index) = self.panel(viewer) else {
             return;
         };
-        let panel = &viewer.renderer.layout.panels[index];
+        let panel = &viewer.layout().panels[index];
         let min = Vec2::new(panel.origin.x, panel.origin.y - panel.size.y);
         let max = Vec2::new(panel.origin.x + panel.size.x, panel.origin.y);
         let mut camera = Camera::framing(min, max, 1.0);
         // Framing leaves a margin; the heatmap should fill the texture.
         camera.distance /= 1.08;
         let mut pass = crate::render::color_pass(encoder, &self.view, "attention", true);
-        viewer.renderer.draw_panel(
-            &viewer.gpu,
+        viewer.renderer().draw_panel(
+            viewer.gpu(),
             &mut pass,
             View::Attention,
             &camera,
@@ -99,7 +99,7 @@ impl AttentionView {
     }
 
     pub fn show(&mut self, ui: &mut egui::Ui, viewer: &Viewer) {
-        let config = &viewer.scene.model.config;
+        let config = &viewer.scene().model.config;
         ui.heading("Attention");
         if viewer.decoding() {
             ui.label(
@@ -124,12 +124,12 @@ impl AttentionView {
                     }
                 });
         });
-        let t = viewer.ids.len();
+        let t = viewer.ids().len();
         let computed = viewer
-            .graph
+            .gpu_graph()
             .graph()
             .op_index(&format!("h.{}.attn.softmax", self.layer))
-            .is_some_and(|i| i < viewer.op_count);
+            .is_some_and(|i| i < viewer.op_count());
         if !computed {
             ui.label("Not computed yet at this step.");
             return;
@@ -156,8 +156,8 @@ impl AttentionView {
         );
         let cell = image_rect.width() / t as f32;
         if label_room > 0.0 {
-            for (i, &id) in viewer.ids.iter().enumerate() {
-                let text = viewer.scene.tokenizer.decode_one(id);
+            for (i, &id) in viewer.ids().iter().enumerate() {
+                let text = viewer.scene().tokenizer.decode_one(id);
                 let font = egui::FontId::monospace(10.0);
                 let y = image_rect.top() + (i as f32 + 0.5) * cell;
                 let x = image_rect.left() + (i as f32 + 0.5) * cell;
@@ -187,10 +187,10 @@ impl AttentionView {
             let fresh = self
                 .hovered_row
                 .as_ref()
-                .is_some_and(|h| h.key == key && h.ids == viewer.ids);
+                .is_some_and(|h| h.key == key && h.ids == viewer.ids());
             if !fresh {
                 let probs = viewer
-                    .graph
+                    .gpu_graph()
                     .graph()
                     .tensor_id(&format!("h.{}.attn.probs", self.layer));
                 let start = (self.head * t + row) * t;
@@ -204,7 +204,7 @@ impl AttentionView {
                     .unwrap_or_default();
                 self.hovered_row = Some(HoveredRow {
                     key,
-                    ids: viewer.ids.clone(),
+                    ids: viewer.ids().to_vec(),
                     values,
                 });
             }
@@ -221,10 +221,10 @@ impl AttentionView {
             if let Some(HoveredRow { values, .. }) = &self.hovered_row {
                 let mut ranked: Vec<(usize, f32)> = values.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let who = viewer.scene.tokenizer.decode_one(viewer.ids[row]);
+                let who = viewer.scene().tokenizer.decode_one(viewer.ids()[row]);
                 ui.label(format!("token {row} ({who}) looks at:"));
                 for (j, p) in ranked.into_iter().take(3) {
-                    let text = viewer.scene.tokenizer.decode_one(viewer.ids[j]);
+                    let text = viewer.scene().tokenizer.decode_one(viewer.ids()[j]);
                     ui.label(
                         RichText::new(format!("  {j:>3} {text:>6}  {:5.1}%", p * 100.0))
                             .monospace(),

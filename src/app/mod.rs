@@ -112,10 +112,10 @@ impl Running {
             &window,
             Some(window.scale_factor() as f32),
             None,
-            Some(viewer.gpu.limits.max_texture_dimension_2d as usize),
+            Some(viewer.gpu().limits.max_texture_dimension_2d as usize),
         );
         let mut egui_renderer =
-            egui_wgpu::Renderer::new(&viewer.gpu.device, format, Default::default());
+            egui_wgpu::Renderer::new(&viewer.gpu().device, format, Default::default());
         let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32)
             / window.scale_factor() as f32;
         let mut ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
@@ -141,7 +141,7 @@ impl Running {
             self.config.width = width;
             self.config.height = height;
             self.surface
-                .configure(&self.viewer.gpu.device, &self.config);
+                .configure(&self.viewer.gpu().device, &self.config);
         }
     }
 
@@ -157,12 +157,12 @@ impl Running {
             | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
                 self.surface
-                    .configure(&self.viewer.gpu.device, &self.config);
+                    .configure(&self.viewer.gpu().device, &self.config);
                 return Ok(());
             }
             _ => return Ok(()),
         };
-        let readbacks_before = self.viewer.gpu.readback_count();
+        let readbacks_before = self.viewer.gpu().readback_count();
         let input = self.egui_state.take_egui_input(&self.window);
         let now = Instant::now();
         let output = self.egui_ctx.run_ui(input, |ui| {
@@ -173,7 +173,7 @@ impl Running {
         let ppp = output.pixels_per_point;
         let jobs = self.egui_ctx.tessellate(output.shapes, ppp);
         let view = texture.texture.create_view(&Default::default());
-        let gpu = &self.viewer.gpu;
+        let gpu = &self.viewer.gpu();
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.ui.attention.render(&self.viewer, &mut encoder);
         let screen = egui_wgpu::ScreenDescriptor {
@@ -199,7 +199,7 @@ impl Running {
             if w >= 1.0 && h >= 1.0 {
                 pass.set_viewport(x, y, w, h, 0.0, 1.0);
                 self.viewer
-                    .renderer
+                    .renderer()
                     .draw(gpu, &mut pass, &self.ui.camera, Vec2::new(w, h));
                 pass.set_viewport(
                     0.0,
@@ -219,7 +219,7 @@ impl Running {
         gpu.queue.present(texture);
         self.frames += 1;
         if !self.ui.changed_this_frame {
-            self.ui.steady_readbacks += self.viewer.gpu.readback_count() - readbacks_before;
+            self.ui.steady_readbacks += self.viewer.gpu().readback_count() - readbacks_before;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ pub struct TimingView {
 impl TimingView {
     fn measure(&mut self, viewer: &Viewer) {
         if self.peaks.is_none() {
-            match pollster::block_on(gpu_peaks(&viewer.gpu, &viewer.registry, 3)) {
+            match pollster::block_on(gpu_peaks(viewer.gpu(), viewer.registry(), 3)) {
                 Ok(peaks) => self.peaks = Some(peaks),
                 Err(e) => {
                     self.message = Some(format!("measuring the device's peaks failed: {e}"));
@@ -28,7 +28,7 @@ impl TimingView {
                 }
             }
         }
-        match pollster::block_on(viewer.graph.run_timed(&viewer.gpu, &viewer.registry)) {
+        match pollster::block_on(viewer.gpu_graph().run_timed(viewer.gpu(), viewer.registry())) {
             Ok(Some(timings)) => {
                 self.timings = Some(timings);
                 self.message = None;
@@ -52,7 +52,7 @@ impl TimingView {
                     {
                         self.measure(viewer);
                     }
-                    ui.label(viewer.gpu.describe());
+                    ui.label(viewer.gpu().describe());
                 });
                 if let Some(message) = &self.message {
                     ui.colored_label(Color32::from_rgb(255, 120, 100), message);
@@ -60,7 +60,7 @@ impl TimingView {
                 let (Some(timings), Some(peaks)) = (&self.timings, &self.peaks) else {
                     return;
                 };
-                if timings.len() != viewer.graph.graph().ops.len() {
+                if timings.len() != viewer.graph().ops.len() {
                     ui.label("The graph changed: measure again.");
                     return;
                 }
@@ -84,7 +84,7 @@ fn timeline(ui: &mut egui::Ui, viewer: &Viewer, timings: &[OpTiming], total: f64
     let (rect, _) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), 28.0), egui::Sense::hover());
     let mut x = rect.left();
-    for (op, timing) in viewer.graph.graph().ops.iter().zip(timings) {
+    for (op, timing) in viewer.graph().ops.iter().zip(timings) {
         let width = (timing.nanos / total.max(1.0)) as f32 * rect.width();
         let bar = egui::Rect::from_min_size(
             Pos2::new(x, rect.top()),
@@ -167,7 +167,7 @@ fn roofline(ui: &mut egui::Ui, viewer: &Viewer, timings: &[OpTiming], peaks: &Pe
         Color32::GRAY,
     );
     let pointer = ui.input(|i| i.pointer.hover_pos());
-    for (op, timing) in viewer.graph.graph().ops.iter().zip(timings) {
+    for (op, timing) in viewer.graph().ops.iter().zip(timings) {
         let (flops, bytes) = (op.kind.flops() as f64, op.kind.bytes() as f64);
         if flops == 0.0 || timing.nanos <= 0.0 {
             continue;

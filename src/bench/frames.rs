@@ -65,7 +65,7 @@ async fn frame_times(
         let camera = viewer
             .camera("all", width as f32 / height as f32)
             .expect("\"all\" frames the layout");
-        let mut target = Offscreen::new(&viewer.gpu, width, height)?;
+        let mut target = Offscreen::new(viewer.gpu(), width, height)?;
         let (frame_ms, readbacks) = time_frames(&viewer, &mut target, &camera, frames)?;
         rows.push(FrameRow {
             model: name.clone(),
@@ -86,16 +86,16 @@ pub fn time_frames(
     frames: usize,
 ) -> Result<(f64, u64), GpuError> {
     viewer.draw_offscreen(target, camera);
-    viewer.gpu.wait_idle()?;
-    let before = viewer.gpu.readback_count();
+    viewer.gpu().wait_idle()?;
+    let before = viewer.gpu().readback_count();
     let mut times = Vec::new();
     for _ in 0..frames.max(1) {
         let start = Instant::now();
         viewer.draw_offscreen(target, camera);
-        viewer.gpu.wait_idle()?;
+        viewer.gpu().wait_idle()?;
         times.push(start.elapsed().as_secs_f64());
     }
-    Ok((median(times) * 1e3, viewer.gpu.readback_count() - before))
+    Ok((median(times) * 1e3, viewer.gpu().readback_count() - before))
 }
 
 pub async fn run(frames: usize, options: &GpuOptions) -> Result<FrameReport, GpuError> {

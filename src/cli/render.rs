@@ -103,9 +103,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         if args.difference {
             viewer.set_difference(true).await?;
         }
-        let ops = &viewer.graph.graph().ops;
+        let ops = &viewer.graph().ops;
         let step = match (&args.op, args.step) {
-            (Some(name), _) => Some(viewer.graph.graph().op_index(name).with_context(|| {
+            (Some(name), _) => Some(viewer.graph().op_index(name).with_context(|| {
                 let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
                 format!(
                     "--op {name:?}: no such op; the ops are {}",
@@ -128,7 +128,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let mut player = WalkthroughPlayer::default();
         let camera = match &args.chapter {
             Some(name) => {
-                let walkthrough = &viewer.scene.walkthrough;
+                let walkthrough = &viewer.scene().walkthrough;
                 let Some(index) = walkthrough.chapter_index(name) else {
                     let names: Vec<&str> = walkthrough
                         .chapters
@@ -160,7 +160,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                     .context("the chapter's camera or op is not in this model")?
             }
             None => viewer.camera(&args.camera, aspect).with_context(|| {
-                let names: Vec<&String> = viewer.scene.cameras.keys().collect();
+                let names: Vec<&String> = viewer.scene().cameras.keys().collect();
                 format!(
                     "--camera {:?}: not a camera of the scene ({names:?}), a region or a tensor",
                     args.camera
@@ -170,13 +170,13 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let trace = match &args.trace {
             Some(name) => {
                 let index = viewer
-                    .graph
+                    .gpu_graph()
                     .graph()
                     .op_index(name)
                     .with_context(|| format!("--trace {name:?}: no such op"))?;
                 let trace = viewer
-                    .graph
-                    .trace(&viewer.gpu, &viewer.registry, index)
+                    .gpu_graph()
+                    .trace(viewer.gpu(), viewer.registry(), index)
                     .await?;
                 Some(trace.with_context(|| {
                     format!("--trace {name:?}: its output is split over several buffers")
@@ -184,14 +184,14 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             }
             None => None,
         };
-        let mut target = Offscreen::new(&viewer.gpu, width, height)?;
+        let mut target = Offscreen::new(viewer.gpu(), width, height)?;
         let states = viewer.states();
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
             if let Some(trace) = &trace {
                 crate::render::trace::paint(
                     painter,
                     rect,
-                    &viewer.renderer.layout,
+                    viewer.layout(),
                     &camera,
                     trace,
                     1.0,
@@ -202,9 +202,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             }
         };
         target.draw_with_overlay(
-            &viewer.gpu,
-            &viewer.renderer,
-            viewer.graph.graph(),
+            viewer.gpu(),
+            viewer.renderer(),
+            viewer.graph(),
             &camera,
             &states,
             caption,
@@ -218,7 +218,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 readbacks as f64 / frames as f64
             );
         }
-        let image = target.read_image(&viewer.gpu).await?;
+        let image = target.read_image(viewer.gpu()).await?;
         image
             .save(&args.out)
             .with_context(|| format!("writing {}", args.out.display()))?;

@@ -17,31 +17,107 @@ use crate::sampling::Sampling;
 use crate::scene::Scene;
 
 pub struct Viewer {
-    pub gpu: Gpu,
-    pub registry: KernelRegistry,
-    pub scene: Scene,
+    gpu: Gpu,
+    registry: KernelRegistry,
+    scene: Scene,
     gpu_model: GpuModel,
-    pub graph: GpuGraph,
-    pub renderer: TensorRenderer,
-    pub format: wgpu::TextureFormat,
-    pub ids: Vec<u32>,
+    graph: GpuGraph,
+    renderer: TensorRenderer,
+    format: wgpu::TextureFormat,
+    ids: Vec<u32>,
     /// How many ops of the graph have run for the current ids.
-    pub op_count: usize,
+    op_count: usize,
     /// The op shown as current (highlighted with its inputs), if any.
-    pub current: Option<usize>,
-    pub highlights: Vec<Highlight>,
+    current: Option<usize>,
+    highlights: Vec<Highlight>,
     /// Whether the graph is the decode step with its KV cache (one token per run) rather than
     /// the full forward pass over every token.
     decoding: bool,
     /// How the next token is picked when appending one.
-    pub sampling: Sampling,
+    sampling: Sampling,
     /// The difference view, when on.
     difference: Option<DifferenceView>,
     /// How many times the graph was built (a new length, model, kernel choice or mode).
     builds: u64,
 }
 
+/// What the viewer shows, read by the window, `render` and tests; changed only through its
+/// methods, so that the graph, the renderer and the run state stay in step.
 impl Viewer {
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    pub fn registry(&self) -> &KernelRegistry {
+        &self.registry
+    }
+
+    /// The device and the kernels, to load kernel files into; run the graph again afterwards
+    /// ([`Viewer::set_kernels`]).
+    pub fn kernels_mut(&mut self) -> (&wgpu::Device, &mut KernelRegistry) {
+        (&self.gpu.device, &mut self.registry)
+    }
+
+    pub fn scene(&self) -> &Scene {
+        &self.scene
+    }
+
+    /// The ops and tensors of the graph for the current tokens.
+    pub fn graph(&self) -> &Graph {
+        self.graph.graph()
+    }
+
+    /// The same graph on the GPU: its buffers and launches.
+    pub fn gpu_graph(&self) -> &GpuGraph {
+        &self.graph
+    }
+
+    pub fn renderer(&self) -> &TensorRenderer {
+        &self.renderer
+    }
+
+    /// Where every tensor sits.
+    pub fn layout(&self) -> &crate::render::Layout {
+        &self.renderer.layout
+    }
+
+    pub fn format(&self) -> wgpu::TextureFormat {
+        self.format
+    }
+
+    /// The tokens the graph runs on.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// How many ops of the graph have run for the current ids.
+    pub fn op_count(&self) -> usize {
+        self.op_count
+    }
+
+    /// The op shown as current (highlighted with its inputs), if any.
+    pub fn current(&self) -> Option<usize> {
+        self.current
+    }
+
+    /// Cells lit up beyond the current op's (the operands of a hovered value, say).
+    pub fn highlights(&self) -> &[Highlight] {
+        &self.highlights
+    }
+
+    pub fn set_highlights(&mut self, highlights: Vec<Highlight>) {
+        self.highlights = highlights;
+    }
+
+    /// How the next token is picked when appending one.
+    pub fn sampling(&self) -> &Sampling {
+        &self.sampling
+    }
+
+    pub fn sampling_mut(&mut self) -> &mut Sampling {
+        &mut self.sampling
+    }
+
     /// Opens the GPU, uploads the scene's model, and runs the whole graph on `ids`.
     pub async fn new(
         scene: Scene,

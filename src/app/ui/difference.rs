@@ -34,8 +34,8 @@ impl UiState {
             }
             self.changed_this_frame = true;
         }
-        if viewer.gpu.f16 {
-            let mut f16 = viewer.graph.precision == crate::gpu::Precision::F16;
+        if viewer.gpu().f16 {
+            let mut f16 = viewer.gpu_graph().precision == crate::gpu::Precision::F16;
             let toggle = ui.checkbox(&mut f16, "f16 storage").on_hover_text(
                 "Store weights and activations as f16 (kernels still compute in f32). With the \
                  difference view on, every tensor shows its drift from the f32 CPU reference.",
@@ -56,7 +56,7 @@ impl UiState {
         let Some(view) = viewer.difference() else {
             return;
         };
-        let precision = viewer.graph.precision;
+        let precision = viewer.gpu_graph().precision;
         let share = |d: &Difference| share(d, precision);
         let failing = view
             .per_op

@@ -21,7 +21,7 @@ impl UiState {
             let result = pollster::block_on(viewer.set_decoding(decoding));
             self.after_tokens_changed(viewer, result.err().map(|e| e.to_string()));
         }
-        let sampling = &mut viewer.sampling;
+        let sampling = viewer.sampling_mut();
         ui.add(
             egui::Slider::new(&mut sampling.temperature, 0.0..=2.0)
                 .text("temperature")
@@ -76,11 +76,11 @@ impl UiState {
             Ok(Some(_)) => None,
             Ok(None) => Some(format!(
                 "the model has only {} positions",
-                viewer.scene.model.config.n_positions
+                viewer.scene().model.config.n_positions
             )),
             Err(e) => Some(e.to_string()),
         };
-        self.prompt = viewer.scene.tokenizer.decode(&viewer.ids);
+        self.prompt = viewer.scene().tokenizer.decode(viewer.ids());
         self.after_tokens_changed(viewer, error);
     }
 

@@ -136,7 +136,7 @@ impl UiState {
             return;
         }
         *last = now;
-        let events = watcher.poll(&viewer.gpu.device, &mut viewer.registry);
+        let events = { let (device, registry) = viewer.kernels_mut(); watcher.poll(device, registry) };
         if events.is_empty() {
             return;
         }
@@ -144,7 +144,7 @@ impl UiState {
         for event in events {
             match event {
                 Reload::Loaded(loaded) => {
-                    let file = viewer.registry.source(loaded.id()).file.clone();
+                    let file = viewer.registry().source(loaded.id()).file.clone();
                     self.kernel_errors.retain(|(f, _)| *f != file);
                     reloaded = true;
                 }
@@ -158,7 +158,7 @@ impl UiState {
         if reloaded {
             // A new variant may now run its family, and an edited header may change the grid:
             // the launches are planned again.
-            let choice = viewer.gpu.kernels.clone();
+            let choice = viewer.gpu().kernels.clone();
             if let Err(e) = pollster::block_on(viewer.set_kernels(choice)) {
                 self.kernel_errors.push(("kernels".into(), e.to_string()));
             }
@@ -181,12 +181,12 @@ impl UiState {
     }
 
     fn ops(viewer: &Viewer) -> usize {
-        viewer.graph.graph().ops.len()
+        viewer.graph().ops.len()
     }
 
     /// Ops run so far, 1..=ops (the player's position).
     fn position(viewer: &Viewer) -> usize {
-        viewer.current.map_or(Self::ops(viewer), |c| c + 1)
+        viewer.current().map_or(Self::ops(viewer), |c| c + 1)
     }
 
     fn go_to(&mut self, viewer: &mut Viewer, position: usize) {
@@ -211,7 +211,7 @@ impl UiState {
     }
 
     fn set_prompt(&mut self, viewer: &mut Viewer) {
-        let ids = match viewer.scene.tokenizer.encode(&self.prompt) {
+        let ids = match viewer.scene().tokenizer.encode(&self.prompt) {
             Ok(ids) => ids,
             Err(e) => {
                 self.prompt_error = Some(e.to_string());
@@ -269,7 +269,7 @@ impl UiState {
                 );
             }
         });
-        if !viewer.scene.walkthrough.chapters.is_empty() {
+        if !viewer.scene().walkthrough.chapters.is_empty() {
             egui::Panel::bottom("walkthrough").show(ui, |ui| self.walkthrough_panel(ui, viewer));
         }
         egui::Panel::left("player")
@@ -331,16 +331,16 @@ impl UiState {
         }
         if pressed(egui::Key::C) {
             if let Some(op) = viewer
-                .current
-                .map(|c| viewer.graph.graph().ops[c].outputs[0])
+                .current()
+                .map(|c| viewer.graph().ops[c].outputs[0])
             {
-                let name = viewer.graph.graph().tensors[op].name.clone();
+                let name = viewer.graph().tensors[op].name.clone();
                 if let Some(camera) = viewer.camera(&name, aspect) {
                     self.fly_to(camera, now);
                 }
             }
         }
-        let names: Vec<String> = viewer.scene.cameras.keys().cloned().collect();
+        let names: Vec<String> = viewer.scene().cameras.keys().cloned().collect();
         let digits = [
             egui::Key::Num1,
             egui::Key::Num2,

@@ -14,7 +14,7 @@ impl UiState {
     pub(super) fn prompt_bar(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("glassbox").strong());
-            ui.label(format!("{} —", viewer.scene.name));
+            ui.label(format!("{} —", viewer.scene().name));
             let edit = ui.add(
                 egui::TextEdit::singleline(&mut self.prompt)
                     .desired_width(260.0)
@@ -29,8 +29,8 @@ impl UiState {
         });
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("tokens").color(to_egui(dim_color(crate::graph::Dim::Token))));
-            for (position, &id) in viewer.ids.iter().enumerate() {
-                let text = viewer.scene.tokenizer.decode_one(id);
+            for (position, &id) in viewer.ids().iter().enumerate() {
+                let text = viewer.scene().tokenizer.decode_one(id);
                 ui.label(
                     RichText::new(text)
                         .monospace()
@@ -78,8 +78,8 @@ impl UiState {
         {
             self.go_to(viewer, scrub);
         }
-        if let Some(current) = viewer.current {
-            let op = &viewer.graph.graph().ops[current];
+        if let Some(current) = viewer.current() {
+            let op = &viewer.graph().ops[current];
             ui.label(
                 RichText::new(&op.name)
                     .strong()
@@ -112,13 +112,13 @@ impl UiState {
                 self.timing.open = true;
             }
         });
-        let mut choice = viewer.gpu.kernels.clone();
+        let mut choice = viewer.gpu().kernels.clone();
         let mut changed = false;
         // Every family the graph runs that has a choice of kernels, dropped-in ones included.
         let mut families: Vec<&'static str> = Vec::new();
-        for op in &viewer.graph.graph().ops {
+        for op in &viewer.graph().ops {
             let family = op.kind.kernel_name();
-            if !families.contains(&family) && viewer.registry.variants(family).len() > 1 {
+            if !families.contains(&family) && viewer.registry().variants(family).len() > 1 {
                 families.push(family);
             }
         }
@@ -126,17 +126,17 @@ impl UiState {
             // What runs now: a decode step's one-token ops may use another kernel than the
             // family's default.
             let running = viewer
-                .graph
+                .gpu_graph()
                 .graph()
                 .ops
                 .iter()
                 .find(|op| op.kind.kernel_name() == family)
-                .map(|op| choice.kernel_for_op(&op.kind, &viewer.registry));
+                .map(|op| choice.kernel_for_op(&op.kind, viewer.registry()));
             let current = running.map_or(String::new(), |id| id.variant);
             egui::ComboBox::from_label(family)
                 .selected_text(&current)
                 .show_ui(ui, |ui| {
-                    for variant in viewer.registry.variants(family) {
+                    for variant in viewer.registry().variants(family) {
                         let name = &variant.id.variant;
                         let label = match variant.origin {
                             Origin::BuiltIn => name.clone(),
@@ -170,20 +170,20 @@ impl UiState {
 
     pub(super) fn outline(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
         let aspect = self.scene_rect.aspect_ratio();
-        let regions = viewer.renderer.layout.regions.clone();
+        let regions = viewer.layout().regions.clone();
         for region in regions {
             let header = egui::CollapsingHeader::new(&region.name)
                 .default_open(false)
                 .show(ui, |ui| {
                     for index in 0..Self::ops(viewer) {
-                        let op = &viewer.graph.graph().ops[index];
-                        let (top, _) = viewer.renderer.layout.op_rows[index];
+                        let op = &viewer.graph().ops[index];
+                        let (top, _) = viewer.layout().op_rows[index];
                         if top > region.max.y || top < region.min.y {
                             continue;
                         }
                         let name = op.name.clone();
-                        let output = viewer.graph.graph().tensors[op.outputs[0]].name.clone();
-                        let selected = viewer.current == Some(index);
+                        let output = viewer.graph().tensors[op.outputs[0]].name.clone();
+                        let selected = viewer.current() == Some(index);
                         if ui.selectable_label(selected, &name).clicked() {
                             self.go_to(viewer, index + 1);
                             if let Some(camera) = viewer.camera(&output, aspect) {
@@ -206,11 +206,11 @@ impl UiState {
             ui.label("Run the graph to the end (End) to see the prediction.");
             return;
         }
-        let last = viewer.ids.len() - 1;
+        let last = viewer.ids().len() - 1;
         ui.label(format!("after position {last}:"));
         for &(id, p) in &self.predictions {
             ui.horizontal(|ui| {
-                let text = viewer.scene.tokenizer.decode_one(id);
+                let text = viewer.scene().tokenizer.decode_one(id);
                 ui.label(RichText::new(format!("{text:>6}")).monospace());
                 let (rect, _) =
                     ui.allocate_exact_size(egui::vec2(150.0, 14.0), egui::Sense::hover());

@@ -42,9 +42,9 @@ impl UiState {
             }
         }
         if response.double_clicked() {
-            if let Some((panel, _, _)) = world.and_then(|w| viewer.renderer.layout.pick(w)) {
-                let tensor = viewer.renderer.layout.panels[panel].tensor;
-                let name = viewer.graph.graph().tensors[tensor].name.clone();
+            if let Some((panel, _, _)) = world.and_then(|w| viewer.layout().pick(w)) {
+                let tensor = viewer.layout().panels[panel].tensor;
+                let name = viewer.graph().tensors[tensor].name.clone();
                 if let Some(camera) = viewer.camera(&name, rect.aspect_ratio()) {
                     self.fly_to(camera, now);
                 }
@@ -56,8 +56,8 @@ impl UiState {
         overlay::paint(
             ui.painter(),
             rect,
-            viewer.graph.graph(),
-            &viewer.renderer.layout,
+            viewer.graph(),
+            viewer.layout(),
             &self.camera,
             &states,
         );
@@ -70,7 +70,7 @@ impl UiState {
             egui::Align2::LEFT_BOTTOM,
             format!(
                 "drag: orbit · right-drag: pan · scroll: zoom · double-click: fly · H: help    readbacks so far: {}",
-                viewer.gpu.readback_count()
+                viewer.gpu().readback_count()
             ),
             egui::FontId::proportional(12.0),
             Color32::from_gray(140),
@@ -80,25 +80,25 @@ impl UiState {
     /// Reads the hovered cell (and a few operands) back when the cell under the pointer changes:
     /// the one readback a steady frame may make.
     pub(super) fn update_hover(&mut self, viewer: &mut Viewer, world: Option<glam::Vec3>) {
-        let key = world.and_then(|w| viewer.renderer.layout.pick(w));
+        let key = world.and_then(|w| viewer.layout().pick(w));
         if key == self.hover_key {
             return;
         }
         self.hover_key = key;
-        let previous_highlights = !viewer.highlights.is_empty();
+        let previous_highlights = !viewer.highlights().is_empty();
         self.hover = None;
-        viewer.highlights.clear();
+        viewer.set_highlights(Vec::new());
         if let Some((panel_index, row, col)) = key {
-            let panel = &viewer.renderer.layout.panels[panel_index];
+            let panel = &viewer.layout().panels[panel_index];
             let tensor_id = panel.tensor;
             let states = viewer.states();
             if states[tensor_id] != crate::render::TensorState::NotComputed {
-                let gpu_tensor = viewer.graph.tensor(tensor_id);
+                let gpu_tensor = viewer.gpu_graph().tensor(tensor_id);
                 let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
                 let element = panel.element(row, col, chunk_start);
-                let tensor = &viewer.graph.graph().tensors[tensor_id];
+                let tensor = &viewer.graph().tensors[tensor_id];
                 let index = unflatten(&tensor.shape, element);
-                let explanation = explain(viewer.graph.graph(), tensor_id, &index, &viewer.ids);
+                let explanation = explain(viewer.graph(), tensor_id, &index, viewer.ids());
                 let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
                     .map_or(f32::NAN, |v| v[0]);
                 let operand_values = explanation
@@ -109,7 +109,7 @@ impl UiState {
                             .map_or(f32::NAN, |v| v[0])
                     })
                     .collect();
-                viewer.highlights = explanation.highlights.clone();
+                viewer.set_highlights(explanation.highlights.clone());
                 self.hover = Some(Hover {
                     tensor: tensor_id,
                     index,
@@ -119,7 +119,7 @@ impl UiState {
                 });
             }
         }
-        if previous_highlights || !viewer.highlights.is_empty() {
+        if previous_highlights || !viewer.highlights().is_empty() {
             viewer.refresh_states();
         }
         self.changed_this_frame = true;
@@ -127,7 +127,7 @@ impl UiState {
 }
 
 fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::Pos2) {
-    let tensor = &viewer.graph.graph().tensors[hover.tensor];
+    let tensor = &viewer.graph().tensors[hover.tensor];
     egui::Area::new(egui::Id::unique("hover"))
         .fixed_pos(pointer + egui::vec2(16.0, 16.0))
         .interactable(false)
@@ -157,7 +157,7 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                     ui.label(&e.detail);
                 }
                 for (operand, value) in e.operands.iter().zip(&hover.operand_values) {
-                    let name = &viewer.graph.graph().tensors[operand.tensor].name;
+                    let name = &viewer.graph().tensors[operand.tensor].name;
                     ui.label(
                         RichText::new(format!(
                             "{} ({name}) = {}",

@@ -18,7 +18,7 @@ impl UiState {
         current: usize,
         now: Instant,
     ) {
-        if !viewer.graph.can_trace(current) {
+        if !viewer.gpu_graph().can_trace(current) {
             return;
         }
         let button = ui.button("Trace execution").on_hover_text(
@@ -27,7 +27,7 @@ impl UiState {
              replayed over the output.",
         );
         if button.clicked() {
-            match pollster::block_on(viewer.graph.trace(&viewer.gpu, &viewer.registry, current)) {
+            match pollster::block_on(viewer.gpu_graph().trace(viewer.gpu(), viewer.registry(), current)) {
                 Ok(Some(trace)) => self.trace = Some((trace, now)),
                 Ok(None) => self.trace = None,
                 Err(e) => self.generation_error = Some(e.to_string()),
@@ -53,7 +53,7 @@ impl UiState {
         let Some((trace, start)) = &self.trace else {
             return;
         };
-        if viewer.current != Some(trace.op) || trace.op >= viewer.graph.graph().ops.len() {
+        if viewer.current() != Some(trace.op) || trace.op >= viewer.graph().ops.len() {
             self.trace = None;
             return;
         }
@@ -61,7 +61,7 @@ impl UiState {
         crate::render::trace::paint(
             ui.painter(),
             rect,
-            &viewer.renderer.layout,
+            viewer.layout(),
             &self.camera,
             trace,
             reveal,

@@ -11,11 +11,11 @@ use crate::walkthrough_player::{highlights_for, Shown};
 impl UiState {
     /// Shows the walkthrough at `time`: runs the graph, moves the camera.
     pub(super) fn apply_walkthrough(&mut self, viewer: &mut Viewer, time: f32) {
-        let Ok(base) = viewer.scene.tokenizer.encode(&self.prompt) else {
+        let Ok(base) = viewer.scene().tokenizer.encode(&self.prompt) else {
             return;
         };
         let before = self.walkthrough.key();
-        let ids_before = viewer.ids.clone();
+        let ids_before = viewer.ids().to_vec();
         if let Some(camera) =
             self.walkthrough
                 .apply(viewer, &base, time, self.scene_rect.aspect_ratio())
@@ -24,7 +24,7 @@ impl UiState {
             self.flight = None;
         }
         self.walkthrough_active = true;
-        if self.walkthrough.key() != before || viewer.ids != ids_before {
+        if self.walkthrough.key() != before || viewer.ids() != ids_before {
             self.changed_this_frame = true;
             self.clear_hover();
             if Self::position(viewer) == Self::ops(viewer) {
@@ -38,7 +38,7 @@ impl UiState {
             ui.label("The walkthrough follows the full forward pass: switch the KV cache off to play it.");
             return;
         }
-        let walkthrough = viewer.scene.walkthrough.clone();
+        let walkthrough = viewer.scene().walkthrough.clone();
         let duration = walkthrough.duration();
         ui.horizontal(|ui| {
             ui.label(RichText::new("Walkthrough").strong());
@@ -118,12 +118,12 @@ impl UiState {
         });
         match hovered {
             Some(shown) => {
-                viewer.highlights = highlights_for(viewer, &shown);
+                viewer.set_highlights(highlights_for(viewer, &shown));
                 viewer.refresh_states();
                 self.caption_hovered = true;
             }
             None if self.caption_hovered => {
-                viewer.highlights.clear();
+                viewer.set_highlights(Vec::new());
                 viewer.refresh_states();
                 self.caption_hovered = false;
             }
