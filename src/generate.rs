@@ -3,11 +3,11 @@
 //! through the same steps, so a sequence of n tokens costs n decode steps and never a full
 //! recompute. The CPU reference runs the same graph with the same sampler.
 
+pub use crate::cpu::sampling::Sampling;
 use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
 use crate::graph::Graph;
 use crate::model::{validate_ids, Config, LoadError, Model};
-pub use crate::sampling::Sampling;
 
 /// How many tokens a sequence may grow to: the model's positions.
 fn capacity(config: &Config) -> usize {

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use glassbox::compare::compare;
+use glassbox::values::compare::compare;
 
 fn glassbox(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))

@@ -3,13 +3,13 @@
 
 mod common;
 
-use glassbox::compare::compare;
+use glassbox::cpu::sampling::{argmax, sample, Sampling};
 use glassbox::cpu::CpuRun;
 use glassbox::generate::{generate_cpu, GpuGenerator};
 use glassbox::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::{Config, Model};
-use glassbox::sampling::{argmax, sample, Sampling};
+use glassbox::values::compare::compare;
 
 /// Runs `ids` one decode step at a time on both backends. After each step every tensor of the
 /// GPU's decode graph (caches included) must match the CPU's, and the logits must match row t

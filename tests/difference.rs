@@ -44,7 +44,9 @@ fn a_wrong_kernel_lights_up_in_the_difference_view() {
         .replace("y[i] = a[i] + b[i];", "y[i] = (a[i] + b[i]) * 1.01;");
     assert_ne!(wrong, add.source);
     let (device, registry) = viewer.kernels_mut();
-    registry.load(device, "add.wgsl", &wrong, &|_| None).unwrap();
+    registry
+        .load(device, "add.wgsl", &wrong, &|_| None)
+        .unwrap();
     viewer.run_to(viewer.graph().ops.len());
     pollster::block_on(viewer.refresh_difference()).unwrap();
     let view = viewer.difference().unwrap();

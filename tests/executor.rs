@@ -3,10 +3,10 @@
 
 mod common;
 
-use glassbox::compare::compare;
 use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions};
 use glassbox::graph::Graph;
 use glassbox::model::Model;
+use glassbox::values::compare::compare;
 
 #[test]
 fn prefix_runs_only_the_first_ops_and_reads_nothing_back() {

@@ -3,12 +3,12 @@
 
 mod common;
 
-use glassbox::compare::compare;
 use glassbox::gpu::kernels::{export_kernels, KernelId, Loaded};
 use glassbox::gpu::watch::{KernelWatcher, Reload};
 use glassbox::gpu::GpuOptions;
 use glassbox::graph::Graph;
 use glassbox::model::Model;
+use glassbox::values::compare::compare;
 
 fn gelu_matches_cpu(gpu: &glassbox::gpu::Gpu, registry: &glassbox::gpu::KernelRegistry) -> bool {
     let config = common::config(1, 2, 8, 11, 8);

@@ -4,10 +4,10 @@
 
 mod common;
 
-use glassbox::compare::compare;
 use glassbox::gpu::{kernels, GpuOptions, KernelId};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::{Config, Model};
+use glassbox::values::compare::compare;
 
 /// Runs `config` on both backends and compares every non-weight tensor.
 fn assert_gpu_matches_cpu(config: Config, seq_len: usize, options: &GpuOptions) {

@@ -2,10 +2,10 @@
 
 mod common;
 
-use glassbox::compare::compare;
 use glassbox::gpu::GpuOptions;
 use glassbox::graph::Graph;
 use glassbox::model::Model;
+use glassbox::values::compare::compare;
 use glassbox::values::TensorValues;
 
 const CASES: [&str; 2] = ["tiny_2l", "tiny_prefixed"];

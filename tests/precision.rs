@@ -4,12 +4,12 @@
 
 mod common;
 
-use glassbox::compare::{compare, F16_DRIFT, TOLERANCE};
 use glassbox::gpu::kernels::{builtin_source, validate_wgsl, BUILTIN_KERNELS};
 use glassbox::gpu::wgsl::f16_source;
 use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions, Precision};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::Model;
+use glassbox::values::compare::{compare, F16_DRIFT, TOLERANCE};
 
 #[test]
 fn every_kernel_has_a_valid_f16_version() {

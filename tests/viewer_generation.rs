@@ -1,10 +1,10 @@
 //! Generating in the viewer: appended tokens match the reference generator, and with the KV
 //! cache on, the cache's rows fill one per token and the picture shows them.
 
+use glassbox::cpu::sampling::Sampling;
 use glassbox::generate::generate_cpu;
 use glassbox::gpu::GpuOptions;
 use glassbox::render::offscreen::{Offscreen, FORMAT};
-use glassbox::sampling::Sampling;
 use glassbox::scene::Scene;
 use glassbox::viewer::Viewer;
 
@@ -49,7 +49,11 @@ fn appending_matches_the_reference_with_and_without_the_cache() {
         for _ in 0..4 {
             pollster::block_on(viewer.append_token()).unwrap().unwrap();
         }
-        assert_eq!(viewer.ids()[prompt.len()..], expected, "decoding: {decoding}");
+        assert_eq!(
+            viewer.ids()[prompt.len()..],
+            expected,
+            "decoding: {decoding}"
+        );
     }
 }
 
@@ -66,8 +70,9 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
     pollster::block_on(viewer.set_decoding(true)).unwrap();
     let k_cache = viewer.graph().tensor_id("h.0.attn.k_cache").unwrap();
     let (_, capacity) = viewer.cache_fill().unwrap();
-    let read =
-        |viewer: &Viewer| pollster::block_on(viewer.gpu_graph().read(viewer.gpu(), k_cache)).unwrap();
+    let read = |viewer: &Viewer| {
+        pollster::block_on(viewer.gpu_graph().read(viewer.gpu(), k_cache)).unwrap()
+    };
     assert_eq!(filled_rows(&read(&viewer), config.n_head, capacity), 3);
     pollster::block_on(viewer.append_token()).unwrap().unwrap();
     assert_eq!(viewer.cache_fill().unwrap().0, 4);

@@ -6,8 +6,8 @@ use glassbox::gpu::GpuOptions;
 use glassbox::render::offscreen::FORMAT;
 use glassbox::scene::walkthrough::{parse_text, Segment};
 use glassbox::scene::Scene;
+use glassbox::viewer::walkthrough::{Shown, WalkthroughPlayer};
 use glassbox::viewer::Viewer;
-use glassbox::walkthrough_player::{Shown, WalkthroughPlayer};
 
 #[test]
 fn text_references_parse() {
@@ -115,7 +115,11 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
             .apply(&mut viewer, &base, t + step as f32 * 0.2, 1.5)
             .unwrap();
     }
-    assert_eq!(viewer.ids().len(), base.len() + 1, "the appended token stays");
+    assert_eq!(
+        viewer.ids().len(),
+        base.len() + 1,
+        "the appended token stays"
+    );
     assert_eq!(viewer.gpu().readback_count(), before);
 
     player.apply(&mut viewer, &base, 0.0, 1.5).unwrap();

@@ -28,20 +28,24 @@ struct HoveredRow {
 
 impl AttentionView {
     pub fn new(viewer: &Viewer, egui_renderer: &mut egui_wgpu::Renderer) -> AttentionView {
-        let texture = viewer.gpu().device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("attention"),
-            size: wgpu::Extent3d {
-                width: SIZE,
-                height: SIZE,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: viewer.format(),
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
-        });
+        let texture = viewer
+            .gpu()
+            .device
+            .create_texture(&wgpu::TextureDescriptor {
+                label: Some("attention"),
+                size: wgpu::Extent3d {
+                    width: SIZE,
+                    height: SIZE,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: viewer.format(),
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                    | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            });
         let view = texture.create_view(&Default::default());
         let texture_id = egui_renderer.register_native_texture(
             &viewer.gpu().device,

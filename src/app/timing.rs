@@ -28,7 +28,11 @@ impl TimingView {
                 }
             }
         }
-        match pollster::block_on(viewer.gpu_graph().run_timed(viewer.gpu(), viewer.registry())) {
+        match pollster::block_on(
+            viewer
+                .gpu_graph()
+                .run_timed(viewer.gpu(), viewer.registry()),
+        ) {
             Ok(Some(timings)) => {
                 self.timings = Some(timings);
                 self.message = None;

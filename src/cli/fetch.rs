@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::cli::progress::LoadBar;
 use crate::fetch::{fetch, FetchOptions};
 use crate::model::Model;
-use crate::progress::LoadBar;
 
 #[derive(clap::Args)]
 pub struct FetchArgs {

@@ -55,9 +55,9 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         bail!("--top-p {p}: expected a number in (0, 1]");
     }
     let sampling = if args.greedy {
-        crate::sampling::Sampling::GREEDY
+        crate::cpu::sampling::Sampling::GREEDY
     } else {
-        crate::sampling::Sampling {
+        crate::cpu::sampling::Sampling {
             temperature: args.temperature,
             top_k: args.top_k,
             top_p: args.top_p,
@@ -78,7 +78,7 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         Backend::Gpu => pollster::block_on(async {
             let gpu = Gpu::new(options).await?;
             let registry = KernelRegistry::for_gpu(&gpu)?;
-            let mut bar = crate::progress::LoadBar::default();
+            let mut bar = crate::cli::progress::LoadBar::default();
             let weights = GpuModel::upload_with(&gpu, &model, &mut |stage, done, total| {
                 bar.update(stage, done, total)
             })

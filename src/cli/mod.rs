@@ -2,6 +2,7 @@
 
 mod fetch;
 mod generate;
+pub mod progress;
 mod render;
 
 pub use fetch::load_model;
@@ -14,12 +15,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::bench::{self, BenchOptions};
-use crate::compare::{compare, TOLERANCE};
+use crate::cpu;
 use crate::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::Graph;
 use crate::model::{validate_ids, Model};
+use crate::values::compare::{compare, TOLERANCE};
+use crate::values::dump;
 use crate::values::TensorValues;
-use crate::{cpu, dump};
 
 #[derive(Parser)]
 #[command(
@@ -406,7 +408,7 @@ fn check(dir: &Path, ids: &[u32], options: &GpuOptions) -> Result<ExitCode> {
     // 2^-11 of every value, ten times the f32 tolerance.
     let tolerance = match options.precision {
         crate::gpu::Precision::F32 => TOLERANCE,
-        crate::gpu::Precision::F16 => crate::compare::F16_DRIFT,
+        crate::gpu::Precision::F16 => crate::values::compare::F16_DRIFT,
     };
     println!(
         "GPU ({} storage) against the CPU reference, per op output (pass: max abs <= {tolerance:e} x max(1, max |cpu|))",

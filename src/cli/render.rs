@@ -8,8 +8,8 @@ use clap::Args;
 use crate::gpu::GpuOptions;
 use crate::render::offscreen::{Offscreen, FORMAT};
 use crate::scene::Scene;
+use crate::viewer::walkthrough::{paint_caption, WalkthroughPlayer};
 use crate::viewer::Viewer;
-use crate::walkthrough_player::{paint_caption, WalkthroughPlayer};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -188,14 +188,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let states = viewer.states();
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
             if let Some(trace) = &trace {
-                crate::render::trace::paint(
-                    painter,
-                    rect,
-                    viewer.layout(),
-                    &camera,
-                    trace,
-                    1.0,
-                );
+                crate::render::trace::paint(painter, rect, viewer.layout(), &camera, trace, 1.0);
             }
             if args.chapter.is_some() {
                 paint_caption(painter, rect, &player.title, &player.caption);

@@ -2,10 +2,11 @@
 
 pub mod decode;
 pub mod ops;
+pub mod sampling;
 
+use crate::cpu::sampling::{sample, Sampling};
 use crate::graph::{Graph, OpKind, Role};
 use crate::model::{validate_ids, LoadError, Model};
-use crate::sampling::{sample, Sampling};
 use crate::values::TensorValues;
 
 /// Runs the whole graph on the CPU and returns every tensor that is not a weight.

@@ -9,9 +9,9 @@ use wgpu::util::DeviceExt;
 use super::launch::Launch;
 use super::plan::Planned;
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
+use crate::cpu::sampling::Sampling;
 use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
-use crate::sampling::Sampling;
 use crate::values::TensorValues;
 
 /// The weights of a model, uploaded once and shared by every graph built on it.

@@ -4,9 +4,9 @@
 //! next to the GPU's and the draw shader compares them cell by cell.
 
 use super::Viewer;
-use crate::compare::{compare, Difference};
 use crate::cpu::CpuRun;
 use crate::gpu::{GpuError, GpuTensor};
+use crate::values::compare::{compare, Difference};
 use crate::values::TensorValues;
 
 /// The worst difference among an op's outputs.
@@ -88,7 +88,8 @@ impl Viewer {
                     continue;
                 }
                 let difference = compare(gpu_values.get(out), view.values.get(out));
-                let share = |d: &Difference| d.max_abs / (crate::compare::TOLERANCE * d.scale);
+                let share =
+                    |d: &Difference| d.max_abs / (crate::values::compare::TOLERANCE * d.scale);
                 if worst.is_none_or(|w| share(&difference) > share(&w)) {
                     worst = Some(difference);
                 }

@@ -4,9 +4,9 @@
 //! drawn beside the attention, and the sample op picks the next token on the GPU.
 
 use super::Viewer;
+use crate::cpu::sampling::sample;
 use crate::gpu::GpuError;
 use crate::model::Config;
-use crate::sampling::sample;
 
 /// The KV cache the viewer builds for `tokens` tokens: room for at least one more, in powers of
 /// two (so it grows rarely), at least 16 and at most the model's positions.

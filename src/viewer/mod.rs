@@ -4,16 +4,18 @@
 
 mod difference;
 mod generation;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod walkthrough;
 
 pub use difference::{DifferenceView, OpDifference};
 
 use glam::Vec2;
 
+use crate::cpu::sampling::Sampling;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::{DType, Graph, TensorId};
 use crate::render::offscreen::Offscreen;
 use crate::render::{tensor_states, Camera, Highlight, TensorRenderer, TensorState};
-use crate::sampling::Sampling;
 use crate::scene::Scene;
 
 pub struct Viewer {

@@ -4,8 +4,8 @@
 use egui::{Color32, RichText};
 
 use super::UiState;
-use crate::compare::{Difference, F16_DRIFT, TOLERANCE};
 use crate::gpu::Precision;
+use crate::values::compare::{Difference, F16_DRIFT, TOLERANCE};
 use crate::viewer::Viewer;
 
 /// The share of the tolerance a difference uses (above 1 fails): the f32 tolerance, or the

@@ -20,8 +20,8 @@ use super::hover::Explanation;
 use super::timing::TimingView;
 use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::render::Camera;
+use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
-use crate::walkthrough_player::WalkthroughPlayer;
 
 /// Time between two ops while playing.
 const PLAY_STEP: Duration = Duration::from_millis(450);
@@ -136,7 +136,10 @@ impl UiState {
             return;
         }
         *last = now;
-        let events = { let (device, registry) = viewer.kernels_mut(); watcher.poll(device, registry) };
+        let events = {
+            let (device, registry) = viewer.kernels_mut();
+            watcher.poll(device, registry)
+        };
         if events.is_empty() {
             return;
         }
@@ -330,10 +333,7 @@ impl UiState {
             }
         }
         if pressed(egui::Key::C) {
-            if let Some(op) = viewer
-                .current()
-                .map(|c| viewer.graph().ops[c].outputs[0])
-            {
+            if let Some(op) = viewer.current().map(|c| viewer.graph().ops[c].outputs[0]) {
                 let name = viewer.graph().tensors[op].name.clone();
                 if let Some(camera) = viewer.camera(&name, aspect) {
                     self.fly_to(camera, now);

@@ -27,7 +27,11 @@ impl UiState {
              replayed over the output.",
         );
         if button.clicked() {
-            match pollster::block_on(viewer.gpu_graph().trace(viewer.gpu(), viewer.registry(), current)) {
+            match pollster::block_on(viewer.gpu_graph().trace(
+                viewer.gpu(),
+                viewer.registry(),
+                current,
+            )) {
                 Ok(Some(trace)) => self.trace = Some((trace, now)),
                 Ok(None) => self.trace = None,
                 Err(e) => self.generation_error = Some(e.to_string()),

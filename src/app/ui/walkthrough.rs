@@ -5,8 +5,8 @@ use egui::{Color32, RichText};
 
 use super::UiState;
 use crate::render::style::{dim_color, to_egui};
+use crate::viewer::walkthrough::{highlights_for, Shown};
 use crate::viewer::Viewer;
-use crate::walkthrough_player::{highlights_for, Shown};
 
 impl UiState {
     /// Shows the walkthrough at `time`: runs the graph, moves the camera.

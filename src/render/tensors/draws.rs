@@ -166,7 +166,7 @@ impl TensorRenderer {
 /// for f16 storage, whose rounding alone is 2^-11 per value, a drift of 1%.
 pub(super) fn difference_scale(precision: Precision) -> f32 {
     match precision {
-        Precision::F32 => crate::compare::TOLERANCE,
-        Precision::F16 => crate::compare::F16_DRIFT,
+        Precision::F32 => crate::values::compare::TOLERANCE,
+        Precision::F16 => crate::values::compare::F16_DRIFT,
     }
 }

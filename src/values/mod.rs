@@ -1,4 +1,8 @@
-//! The computed values of a graph's tensors, by tensor id, whichever backend produced them.
+//! The computed values of a graph's tensors, by tensor id, whichever backend produced them;
+//! how two sets compare (`compare`) and how they are written out (`dump`).
+
+pub mod compare;
+pub mod dump;
 
 use crate::graph::{Graph, Role, TensorId};
 
