@@ -284,9 +284,27 @@ fn app_opens_draws_and_exits() {
     let out = glassbox(&["view", "--frames", "12"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("frames: 12, readbacks in steady-state frames: 0"),
+        stdout(&out)
+            .contains("frames: 12, readbacks in steady-state frames: 0, devices recreated: 0"),
         "{}",
         stdout(&out)
+    );
+}
+
+/// The device lost in the middle of a session (as a driver reset or running out of memory
+/// loses it): the window opens a new one, restores the session and goes on drawing.
+#[test]
+fn the_window_survives_a_lost_device() {
+    let out = glassbox(&["--frames", "30", "--lose-device-at", "10"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("the GPU device was lost (Destroyed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("frames: 30, readbacks in steady-state frames: 0, devices recreated: 1"),
+        "{text}"
     );
 }
 

@@ -27,6 +27,8 @@ pub struct AppOptions {
     pub frames: Option<u64>,
     /// A folder of kernel files to watch and hot-reload.
     pub kernels: Option<std::path::PathBuf>,
+    /// Lose the device on purpose at this frame (testing recovery).
+    pub lose_device_at: Option<u64>,
 }
 
 /// Opens the window and runs until it is closed (or `frames` have been drawn).
@@ -44,8 +46,8 @@ pub fn run(options: AppOptions) -> Result<()> {
     }
     if let Some(running) = &app.running {
         println!(
-            "frames: {}, readbacks in steady-state frames: {}",
-            running.frames, running.ui.steady_readbacks
+            "frames: {}, readbacks in steady-state frames: {}, devices recreated: {}",
+            running.frames, running.ui.steady_readbacks, running.recoveries
         );
     }
     Ok(())
@@ -68,6 +70,10 @@ struct Running {
     ui: ui::UiState,
     frames: u64,
     max_frames: Option<u64>,
+    gpu_options: GpuOptions,
+    lose_device_at: Option<u64>,
+    /// How many times the device was lost and opened again.
+    recoveries: u64,
 }
 
 /// The surface format: a non-sRGB one, since the draw shader writes final colours itself.
@@ -79,43 +85,62 @@ fn surface_format(caps: &wgpu::SurfaceCapabilities) -> wgpu::TextureFormat {
         .unwrap_or(caps.formats[0])
 }
 
+/// A device for the window, and the window's surface configured for it.
+fn open_device(
+    window: &Arc<Window>,
+    options: &GpuOptions,
+) -> Result<(Gpu, wgpu::Surface<'static>, wgpu::SurfaceConfiguration)> {
+    let (gpu, surface) = pollster::block_on(Gpu::with_window(options, window.clone()))?;
+    gpu.watch_health();
+    let caps = surface.get_capabilities(&gpu.adapter);
+    let size = window.inner_size();
+    let config = wgpu::SurfaceConfiguration {
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+        format: surface_format(&caps),
+        color_space: wgpu::SurfaceColorSpace::Auto,
+        width: size.width.max(1),
+        height: size.height.max(1),
+        present_mode: wgpu::PresentMode::AutoVsync,
+        desired_maximum_frame_latency: 2,
+        alpha_mode: caps.alpha_modes[0],
+        view_formats: vec![],
+    };
+    surface.configure(&gpu.device, &config);
+    Ok((gpu, surface, config))
+}
+
+/// egui for the window, drawing with the viewer's device.
+fn open_egui(
+    window: &Window,
+    viewer: &Viewer,
+    format: wgpu::TextureFormat,
+) -> (egui::Context, egui_winit::State, egui_wgpu::Renderer) {
+    let egui_ctx = egui::Context::default();
+    egui_ctx.set_visuals(egui::Visuals::dark());
+    let egui_state = egui_winit::State::new(
+        egui_ctx.clone(),
+        egui::ViewportId::ROOT,
+        window,
+        Some(window.scale_factor() as f32),
+        None,
+        Some(viewer.gpu().limits.max_texture_dimension_2d as usize),
+    );
+    let egui_renderer = egui_wgpu::Renderer::new(&viewer.gpu().device, format, Default::default());
+    (egui_ctx, egui_state, egui_renderer)
+}
+
 impl Running {
     fn new(event_loop: &ActiveEventLoop, options: AppOptions) -> Result<Running> {
         let attributes = Window::default_attributes()
             .with_title(format!("glassbox — {}", options.scene.name))
             .with_inner_size(winit::dpi::LogicalSize::new(1400.0, 860.0));
         let window = Arc::new(event_loop.create_window(attributes)?);
-        let (gpu, surface) = pollster::block_on(Gpu::with_window(&options.gpu, window.clone()))?;
-        let caps = surface.get_capabilities(&gpu.adapter);
-        let format = surface_format(&caps);
-        let size = window.inner_size();
-        let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-            format,
-            color_space: wgpu::SurfaceColorSpace::Auto,
-            width: size.width.max(1),
-            height: size.height.max(1),
-            present_mode: wgpu::PresentMode::AutoVsync,
-            desired_maximum_frame_latency: 2,
-            alpha_mode: caps.alpha_modes[0],
-            view_formats: vec![],
-        };
-        surface.configure(&gpu.device, &config);
+        let (gpu, surface, config) = open_device(&window, &options.gpu)?;
         let prompt = options.scene.prompt.clone();
         let ids = options.scene.tokenizer.encode(&prompt)?;
-        let viewer = pollster::block_on(Viewer::with_gpu(gpu, options.scene, &ids, format))?;
-        let egui_ctx = egui::Context::default();
-        egui_ctx.set_visuals(egui::Visuals::dark());
-        let egui_state = egui_winit::State::new(
-            egui_ctx.clone(),
-            egui::ViewportId::ROOT,
-            &window,
-            Some(window.scale_factor() as f32),
-            None,
-            Some(viewer.gpu().limits.max_texture_dimension_2d as usize),
-        );
-        let mut egui_renderer =
-            egui_wgpu::Renderer::new(&viewer.gpu().device, format, Default::default());
+        let viewer = pollster::block_on(Viewer::with_gpu(gpu, options.scene, &ids, config.format))?;
+        let (egui_ctx, egui_state, mut egui_renderer) = open_egui(&window, &viewer, config.format);
+        let size = window.inner_size();
         let viewport = Vec2::new(size.width.max(1) as f32, size.height.max(1) as f32)
             / window.scale_factor() as f32;
         let mut ui = ui::UiState::new(&viewer, &mut egui_renderer, prompt, viewport)?;
@@ -133,6 +158,46 @@ impl Running {
             ui,
             frames: 0,
             max_frames: options.frames,
+            gpu_options: options.gpu,
+            lose_device_at: options.lose_device_at,
+            recoveries: 0,
+        })
+    }
+
+    /// After the device was lost (a driver reset, out of memory): a new device, and on it what
+    /// the user had: scene, tokens, step, mode, kernels, edited kernel files, precision, and the
+    /// window's own state (camera, prompt, walkthrough, panels).
+    fn recover(self, problem: &str) -> Result<Running> {
+        let Running {
+            window,
+            mut ui,
+            viewer,
+            surface,
+            egui_ctx,
+            egui_state,
+            egui_renderer,
+            ..
+        } = self;
+        let snapshot = viewer.snapshot();
+        // The old device's objects go before the new device takes the window.
+        // egui is opened again too: its textures lived on the old device.
+        drop((egui_renderer, egui_state, egui_ctx, surface, viewer));
+        let (gpu, surface, config) = open_device(&window, &self.gpu_options)?;
+        let viewer = pollster::block_on(Viewer::restore(gpu, snapshot, config.format))?;
+        let (egui_ctx, egui_state, mut egui_renderer) = open_egui(&window, &viewer, config.format);
+        ui.reattach(&viewer, &mut egui_renderer, problem);
+        println!("{problem}; opened a new device and restored the session");
+        Ok(Running {
+            window,
+            surface,
+            config,
+            viewer,
+            egui_ctx,
+            egui_state,
+            egui_renderer,
+            ui,
+            recoveries: self.recoveries + 1,
+            ..self
         })
     }
 
@@ -162,6 +227,11 @@ impl Running {
             }
             _ => return Ok(()),
         };
+        if self.lose_device_at == Some(self.frames) {
+            self.viewer.gpu().lose_device();
+            self.frames += 1;
+            return Ok(());
+        }
         let readbacks_before = self.viewer.gpu().readback_count();
         let input = self.egui_state.take_egui_input(&self.window);
         let now = Instant::now();
@@ -170,6 +240,11 @@ impl Running {
         });
         self.egui_state
             .handle_platform_output(&self.window, output.platform_output);
+        // Lost while the UI ran (a graph rebuilt past the memory, say): draw nothing on it; the
+        // next frame opens a new device.
+        if self.viewer.gpu().problem().is_some() {
+            return Ok(());
+        }
         let ppp = output.pixels_per_point;
         let jobs = self.egui_ctx.tessellate(output.shapes, ppp);
         let view = texture.texture.create_view(&Default::default());
@@ -249,6 +324,18 @@ impl ApplicationHandler for App {
             WindowEvent::Resized(size) => running.resize(size.width, size.height),
             WindowEvent::DroppedFile(path) => running.ui.open_model(&path),
             WindowEvent::RedrawRequested => {
+                if let Some(problem) = running.viewer.gpu().problem() {
+                    let lost = self.running.take().expect("running");
+                    match lost.recover(&problem) {
+                        Ok(recovered) => self.running = Some(recovered),
+                        Err(error) => {
+                            self.error = Some(error.context(problem));
+                            event_loop.exit();
+                        }
+                    }
+                    return;
+                }
+                let running = self.running.as_mut().expect("running");
                 if let Err(error) = running.frame() {
                     self.error = Some(error);
                     event_loop.exit();

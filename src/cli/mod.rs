@@ -64,6 +64,9 @@ struct ViewArgs {
     /// Exit after drawing this many frames.
     #[arg(long)]
     frames: Option<u64>,
+    /// Lose the GPU device on purpose at this frame, as a driver reset would (tests recovery).
+    #[arg(long, hide = true, value_name = "FRAME")]
+    lose_device_at: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,6 +306,7 @@ fn view(args: &ViewArgs, mut gpu: GpuOptions) -> Result<ExitCode> {
         gpu,
         frames: args.frames,
         kernels,
+        lose_device_at: args.lose_device_at,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,10 @@ pub struct Gpu {
     /// Whether the device can store f16 (SHADER_F16).
     pub f16: bool,
     readbacks: AtomicU64,
+    /// Kept for its reports of live GPU objects (see `health`).
+    pub(super) instance: wgpu::Instance,
+    /// What made the device unusable, once [`Gpu::watch_health`] watches it.
+    pub(super) problem: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -129,6 +133,8 @@ impl Gpu {
             precision: options.precision,
             f16,
             readbacks: AtomicU64::new(0),
+            instance,
+            problem: Default::default(),
         })
     }
 

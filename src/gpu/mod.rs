@@ -2,6 +2,7 @@
 
 mod device;
 mod executor;
+mod health;
 pub mod kernels;
 pub mod launch;
 mod plan;
@@ -15,6 +16,7 @@ pub mod wgsl;
 
 pub use device::{Gpu, GpuOptions};
 pub use executor::{GpuGraph, GpuModel, OpTiming};
+pub use health::LiveObjects;
 pub use kernels::{KernelError, KernelId, KernelRegistry};
 pub use launch::Launch;
 pub use precision::Precision;

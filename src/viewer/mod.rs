@@ -4,10 +4,12 @@
 
 mod difference;
 mod generation;
+mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod walkthrough;
 
 pub use difference::{DifferenceView, OpDifference};
+pub use restore::Snapshot;
 
 use glam::Vec2;
 

@@ -74,6 +74,8 @@ pub struct UiState {
     open_error: Option<String>,
     /// An execution trace of the current op, replayed over its output.
     trace: Option<trace::TakenTrace>,
+    /// Why the device was opened again, shown until dismissed.
+    device_notice: Option<String>,
 }
 
 impl UiState {
@@ -118,7 +120,27 @@ impl UiState {
             loading: None,
             open_error: None,
             trace: None,
+            device_notice: None,
         })
+    }
+
+    /// Takes the window's state over to a viewer on a new device (the old one was lost): what
+    /// lives on the GPU (the attention image, a trace, a hovered value) is made again or
+    /// dropped; the camera, prompt, walkthrough and panels stay as they were.
+    pub fn reattach(
+        &mut self,
+        viewer: &Viewer,
+        egui_renderer: &mut egui_wgpu::Renderer,
+        problem: &str,
+    ) {
+        self.attention = AttentionView::new(viewer, egui_renderer);
+        self.trace = None;
+        self.clear_hover();
+        self.changed_this_frame = true;
+        self.device_notice = Some(format!(
+            "{problem}. A new device was opened and your session restored: model, tokens, \
+             step, kernels and edited kernel files."
+        ));
     }
 
     /// Watches a folder of kernel files and hot-reloads them.
@@ -270,6 +292,17 @@ impl UiState {
                     Color32::from_rgb(255, 120, 100),
                     format!("{error} (the last good version keeps running)"),
                 );
+            }
+            if let Some(notice) = &self.device_notice {
+                let dismissed = ui
+                    .horizontal(|ui| {
+                        ui.colored_label(Color32::from_rgb(255, 200, 90), notice);
+                        ui.small_button("OK").clicked()
+                    })
+                    .inner;
+                if dismissed {
+                    self.device_notice = None;
+                }
             }
         });
         if !viewer.scene().walkthrough.chapters.is_empty() {
