@@ -3,6 +3,7 @@
 
 mod attention;
 mod hover;
+mod soak;
 mod timing;
 mod ui;
 
@@ -29,6 +30,9 @@ pub struct AppOptions {
     pub kernels: Option<std::path::PathBuf>,
     /// Lose the device on purpose at this frame (testing recovery).
     pub lose_device_at: Option<u64>,
+    /// Drive the window by itself for this long, then report whether memory and the GPU
+    /// objects alive stayed flat (the soak test).
+    pub soak: Option<std::time::Duration>,
 }
 
 /// Opens the window and runs until it is closed (or `frames` have been drawn).
@@ -49,6 +53,12 @@ pub fn run(options: AppOptions) -> Result<()> {
             "frames: {}, readbacks in steady-state frames: {}, devices recreated: {}",
             running.frames, running.ui.steady_readbacks, running.recoveries
         );
+        if let Some(soak) = &running.soak {
+            let (samples, verdict) = soak.verdict();
+            println!("soak: {}", serde_json::to_string(&samples)?);
+            verdict.map_err(|e| anyhow::anyhow!("soak: {e}"))?;
+            println!("soak: flat");
+        }
     }
     Ok(())
 }
@@ -74,6 +84,7 @@ struct Running {
     lose_device_at: Option<u64>,
     /// How many times the device was lost and opened again.
     recoveries: u64,
+    soak: Option<soak::Soak>,
 }
 
 /// The surface format: a non-sRGB one, since the draw shader writes final colours itself.
@@ -161,6 +172,7 @@ impl Running {
             gpu_options: options.gpu,
             lose_device_at: options.lose_device_at,
             recoveries: 0,
+            soak: options.soak.map(soak::Soak::new),
         })
     }
 
@@ -178,7 +190,10 @@ impl Running {
             egui_renderer,
             ..
         } = self;
-        let snapshot = viewer.snapshot();
+        let mut snapshot = viewer.snapshot();
+        if let Some(files) = ui.take_kernel_rollback() {
+            snapshot.kernel_files = files;
+        }
         // The old device's objects go before the new device takes the window.
         // egui is opened again too: its textures lived on the old device.
         drop((egui_renderer, egui_state, egui_ctx, surface, viewer));
@@ -233,7 +248,16 @@ impl Running {
             return Ok(());
         }
         let readbacks_before = self.viewer.gpu().readback_count();
-        let input = self.egui_state.take_egui_input(&self.window);
+        let mut input = self.egui_state.take_egui_input(&self.window);
+        if let Some(soak) = &mut self.soak {
+            let (events, action) = soak.input(self.ui.scene_rect);
+            input.events.extend(events);
+            match action {
+                soak::Action::Type => self.ui.type_letter(&mut self.viewer, Some('A')),
+                soak::Action::Erase => self.ui.type_letter(&mut self.viewer, None),
+                soak::Action::Key(_) | soak::Action::None => {}
+            }
+        }
         let now = Instant::now();
         let output = self.egui_ctx.run_ui(input, |ui| {
             self.ui.show(ui, &mut self.viewer, now);
@@ -293,6 +317,9 @@ impl Running {
         self.window.pre_present_notify();
         gpu.queue.present(texture);
         self.frames += 1;
+        if let Some(soak) = &mut self.soak {
+            soak.after_frame(self.viewer.gpu().live_objects().map(|l| l.total()));
+        }
         if !self.ui.changed_this_frame {
             self.ui.steady_readbacks += self.viewer.gpu().readback_count() - readbacks_before;
         }
@@ -341,7 +368,11 @@ impl ApplicationHandler for App {
                     event_loop.exit();
                     return;
                 }
-                if running.ui.quit || running.max_frames.is_some_and(|n| running.frames >= n) {
+                let soaked = running.soak.as_ref().is_some_and(soak::Soak::done);
+                if running.ui.quit
+                    || soaked
+                    || running.max_frames.is_some_and(|n| running.frames >= n)
+                {
                     event_loop.exit();
                 }
             }

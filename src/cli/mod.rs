@@ -41,6 +41,11 @@ struct Cli {
     /// default. `view` also watches it and reloads a file when it changes.
     #[arg(long = "kernels", global = true, value_name = "DIR")]
     kernel_dir: Option<PathBuf>,
+    /// With --kernels: the longest the GPU may take to finish the work it was given before a
+    /// kernel is declared hung (a loop that never ends) and the command stops with an error;
+    /// the window then restores the last good kernels on a new device.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60.0)]
+    kernel_time_limit: f64,
     /// Store the model's floats on the GPU as f32 (default) or f16 (half the bytes; kernels
     /// still compute in f32; needs the adapter's SHADER_F16).
     #[arg(long, global = true, default_value = "f32", value_name = "f32|f16")]
@@ -67,6 +72,10 @@ struct ViewArgs {
     /// Lose the GPU device on purpose at this frame, as a driver reset would (tests recovery).
     #[arg(long, hide = true, value_name = "FRAME")]
     lose_device_at: Option<u64>,
+    /// Play, step, hover and type by itself for this many seconds, then report whether memory
+    /// and the live GPU objects stayed flat (the soak test).
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    soak: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,6 +214,10 @@ pub fn run() -> Result<ExitCode> {
         max_chunk_rows: cli.max_chunk_rows,
         kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernel_choices)
             .map_err(anyhow::Error::msg)?,
+        time_limit: cli
+            .kernel_dir
+            .is_some()
+            .then(|| std::time::Duration::from_secs_f64(cli.kernel_time_limit.max(0.001))),
         kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
     };
@@ -307,6 +320,7 @@ fn view(args: &ViewArgs, mut gpu: GpuOptions) -> Result<ExitCode> {
         frames: args.frames,
         kernels,
         lose_device_at: args.lose_device_at,
+        soak: args.soak.map(std::time::Duration::from_secs),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,9 @@ pub struct GpuOptions {
     pub kernel_dir: Option<std::path::PathBuf>,
     /// How float tensors are stored (f16 needs the adapter's SHADER_F16).
     pub precision: super::Precision,
+    /// The longest the GPU may take to finish what was submitted before the work is declared
+    /// hung (a kernel loaded from a file that never ends): none by default.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 pub struct Gpu {
@@ -36,6 +39,8 @@ pub struct Gpu {
     pub kernels: super::variants::KernelChoice,
     /// See [`GpuOptions::kernel_dir`].
     pub kernel_dir: Option<std::path::PathBuf>,
+    /// See [`GpuOptions::time_limit`].
+    pub time_limit: Option<std::time::Duration>,
     /// How models uploaded from now on store their float tensors; see [`GpuOptions::precision`].
     pub precision: super::Precision,
     /// Whether the device can store f16 (SHADER_F16).
@@ -45,6 +50,8 @@ pub struct Gpu {
     pub(super) instance: wgpu::Instance,
     /// What made the device unusable, once [`Gpu::watch_health`] watches it.
     pub(super) problem: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// Whether it is running work that never ends (see [`GpuOptions::time_limit`]).
+    pub(super) hung: std::sync::atomic::AtomicBool,
 }
 
 impl Gpu {
@@ -130,11 +137,13 @@ impl Gpu {
             max_chunk_rows: options.max_chunk_rows,
             kernels,
             kernel_dir: options.kernel_dir.clone(),
+            time_limit: options.time_limit,
             precision: options.precision,
             f16,
             readbacks: AtomicU64::new(0),
             instance,
             problem: Default::default(),
+            hung: Default::default(),
         })
     }
 
@@ -183,7 +192,7 @@ impl Gpu {
                 (copy, size)
             })
             .collect();
-        self.queue.submit([encoder.finish()]);
+        self.submit_timed(encoder.finish());
         let receivers: Vec<_> = staging
             .iter()
             .map(|(copy, _)| {
@@ -271,11 +280,54 @@ impl Gpu {
     }
 
     /// Blocks until all submitted work is done (native); used to time without timestamps.
+    /// With a [`GpuOptions::time_limit`], work that takes longer is a [`GpuError::Hung`] (and the
+    /// device is then never waited for again, see `health`).
     pub fn wait_idle(&self) -> Result<(), GpuError> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| GpuError::Readback(e.to_string()))
+        self.check_not_hung()?;
+        let poll = wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: self.time_limit,
+        };
+        let waited = self.timed(|| self.device.poll(poll));
+        match waited {
+            Ok(_) => self.check_not_hung(),
+            Err(wgpu::PollError::Timeout) => {
+                self.mark_hung();
+                self.check_not_hung()
+            }
+            Err(e) => Err(GpuError::Readback(e.to_string())),
+        }
+    }
+
+    /// Submits the graph's work. Where the driver runs it inside the submit (lavapipe does),
+    /// this is where a kernel past the time limit shows.
+    pub fn submit_timed(&self, commands: wgpu::CommandBuffer) {
+        self.timed(|| self.queue.submit([commands]));
+    }
+
+    /// Runs `f`, marking the device hung when it takes longer than the time limit: drivers that
+    /// block in a submit, or ignore a wait's timeout, are caught after the fact.
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let start = std::time::Instant::now();
+            let result = f();
+            if self.time_limit.is_some_and(|limit| start.elapsed() > limit) {
+                self.mark_hung();
+            }
+            result
+        }
+        #[cfg(target_arch = "wasm32")]
+        f()
+    }
+
+    fn check_not_hung(&self) -> Result<(), GpuError> {
+        match self.hung.load(std::sync::atomic::Ordering::Relaxed) {
+            true => Err(GpuError::Hung {
+                seconds: self.time_limit.unwrap_or_default().as_secs_f64(),
+            }),
+            false => Ok(()),
+        }
     }
 }
 

@@ -235,7 +235,7 @@ impl GpuGraph {
     pub fn run_prefix(&self, gpu: &Gpu, registry: &KernelRegistry, op_count: usize) {
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.encode(registry, &mut encoder, 0..op_count, None);
-        gpu.queue.submit([encoder.finish()]);
+        gpu.submit_timed(encoder.finish());
     }
 
     pub fn run(&self, gpu: &Gpu, registry: &KernelRegistry) {
@@ -267,7 +267,7 @@ impl GpuGraph {
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.encode(registry, &mut encoder, 0..ops, Some(&query_set));
         encoder.resolve_query_set(&query_set, 0..2 * ops as u32, &resolved, 0);
-        gpu.queue.submit([encoder.finish()]);
+        gpu.submit_timed(encoder.finish());
         let bytes = gpu.read_buffers(&[(&resolved, 16 * ops as u64)]).await?;
         let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes);
         let period = gpu.queue.get_timestamp_period() as f64;

@@ -30,6 +30,17 @@ impl LiveObjects {
     }
 }
 
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        // A device still running a kernel that never ends would be waited for when its queue
+        // drops: keep it, never dropped, instead of hanging the program.
+        if self.hung.load(std::sync::atomic::Ordering::Relaxed) {
+            std::mem::forget(self.device.clone());
+            std::mem::forget(self.queue.clone());
+        }
+    }
+}
+
 impl Gpu {
     /// From now on, a lost device or an error no call caught (out of memory, say) is recorded
     /// for [`Gpu::problem`] instead of ending the process: the window checks it every frame.
@@ -67,6 +78,16 @@ impl Gpu {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Records that the device is running work that does not end: it is unusable from now on,
+    /// and never waited for again (dropping it would wait forever).
+    pub(super) fn mark_hung(&self) {
+        self.hung.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut slot = self.problem.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(
+            "the GPU did not finish its work in time (a kernel that never ends?)".to_string(),
+        );
     }
 
     /// Loses the device on purpose, as a driver reset would: for testing recovery.

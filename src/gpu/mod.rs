@@ -58,6 +58,8 @@ pub enum GpuError {
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    #[error("the GPU did not finish within {seconds} s: a kernel loaded from a file may never end (a loop that does not stop); the device is given up")]
+    Hung { seconds: f64 },
     #[error(transparent)]
     Kernel(#[from] KernelError),
     /// A `--kernel` choice the loaded kernels do not have.

@@ -73,7 +73,7 @@ impl GpuGraph {
                 pass.dispatch_workgroups(x, y, z);
             }
         }
-        gpu.queue.submit([encoder.finish()]);
+        gpu.submit_timed(encoder.finish());
         let bytes = gpu
             .read_buffers(&[(&counter, 4), (&cells, 4 * cells_len as u64)])
             .await?;

@@ -87,7 +87,7 @@ impl Viewer {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.graph
                 .encode(&self.registry, &mut encoder, op..op + 1, None);
-            self.gpu.queue.submit([encoder.finish()]);
+            self.gpu.submit_timed(encoder.finish());
             let id = self
                 .graph
                 .graph()

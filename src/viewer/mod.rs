@@ -275,7 +275,7 @@ impl Viewer {
         self.graph
             .encode(&self.registry, &mut encoder, 0..self.op_count, None);
         self.renderer.encode_stats(&self.registry, &mut encoder);
-        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.submit_timed(encoder.finish());
         self.refresh_states();
     }
 

@@ -26,13 +26,17 @@ pub struct Snapshot {
 }
 
 impl Viewer {
-    pub fn snapshot(&self) -> Snapshot {
-        let kernel_files = self
-            .registry
+    /// The kernel files loaded at run time, as (file, text).
+    pub fn snapshot_kernel_files(&self) -> Vec<(String, String)> {
+        self.registry
             .kernels()
             .filter(|k| k.origin != Origin::BuiltIn)
             .map(|k| (k.file, self.registry.source(&k.id).text.clone()))
-            .collect();
+            .collect()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let kernel_files = self.snapshot_kernel_files();
         Snapshot {
             scene: self.scene.clone(),
             ids: self.ids.clone(),

@@ -19,6 +19,7 @@ use super::attention::AttentionView;
 use super::hover::Explanation;
 use super::timing::TimingView;
 use crate::gpu::watch::{KernelWatcher, Reload};
+use crate::gpu::GpuError;
 use crate::render::Camera;
 use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
@@ -76,6 +77,8 @@ pub struct UiState {
     trace: Option<trace::TakenTrace>,
     /// Why the device was opened again, shown until dismissed.
     device_notice: Option<String>,
+    /// The kernel files to restore on a new device, when loading the newest ones hung the GPU.
+    kernel_rollback: Option<Vec<(String, String)>>,
 }
 
 impl UiState {
@@ -121,6 +124,7 @@ impl UiState {
             open_error: None,
             trace: None,
             device_notice: None,
+            kernel_rollback: None,
         })
     }
 
@@ -143,6 +147,11 @@ impl UiState {
         ));
     }
 
+    /// The kernel files to restore instead of the viewer's, after a reload hung the GPU.
+    pub fn take_kernel_rollback(&mut self) -> Option<Vec<(String, String)>> {
+        self.kernel_rollback.take()
+    }
+
     /// Watches a folder of kernel files and hot-reloads them.
     pub fn watch_kernels(&mut self, dir: &std::path::Path) {
         self.kernels = Some((KernelWatcher::new(dir), Instant::now() - KERNEL_POLL));
@@ -158,6 +167,7 @@ impl UiState {
             return;
         }
         *last = now;
+        let files_before = viewer.snapshot_kernel_files();
         let events = {
             let (device, registry) = viewer.kernels_mut();
             watcher.poll(device, registry)
@@ -165,13 +175,13 @@ impl UiState {
         if events.is_empty() {
             return;
         }
-        let mut reloaded = false;
+        let mut reloaded = Vec::new();
         for event in events {
             match event {
                 Reload::Loaded(loaded) => {
                     let file = viewer.registry().source(loaded.id()).file.clone();
                     self.kernel_errors.retain(|(f, _)| *f != file);
-                    reloaded = true;
+                    reloaded.push(file);
                 }
                 Reload::Failed(error) => {
                     self.kernel_errors.retain(|(file, _)| *file != error.file);
@@ -180,12 +190,25 @@ impl UiState {
                 }
             }
         }
-        if reloaded {
+        if !reloaded.is_empty() {
             // A new variant may now run its family, and an edited header may change the grid:
             // the launches are planned again.
             let choice = viewer.gpu().kernels.clone();
-            if let Err(e) = pollster::block_on(viewer.set_kernels(choice)) {
-                self.kernel_errors.push(("kernels".into(), e.to_string()));
+            let ran = pollster::block_on(viewer.set_kernels(choice))
+                .and_then(|()| viewer.gpu().wait_idle());
+            match ran {
+                Err(e @ GpuError::Hung { .. }) => {
+                    // The device is given up: the window opens a new one, with the kernels as
+                    // they were before these files.
+                    for file in &reloaded {
+                        self.kernel_errors.retain(|(f, _)| f != file);
+                        self.kernel_errors
+                            .push((file.clone(), format!("{file}: {e}")));
+                    }
+                    self.kernel_rollback = Some(files_before);
+                }
+                Err(e) => self.kernel_errors.push(("kernels".into(), e.to_string())),
+                Ok(()) => {}
             }
             self.clear_hover();
             self.changed_this_frame = true;
@@ -233,6 +256,18 @@ impl UiState {
         if let Ok(predictions) = pollster::block_on(viewer.top_predictions(8)) {
             self.predictions = predictions;
         }
+    }
+
+    /// Types a letter at the end of the prompt (`None`: erases the last one), as the prompt box
+    /// does: the model runs again on the new tokens.
+    pub fn type_letter(&mut self, viewer: &mut Viewer, letter: Option<char>) {
+        match letter {
+            Some(letter) => self.prompt.push(letter),
+            None => {
+                self.prompt.pop();
+            }
+        }
+        self.set_prompt(viewer);
     }
 
     fn set_prompt(&mut self, viewer: &mut Viewer) {
