@@ -60,8 +60,25 @@ fn load_error(dir: &Path) -> (LoadError, String) {
 #[test]
 fn loads_both_name_layouts() {
     for case in ["tiny_2l", "tiny_prefixed"] {
-        let model = Model::load_dir(&common::oracle_dir(case)).unwrap();
-        assert!(model.weights.get("wte.weight").is_some(), "{case}");
+        let dir = common::oracle_dir(case);
+        let model = Model::load_dir(&dir).unwrap();
+        // Every weight of the graph, at its shape, holding the file's numbers.
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let graph = glassbox::graph::Graph::gpt2(&model.config, 1);
+        for tensor in graph.weights() {
+            let loaded = model
+                .weights
+                .get(&tensor.name)
+                .unwrap_or_else(|| panic!("{case}: {}", tensor.name));
+            assert_eq!(loaded.len(), tensor.len(), "{case}: {}", tensor.name);
+            let stored = file
+                .tensor(&tensor.name)
+                .or_else(|_| file.tensor(&format!("transformer.{}", tensor.name)))
+                .unwrap();
+            let expected: Vec<f32> = bytemuck::pod_collect_to_vec(stored.data());
+            assert_eq!(loaded, expected.as_slice(), "{case}: {}", tensor.name);
+        }
     }
 }
 

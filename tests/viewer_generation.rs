@@ -74,6 +74,9 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
         pollster::block_on(viewer.gpu_graph().read(viewer.gpu(), k_cache)).unwrap()
     };
     assert_eq!(filled_rows(&read(&viewer), config.n_head, capacity), 3);
+    let camera = viewer.camera("all", 320.0 / 240.0).unwrap();
+    viewer.draw_offscreen(&mut target, &camera);
+    let three_rows = pollster::block_on(target.read_image(viewer.gpu())).unwrap();
     pollster::block_on(viewer.append_token()).unwrap().unwrap();
     assert_eq!(viewer.cache_fill().unwrap().0, 4);
     assert_eq!(filled_rows(&read(&viewer), config.n_head, capacity), 4);
@@ -84,6 +87,16 @@ fn the_cache_fills_one_row_per_token_and_is_drawn() {
     assert_ne!(
         before, after,
         "the decode graph is drawn, not the full pass"
+    );
+    // The new token's step is drawn: its activations and the fourth row of every cache.
+    let changed = three_rows
+        .pixels()
+        .zip(after.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        changed >= 20,
+        "{changed} pixels changed with the fourth cache row"
     );
 }
 

@@ -106,6 +106,42 @@ impl Viewer {
         Ok(())
     }
 
+    /// Checks the kernels of `family` against the CPU reference, as `glassbox check` does: the
+    /// whole graph runs, the worst difference among the family's ops comes back (`None` when no
+    /// op of the graph uses the family), and the view is put back as it was.
+    pub async fn check_family(&mut self, family: &str) -> Result<Option<OpDifference>, GpuError> {
+        let (op_count, current, was_on) = (self.op_count, self.current, self.difference.is_some());
+        self.run_to(self.graph.graph().ops.len());
+        self.refresh_difference().await?;
+        let ops: Vec<&str> = self
+            .graph
+            .graph()
+            .ops
+            .iter()
+            .filter(|op| op.kind.kernel_name() == family)
+            .map(|op| op.name.as_str())
+            .collect();
+        let share = |d: &OpDifference| d.difference.max_abs / d.difference.scale;
+        let worst = self
+            .difference
+            .as_ref()
+            .expect("computed above")
+            .per_op
+            .iter()
+            .filter(|d| ops.contains(&d.op.as_str()))
+            .max_by(|a, b| share(a).total_cmp(&share(b)))
+            .cloned();
+        self.run_to(op_count);
+        if let Some(current) = current {
+            self.step_to(current);
+        }
+        match was_on {
+            true => self.refresh_difference().await?,
+            false => self.set_difference(false).await?,
+        }
+        Ok(worst)
+    }
+
     /// Every tensor of the graph as the CPU reference computes it for the current tokens.
     fn reference_values(&self) -> Result<TensorValues, GpuError> {
         let graph = &self.graph.graph();

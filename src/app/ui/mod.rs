@@ -79,6 +79,8 @@ pub struct UiState {
     device_notice: Option<String>,
     /// The kernel files to restore on a new device, when loading the newest ones hung the GPU.
     kernel_rollback: Option<Vec<(String, String)>>,
+    /// Per loaded kernel file: its check against the CPU reference, and whether it passed.
+    kernel_checks: Vec<(String, String, bool)>,
 }
 
 impl UiState {
@@ -125,6 +127,7 @@ impl UiState {
             trace: None,
             device_notice: None,
             kernel_rollback: None,
+            kernel_checks: Vec::new(),
         })
     }
 
@@ -145,6 +148,53 @@ impl UiState {
             "{problem}. A new device was opened and your session restored: model, tokens, \
              step, kernels and edited kernel files."
         ));
+    }
+
+    /// Checks the families of the kernel files just loaded against the CPU reference, so that a
+    /// dropped-in or edited kernel says at once whether it computes the op.
+    fn check_loaded_kernels(&mut self, viewer: &mut Viewer, files: &[String]) {
+        for file in files {
+            let family = viewer
+                .registry()
+                .kernels()
+                .find(|k| k.file == *file)
+                .map(|k| k.id.family);
+            let Some(family) = family else {
+                continue;
+            };
+            let tolerance = match viewer.gpu_graph().precision {
+                crate::gpu::Precision::F32 => crate::values::compare::TOLERANCE,
+                crate::gpu::Precision::F16 => crate::values::compare::F16_DRIFT,
+            };
+            let (text, passes) = match pollster::block_on(viewer.check_family(&family)) {
+                Ok(Some(worst)) => {
+                    let d = &worst.difference;
+                    let passes = d.max_abs <= tolerance * d.scale;
+                    let verdict = if passes {
+                        "agrees with"
+                    } else {
+                        "DIFFERS from"
+                    };
+                    (
+                        format!(
+                            "{file}: {family} {verdict} the CPU reference (worst {}: {:.2e}, \
+                             tolerance {:.1e})",
+                            worst.op,
+                            d.max_abs,
+                            tolerance * d.scale
+                        ),
+                        passes,
+                    )
+                }
+                Ok(None) => (format!("{file}: no op of this model runs {family}"), true),
+                Err(e) => (format!("{file}: could not be checked: {e}"), false),
+            };
+            // Also on the terminal, where a session's log keeps it.
+            println!("{text}");
+            self.kernel_checks.retain(|(f, _, _)| f != file);
+            self.kernel_checks.push((file.clone(), text, passes));
+        }
+        self.clear_hover();
     }
 
     /// The kernel files to restore instead of the viewer's, after a reload hung the GPU.
@@ -184,6 +234,8 @@ impl UiState {
                     reloaded.push(file);
                 }
                 Reload::Failed(error) => {
+                    self.kernel_checks
+                        .retain(|(file, _, _)| *file != error.file);
                     self.kernel_errors.retain(|(file, _)| *file != error.file);
                     self.kernel_errors
                         .push((error.file.clone(), error.to_string()));
@@ -208,7 +260,7 @@ impl UiState {
                     self.kernel_rollback = Some(files_before);
                 }
                 Err(e) => self.kernel_errors.push(("kernels".into(), e.to_string())),
-                Ok(()) => {}
+                Ok(()) => self.check_loaded_kernels(viewer, &reloaded),
             }
             self.clear_hover();
             self.changed_this_frame = true;
@@ -327,6 +379,13 @@ impl UiState {
                     Color32::from_rgb(255, 120, 100),
                     format!("{error} (the last good version keeps running)"),
                 );
+            }
+            for (_, check, passes) in &self.kernel_checks {
+                let colour = match passes {
+                    true => Color32::from_rgb(140, 220, 140),
+                    false => Color32::from_rgb(255, 120, 100),
+                };
+                ui.colored_label(colour, check);
             }
             if let Some(notice) = &self.device_notice {
                 let dismissed = ui
