@@ -146,6 +146,22 @@ fn bad_input_is_a_clear_error() {
     let out = glassbox(&["check", "--model", &model(), "--ids", &many]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("33 tokens"), "{}", stderr(&out));
+
+    // Render sizes and output paths.
+    let out = glassbox(&["render", "--size", "0x0", "--out", "x.png"]);
+    assert!(
+        stderr(&out).contains("--size: 0x0 is outside 1..="),
+        "{}",
+        stderr(&out)
+    );
+    let out = glassbox(&["render", "--size", "64x", "--out", "x.png"]);
+    assert!(stderr(&out).contains("--size \"64x\""), "{}", stderr(&out));
+    let out = glassbox(&["render", "--size", "64x64", "--out", "/nonexistent/x.png"]);
+    assert!(
+        stderr(&out).contains("writing /nonexistent/x.png: No such file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -46,7 +46,8 @@ pub struct Gpu {
     /// Whether the device can store f16 (SHADER_F16).
     pub f16: bool,
     readbacks: AtomicU64,
-    /// Kept for its reports of live GPU objects (see `health`).
+    /// Kept for its reports of live GPU objects (see `health`); the browser gives none.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(super) instance: wgpu::Instance,
     /// What made the device unusable, once [`Gpu::watch_health`] watches it.
     pub(super) problem: std::sync::Arc<std::sync::Mutex<Option<String>>>,

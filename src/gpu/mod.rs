@@ -58,6 +58,9 @@ pub enum GpuError {
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    /// A picture this device cannot draw or read back.
+    #[error("--size: {0}")]
+    ImageSize(String),
     #[error("the GPU did not finish within {seconds} s: a kernel loaded from a file may never end (a loop that does not stop); the device is given up")]
     Hung { seconds: f64 },
     #[error(transparent)]

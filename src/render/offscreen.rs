@@ -23,13 +23,13 @@ impl Offscreen {
     pub fn new(gpu: &Gpu, width: u32, height: u32) -> Result<Offscreen, GpuError> {
         let max = gpu.limits.max_texture_dimension_2d;
         if width == 0 || height == 0 || width > max || height > max {
-            return Err(GpuError::Readback(format!(
-                "image size {width}x{height} outside 1..={max} pixels per side on this device"
+            return Err(GpuError::ImageSize(format!(
+                "{width}x{height} is outside 1..={max} pixels per side on this device"
             )));
         }
         let readback_bytes = (width * 4).div_ceil(256) as u64 * 256 * height as u64;
         if readback_bytes > gpu.limits.max_buffer_size {
-            return Err(GpuError::Readback(format!(
+            return Err(GpuError::ImageSize(format!(
                 "a {width}x{height} image needs a {readback_bytes}-byte buffer to read back, above this device's {} bytes",
                 gpu.limits.max_buffer_size
             )));
