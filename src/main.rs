@@ -29,12 +29,21 @@ fn quiet_wayland_probe() {
     }
 }
 
+/// Creates `dir` for this user alone, or accepts it if it already is: owned by this user and
+/// closed to others (another user could otherwise plant a display socket in it).
 #[cfg(unix)]
 fn private_folder(dir: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let me = std::fs::metadata("/proc/self")?.uid();
+    let folder = std::fs::symlink_metadata(dir)?;
+    if folder.is_dir() && folder.uid() == me && folder.mode() & 0o077 == 0 {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::PermissionDenied.into())
     }
 }
 

@@ -147,6 +147,23 @@ fn bad_input_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("33 tokens"), "{}", stderr(&out));
 
+    let out = glassbox(&[
+        "forward",
+        "--model",
+        &model(),
+        "--ids",
+        "1",
+        "--kernels",
+        "docs/kernels",
+        "--kernel-time-limit",
+        "inf",
+    ]);
+    assert!(
+        stderr(&out).contains("--kernel-time-limit inf: expected a positive number of seconds"),
+        "{}",
+        stderr(&out)
+    );
+
     // Render sizes and output paths.
     let out = glassbox(&["render", "--size", "0x0", "--out", "x.png"]);
     assert!(

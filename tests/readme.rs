@@ -125,6 +125,7 @@ fn the_synopsis_holds() {
         "forward --ids 1",
         "view --frames 3 forward",
         "--frames 3 forward --model m --ids 1",
+        "--frames 30 view",
     ] {
         assert!(glassbox::cli::parses(&words(refused)).is_err(), "{refused}");
     }

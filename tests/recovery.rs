@@ -43,7 +43,8 @@ fn a_lost_device_is_noticed_and_the_session_comes_back_on_a_new_one() {
     let snapshot = viewer.snapshot();
     drop(viewer);
     let gpu = pollster::block_on(Gpu::new(&GpuOptions::default())).unwrap();
-    let restored = pollster::block_on(Viewer::restore(gpu, snapshot, FORMAT)).unwrap();
+    let (restored, left_out) = pollster::block_on(Viewer::restore(gpu, snapshot, FORMAT)).unwrap();
+    assert!(left_out.is_empty(), "{left_out:?}");
     assert_eq!(restored.ids(), ids);
     assert_eq!(restored.current(), Some(step));
     assert_eq!(restored.op_count(), step + 1);

@@ -198,9 +198,9 @@ impl Running {
         // egui is opened again too: its textures lived on the old device.
         drop((egui_renderer, egui_state, egui_ctx, surface, viewer));
         let (gpu, surface, config) = open_device(&window, &self.gpu_options)?;
-        let viewer = pollster::block_on(Viewer::restore(gpu, snapshot, config.format))?;
+        let (viewer, left_out) = pollster::block_on(Viewer::restore(gpu, snapshot, config.format))?;
         let (egui_ctx, egui_state, mut egui_renderer) = open_egui(&window, &viewer, config.format);
-        ui.reattach(&viewer, &mut egui_renderer, problem);
+        ui.reattach(&viewer, &mut egui_renderer, problem, &left_out);
         println!("{problem}; opened a new device and restored the session");
         Ok(Running {
             window,

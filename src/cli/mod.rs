@@ -195,9 +195,17 @@ pub fn parses(args: &[String]) -> Result<(), String> {
 /// The window's options before another command would be ignored: refuse them instead.
 fn view_args_without_view(cli: &Cli) -> Result<(), String> {
     let view = &cli.view;
-    let given = view.scene.is_some() || view.model.is_some() || view.frames.is_some();
+    let given = view.scene.is_some()
+        || view.model.is_some()
+        || view.frames.is_some()
+        || view.soak.is_some()
+        || view.lose_device_at.is_some();
     match &cli.command {
-        Some(Command::View(_)) | None => Ok(()),
+        None => Ok(()),
+        Some(Command::View(_)) if given => {
+            Err("--scene, --model and --frames go after `view`, not before it".to_string())
+        }
+        Some(Command::View(_)) => Ok(()),
         Some(_) if given => Err(
             "--scene, --model and --frames before a command belong to the window (`glassbox \
              view`); give them after the command instead"
@@ -214,10 +222,20 @@ pub fn run() -> Result<ExitCode> {
         max_chunk_rows: cli.max_chunk_rows,
         kernels: crate::gpu::variants::KernelChoice::parse(&cli.kernel_choices)
             .map_err(anyhow::Error::msg)?,
-        time_limit: cli
-            .kernel_dir
-            .is_some()
-            .then(|| std::time::Duration::from_secs_f64(cli.kernel_time_limit.max(0.001))),
+        time_limit: match cli.kernel_dir {
+            Some(_) => Some(
+                std::time::Duration::try_from_secs_f64(cli.kernel_time_limit)
+                    .ok()
+                    .filter(|limit| !limit.is_zero())
+                    .with_context(|| {
+                        format!(
+                            "--kernel-time-limit {}: expected a positive number of seconds",
+                            cli.kernel_time_limit
+                        )
+                    })?,
+            ),
+            None => None,
+        },
         kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
     };
@@ -312,8 +330,12 @@ pub fn run() -> Result<ExitCode> {
 fn view(args: &ViewArgs, mut gpu: GpuOptions) -> Result<ExitCode> {
     let scene = render::load_scene(args.scene.as_deref(), args.model.as_deref())?;
     // The window loads the kernel folder itself, so that a kernel that does not compile is
-    // shown in the window (and fixed while it runs) instead of stopping it.
-    let kernels = gpu.kernel_dir.take();
+    // shown in the window (and fixed while it runs) instead of stopping it; unless `--kernel`
+    // chooses variants, which may be the folder's: then it is loaded first, as other commands do.
+    let kernels = match gpu.kernels.is_empty() {
+        true => gpu.kernel_dir.take(),
+        false => gpu.kernel_dir.clone(),
+    };
     crate::app::run(crate::app::AppOptions {
         scene,
         gpu,

@@ -72,6 +72,11 @@ impl KernelChoice {
         Ok(())
     }
 
+    /// Whether no variant is chosen for any family.
+    pub fn is_empty(&self) -> bool {
+        self.chosen.is_empty()
+    }
+
     /// The choice of exactly one variant.
     pub fn only(id: &KernelId) -> KernelChoice {
         let mut choice = KernelChoice::default();

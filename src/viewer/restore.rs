@@ -4,7 +4,7 @@
 
 use super::Viewer;
 use crate::cpu::sampling::Sampling;
-use crate::gpu::kernels::Origin;
+use crate::gpu::kernels::{KernelError, Origin};
 use crate::gpu::variants::KernelChoice;
 use crate::gpu::{Gpu, GpuError, Precision};
 use crate::scene::Scene;
@@ -21,17 +21,19 @@ pub struct Snapshot {
     pub difference: bool,
     pub precision: Precision,
     pub kernels: KernelChoice,
-    /// The kernel files loaded at run time, as (file, text), in the order they were loaded.
+    /// The kernel files loaded at run time, as (file, text with its helpers appended), in the
+    /// order they were loaded.
     pub kernel_files: Vec<(String, String)>,
 }
 
 impl Viewer {
-    /// The kernel files loaded at run time, as (file, text).
+    /// The kernel files loaded at run time, as (file, text): self-contained, so that helpers
+    /// included from the user's folder come along.
     pub fn snapshot_kernel_files(&self) -> Vec<(String, String)> {
         self.registry
             .kernels()
             .filter(|k| k.origin != Origin::BuiltIn)
-            .map(|k| (k.file, self.registry.source(&k.id).text.clone()))
+            .map(|k| (k.file, self.registry.source(&k.id).self_contained()))
             .collect()
     }
 
@@ -51,30 +53,37 @@ impl Viewer {
         }
     }
 
-    /// A viewer on `gpu` showing what `snapshot` holds. Kernel files that no longer load (the
-    /// new adapter lacks a feature) are left out and listed in the error.
+    /// A viewer on `gpu` showing what `snapshot` holds, and the kernel files that no longer
+    /// load there (the new adapter lacks a feature, say): those are left out.
     pub async fn restore(
         mut gpu: Gpu,
         snapshot: Snapshot,
         format: wgpu::TextureFormat,
-    ) -> Result<Viewer, GpuError> {
-        gpu.kernels = snapshot.kernels.clone();
+    ) -> Result<(Viewer, Vec<KernelError>), GpuError> {
+        // The choice may name variants of the kernel files: it applies once they are loaded.
         gpu.precision = snapshot.precision;
         let mut viewer = Viewer::with_gpu(gpu, snapshot.scene, &snapshot.ids, format).await?;
+        let mut left_out = Vec::new();
         {
             let (device, registry) = viewer.kernels_mut();
             for (file, text) in &snapshot.kernel_files {
-                registry.load(device, file, text, &|_| None)?;
+                if let Err(error) = registry.load(device, file, text, &|_| None) {
+                    left_out.push(error);
+                }
             }
         }
         viewer.sampling = snapshot.sampling;
-        viewer.set_kernels(snapshot.kernels).await?;
+        let mut kernels = snapshot.kernels;
+        if kernels.check(&viewer.registry).is_err() {
+            kernels = viewer.gpu.kernels.clone();
+        }
+        viewer.set_kernels(kernels).await?;
         viewer.set_decoding(snapshot.decoding).await?;
         viewer.set_difference(snapshot.difference).await?;
         viewer.run_to(snapshot.op_count);
         if let Some(current) = snapshot.current {
             viewer.step_to(current);
         }
-        Ok(viewer)
+        Ok((viewer, left_out))
     }
 }

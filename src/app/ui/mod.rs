@@ -139,7 +139,15 @@ impl UiState {
         viewer: &Viewer,
         egui_renderer: &mut egui_wgpu::Renderer,
         problem: &str,
+        left_out: &[crate::gpu::KernelError],
     ) {
+        for error in left_out {
+            self.kernel_errors.retain(|(file, _)| *file != error.file);
+            self.kernel_errors.push((
+                error.file.clone(),
+                format!("{error} (not loaded on the new device)"),
+            ));
+        }
         self.attention = AttentionView::new(viewer, egui_renderer);
         self.trace = None;
         self.clear_hover();

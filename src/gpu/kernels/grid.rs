@@ -144,6 +144,15 @@ impl Parser<'_> {
 impl Grid {
     /// Parses `(X, Y, Z)` or `fold(N)`.
     pub fn parse(text: &str) -> Result<Grid, ParseError> {
+        // The parser recurses per bracket and operator: a bound keeps a hostile header from
+        // overflowing the stack.
+        const LONGEST: usize = 400;
+        if text.len() > LONGEST {
+            return Err(ParseError {
+                offset: LONGEST,
+                message: format!("a grid of {} characters; at most {LONGEST}", text.len()),
+            });
+        }
         let mut parser = Parser { text, at: 0 };
         let grid = if text.trim_start().starts_with("fold") {
             parser.word();
@@ -314,6 +323,11 @@ mod tests {
         assert_eq!(error.offset, 1);
         assert!(error.message.contains("unknown function `sqrt`"));
         assert!(Grid::parse("(1, 1, 1) extra").is_err());
+        let deep = format!("({}1{}, 1, 1)", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Grid::parse(&deep)
+            .unwrap_err()
+            .message
+            .contains("at most 400"));
         assert!(Grid::parse("").is_err());
     }
 }

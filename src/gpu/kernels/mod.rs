@@ -165,12 +165,17 @@ fn bind_group_layout(device: &wgpu::Device, name: &str, storage: &[bool]) -> wgp
     })
 }
 
+/// A compute pipeline for `source`. naga has validated it already; what only the device can
+/// refuse (a workgroup above its limits, too much workgroup memory, a binding the family's
+/// layout lacks, a feature it does not have) is caught here too, so that a bad kernel file is an
+/// error with its name rather than a device error later.
 fn compile(
     device: &wgpu::Device,
     name: &str,
     layout: &wgpu::BindGroupLayout,
     source: &str,
-) -> wgpu::ComputePipeline {
+) -> Result<wgpu::ComputePipeline, KernelError> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
         source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -180,14 +185,28 @@ fn compile(
         bind_group_layouts: &[Some(layout)],
         immediate_size: 0,
     });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(name),
         layout: Some(&pipeline_layout),
         module: &module,
         entry_point: Some("main"),
         compilation_options: Default::default(),
         cache: None,
-    })
+    });
+    // Native devices report at once; the browser answers later, and there a refused pipeline
+    // shows as a device error instead.
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(KernelError {
+            file: name.to_string(),
+            line: 0,
+            column: 0,
+            message: format!("the device refuses this kernel: {error}"),
+        });
+    }
+    #[cfg(target_arch = "wasm32")]
+    drop(scope);
+    Ok(pipeline)
 }
 
 /// The f16-storage pipeline of a kernel's source, validated first.
@@ -197,8 +216,9 @@ fn compile_f16(
     layout: &wgpu::BindGroupLayout,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let text = super::wgsl::f16_source(&source.resolved);
-    validate_wgsl(&format!("{} (derived f16 version)", source.file), &text)?;
-    Ok(compile(device, &source.file, layout, &text))
+    let file = format!("{} (derived f16 version)", source.file);
+    validate_wgsl(&file, &text)?;
+    compile(device, &file, layout, &text)
 }
 
 impl KernelRegistry {
@@ -262,7 +282,7 @@ impl KernelRegistry {
             true => Some(compile_f16(device, &source, &existing.layout)?),
             false => None,
         };
-        let pipeline = compile(device, &source.file, &existing.layout, &source.resolved);
+        let pipeline = compile(device, &source.file, &existing.layout, &source.resolved)?;
         if let Some(&i) = self.index.get(&id) {
             let kernel = &mut self.kernels[i];
             // An exported file is the built-in one made self-contained: the same kernel.
@@ -482,7 +502,7 @@ impl KernelRegistry {
         let mut traced = storage.clone();
         traced.extend([false, false]);
         let layout = bind_group_layout(device, &file, &traced);
-        let pipeline = compile(device, &file, &layout, &text);
+        let pipeline = compile(device, &file, &layout, &text)?;
         Ok((layout, pipeline))
     }
 }
