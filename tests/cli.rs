@@ -240,17 +240,10 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
         })
         .collect();
     // Every built-in kernel of a family with a choice, and nothing else.
-    let mut expected = Vec::new();
-    for file in glassbox::gpu::kernels::BUILTIN_KERNELS {
-        let header = glassbox::gpu::kernels::builtin_source(file).unwrap().header;
-        let siblings = glassbox::gpu::kernels::BUILTIN_KERNELS
-            .iter()
-            .filter(|f| f.source.contains(&format!("// Kernel: {}/", header.family)))
-            .count();
-        if siblings > 1 {
-            expected.push(format!("{}={}", header.family, header.variant));
-        }
-    }
+    let expected: Vec<String> = glassbox::gpu::kernels::builtin_choices()
+        .iter()
+        .map(|h| format!("{}={}", h.family, h.variant))
+        .collect();
     assert_eq!(variants, expected);
     assert!(variants.contains(&"linear=tiled".to_string()));
     // The sweep is clamped to the model's 32 positions, and deduplicated.

@@ -102,22 +102,14 @@ impl Soak {
     /// end than at the start, and resident memory within 32 MB of where it started.
     pub fn verdict(&self) -> (Vec<Sample>, Result<(), String>) {
         let samples: Vec<Sample> = self.samples.iter().skip(WARM_UP).cloned().collect();
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-            return (
-                samples,
-                Err(format!(
-                    "too short: {} cycles of {CYCLE} frames, {} needed",
-                    self.samples.len(),
-                    WARM_UP + 2
-                )),
+        let [first, .., last] = samples.as_slice() else {
+            let needed = WARM_UP + 2;
+            let error = format!(
+                "too short: {} cycles of {CYCLE} frames, {needed} needed",
+                self.samples.len()
             );
+            return (samples, Err(error));
         };
-        if samples.len() < 2 {
-            return (
-                samples.clone(),
-                Err("too short: one sample after warm-up".to_string()),
-            );
-        }
         let result = if last.live_gpu_objects > first.live_gpu_objects {
             Err(format!(
                 "live GPU objects grew from {} to {}",

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::kernels::{params, KernelId, KernelRegistry, BUILTIN_KERNELS};
+use super::kernels::{params, KernelId, KernelRegistry};
 use crate::graph::OpKind;
 
 /// Which variant runs for each family (the default where none is chosen).
@@ -132,18 +132,7 @@ pub fn kernel_help() -> String {
             .to_string(),
     ];
     let mut families_seen: Vec<String> = Vec::new();
-    for file in BUILTIN_KERNELS {
-        let Ok(source) = super::kernels::builtin_source(file) else {
-            continue;
-        };
-        let header = &source.header;
-        let siblings = BUILTIN_KERNELS
-            .iter()
-            .filter(|f| f.source.contains(&format!("// Kernel: {}/", header.family)))
-            .count();
-        if siblings < 2 {
-            continue;
-        }
+    for header in super::kernels::builtin_choices() {
         let default = if families_seen.contains(&header.family) {
             ""
         } else {

@@ -72,6 +72,21 @@ pub fn builtin_source(file: &BuiltinFile) -> Result<KernelSource, KernelError> {
     })
 }
 
+/// The headers of the built-in kernels whose family has a choice (two variants or more), in
+/// catalog order: what `--kernel` chooses between. Only the headers are read (no naga): the
+/// CLI's help asks for this on every start.
+pub fn builtin_choices() -> Vec<header::Header> {
+    let headers: Vec<header::Header> = BUILTIN_KERNELS
+        .iter()
+        .filter_map(|f| header::Header::parse(f.path, f.source).ok())
+        .collect();
+    headers
+        .iter()
+        .filter(|h| headers.iter().filter(|o| o.family == h.family).count() > 1)
+        .cloned()
+        .collect()
+}
+
 /// Whether a kernel came with the binary or from a file loaded at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -324,9 +339,15 @@ impl KernelRegistry {
         if !self.runs(&source) {
             let id = KernelId::new(&source.header.family, &source.header.variant);
             // An exported built-in this adapter cannot run is left alone, as the built-in is.
-            let exported_builtin = BUILTIN_KERNELS.iter().any(|f| {
-                builtin_source(f).is_ok_and(|b| b.self_contained() == source.self_contained())
-            });
+            let exported_builtin = BUILTIN_KERNELS
+                .iter()
+                .filter(|f| {
+                    header::Header::parse(f.path, f.source)
+                        .is_ok_and(|h| h.family == id.family && h.variant == id.variant)
+                })
+                .any(|f| {
+                    builtin_source(f).is_ok_and(|b| b.self_contained() == source.self_contained())
+                });
             if exported_builtin {
                 return Ok(Loaded::Unchanged(id));
             }
