@@ -5,6 +5,7 @@
 use egui::{Color32, RichText};
 use glam::Vec2;
 
+use crate::render::target::SceneTarget;
 use crate::render::{Camera, View};
 use crate::viewer::Viewer;
 
@@ -15,6 +16,7 @@ pub struct AttentionView {
     head: usize,
     texture: wgpu::Texture,
     view: wgpu::TextureView,
+    scene: SceneTarget,
     texture_id: egui::TextureId,
     hovered_row: Option<HoveredRow>,
 }
@@ -56,6 +58,7 @@ impl AttentionView {
             layer: 0,
             head: 0,
             texture,
+            scene: SceneTarget::new(&viewer.gpu().device, viewer.format(), SIZE, SIZE),
             view,
             texture_id,
             hovered_row: None,
@@ -91,7 +94,7 @@ impl AttentionView {
         let mut camera = Camera::framing(min, max, 1.0);
         // Framing leaves a margin; the heatmap should fill the texture.
         camera.distance /= 1.08;
-        let mut pass = crate::render::color_pass(encoder, &self.view, "attention", true);
+        let mut pass = self.scene.pass(encoder, &self.view, "attention");
         viewer.renderer().draw_panel(
             viewer.gpu(),
             &mut pass,

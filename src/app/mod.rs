@@ -18,6 +18,7 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::window::{Window, WindowId};
 
 use crate::gpu::{Gpu, GpuOptions};
+use crate::render::target::SceneTarget;
 use crate::scene::Scene;
 use crate::viewer::Viewer;
 
@@ -77,6 +78,8 @@ struct Running {
     egui_ctx: egui::Context,
     egui_state: egui_winit::State,
     egui_renderer: egui_wgpu::Renderer,
+    /// The multisampled colour and depth the window's frame is drawn into.
+    scene_target: SceneTarget,
     ui: ui::UiState,
     frames: u64,
     max_frames: Option<u64>,
@@ -127,7 +130,7 @@ fn open_egui(
     format: wgpu::TextureFormat,
 ) -> (egui::Context, egui_winit::State, egui_wgpu::Renderer) {
     let egui_ctx = egui::Context::default();
-    egui_ctx.set_visuals(egui::Visuals::dark());
+    egui_ctx.set_visuals(egui::Visuals::light());
     let egui_state = egui_winit::State::new(
         egui_ctx.clone(),
         egui::ViewportId::ROOT,
@@ -136,7 +139,7 @@ fn open_egui(
         None,
         Some(viewer.gpu().limits.max_texture_dimension_2d as usize),
     );
-    let egui_renderer = egui_wgpu::Renderer::new(&viewer.gpu().device, format, Default::default());
+    let egui_renderer = crate::render::target::egui_renderer(&viewer.gpu().device, format);
     (egui_ctx, egui_state, egui_renderer)
 }
 
@@ -158,6 +161,12 @@ impl Running {
         if let Some(dir) = &options.kernels {
             ui.watch_kernels(dir);
         }
+        let scene_target = SceneTarget::new(
+            &viewer.gpu().device,
+            config.format,
+            config.width,
+            config.height,
+        );
         Ok(Running {
             window,
             surface,
@@ -166,6 +175,7 @@ impl Running {
             egui_ctx,
             egui_state,
             egui_renderer,
+            scene_target,
             ui,
             frames: 0,
             max_frames: options.frames,
@@ -188,6 +198,7 @@ impl Running {
             egui_ctx,
             egui_state,
             egui_renderer,
+            scene_target,
             ..
         } = self;
         let mut snapshot = viewer.snapshot();
@@ -196,12 +207,25 @@ impl Running {
         }
         // The old device's objects go before the new device takes the window.
         // egui is opened again too: its textures lived on the old device.
-        drop((egui_renderer, egui_state, egui_ctx, surface, viewer));
+        drop((
+            egui_renderer,
+            scene_target,
+            egui_state,
+            egui_ctx,
+            surface,
+            viewer,
+        ));
         let (gpu, surface, config) = open_device(&window, &self.gpu_options)?;
         let (viewer, left_out) = pollster::block_on(Viewer::restore(gpu, snapshot, config.format))?;
         let (egui_ctx, egui_state, mut egui_renderer) = open_egui(&window, &viewer, config.format);
         ui.reattach(&viewer, &mut egui_renderer, problem, &left_out);
         println!("{problem}; opened a new device and restored the session");
+        let scene_target = SceneTarget::new(
+            &viewer.gpu().device,
+            config.format,
+            config.width,
+            config.height,
+        );
         Ok(Running {
             window,
             surface,
@@ -210,6 +234,7 @@ impl Running {
             egui_ctx,
             egui_state,
             egui_renderer,
+            scene_target,
             ui,
             recoveries: self.recoveries + 1,
             ..self
@@ -288,8 +313,21 @@ impl Running {
             &screen,
         );
         {
-            let mut pass =
-                crate::render::color_pass(&mut encoder, &view, "window", true).forget_lifetime();
+            if !self
+                .scene_target
+                .fits(self.config.width, self.config.height)
+            {
+                self.scene_target = SceneTarget::new(
+                    &gpu.device,
+                    self.config.format,
+                    self.config.width,
+                    self.config.height,
+                );
+            }
+            let mut pass = self
+                .scene_target
+                .pass(&mut encoder, &view, "window")
+                .forget_lifetime();
             let scene_rect = self.ui.scene_rect;
             let x = (scene_rect.min.x * ppp).max(0.0);
             let y = (scene_rect.min.y * ppp).max(0.0);

@@ -228,6 +228,13 @@ impl Graph {
         (tensor("input_ids"), tensor("position"))
     }
 
+    /// Whether a tensor holds probabilities (a softmax's output): drawn on a sequential scale.
+    pub fn is_probability(&self, id: TensorId) -> bool {
+        self.ops
+            .iter()
+            .any(|op| matches!(op.kind, OpKind::Softmax { .. }) && op.outputs.first() == Some(&id))
+    }
+
     pub fn tensor_id(&self, name: &str) -> Option<TensorId> {
         self.tensors.iter().position(|t| t.name == name)
     }

@@ -32,6 +32,71 @@ impl Camera {
         }
     }
 
+    /// A camera at `yaw` and `pitch` (radians) that fills a viewport of the given aspect ratio
+    /// with the box `min..max` (x, y) by `depth` (from z = 0 back): the distance is searched for,
+    /// and the target moved so that the box's picture is centred.
+    pub fn fit(min: Vec2, max: Vec2, depth: f32, yaw: f32, pitch: f32, aspect: f32) -> Camera {
+        let mut camera = Camera::framing(min, max, aspect);
+        camera.yaw = yaw;
+        camera.pitch = pitch;
+        camera.target.z = -depth / 2.0;
+        let corners: Vec<Vec3> = (0..8)
+            .map(|i| {
+                Vec3::new(
+                    if i & 1 == 0 { min.x } else { max.x },
+                    if i & 2 == 0 { min.y } else { max.y },
+                    if i & 4 == 0 { 0.0 } else { -depth },
+                )
+            })
+            .collect();
+        // The picture's extent in normalised device coordinates (None if a corner is behind).
+        let extent = |c: &Camera| -> Option<(Vec2, Vec2)> {
+            let view_proj = c.view_proj(aspect);
+            let mut lo = Vec2::splat(f32::MAX);
+            let mut hi = Vec2::splat(f32::MIN);
+            for corner in &corners {
+                let clip = view_proj * corner.extend(1.0);
+                if clip.w <= 1e-6 {
+                    return None;
+                }
+                let ndc = Vec2::new(clip.x, clip.y) / clip.w;
+                lo = lo.min(ndc);
+                hi = hi.max(ndc);
+            }
+            Some((lo, hi))
+        };
+        for _ in 0..3 {
+            // Largest distance that still fits, then centre: a few rounds settle both.
+            let (mut near, mut far) = (camera.distance * 0.05, camera.distance * 4.0);
+            for _ in 0..40 {
+                let mid = (near + far) / 2.0;
+                let trial = Camera {
+                    distance: mid,
+                    ..camera
+                };
+                let fits = extent(&trial).is_some_and(|(lo, hi)| {
+                    lo.cmpge(Vec2::splat(-0.96)).all() && hi.cmple(Vec2::splat(0.96)).all()
+                });
+                if fits {
+                    far = mid;
+                } else {
+                    near = mid;
+                }
+            }
+            camera.distance = far;
+            let Some((lo, hi)) = extent(&camera) else {
+                break;
+            };
+            let off_center = (lo + hi) / 2.0;
+            let world_per_ndc = camera.distance * (camera.fov_y / 2.0).tan();
+            let forward = (camera.target - camera.eye()).normalize();
+            let right = forward.cross(Vec3::Y).normalize_or_zero();
+            let up = right.cross(forward);
+            camera.target += (right * off_center.x * aspect + up * off_center.y) * world_per_ndc;
+        }
+        camera
+    }
+
     pub fn eye(&self) -> Vec3 {
         let dir = Vec3::new(
             self.yaw.sin() * self.pitch.cos(),

@@ -7,6 +7,7 @@
 
 use glam::{Vec2, Vec3};
 
+use super::flow::{Arrow, CORRIDOR};
 use crate::graph::{Dim, Graph, Role, TensorId};
 
 /// One drawn rectangle: a 2D view of (part of) a tensor's buffer.
@@ -62,7 +63,8 @@ pub struct Region {
     pub name: String,
     pub min: Vec2,
     pub max: Vec2,
-    /// How many ops (rows of panels) it holds.
+    /// Its ops (rows of panels): `first_op..first_op + ops`.
+    pub first_op: usize,
     pub ops: usize,
 }
 
@@ -74,12 +76,64 @@ pub struct Layout {
     pub regions: Vec<Region>,
     pub min: Vec2,
     pub max: Vec2,
+    /// How thick every slab is, in world units (from z = 0 back to -slab_depth).
+    pub slab_depth: f32,
+    /// Per op: the column its row is in.
+    pub op_columns: Vec<usize>,
+    /// The columns, one per block (the embedding joins the first, the output head the last).
+    pub columns: Vec<Column>,
+    /// The width of a column's slot in the grid, gap included.
+    pub slot_width: f32,
+    /// The data-flow arrows, routed around the panels.
+    pub arrows: Vec<Arrow>,
     /// Bounds of each tensor's panels, by tensor id (None for tensors not drawn).
     bounds: Vec<Option<(Vec2, Vec2)>>,
 }
 
 /// Space between panels, in world units.
-const GAP: f32 = 6.0;
+pub const GAP: f32 = 6.0;
+/// Space between the columns of the grid, and between its lines.
+pub const COLUMN_GAP: f32 = 8.0 * GAP;
+const LINE_GAP: f32 = 10.0 * GAP;
+
+/// One column of the grid: a block's rows, their weights left of the corridor, activations right.
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// Left and right edges of its panels.
+    pub left: f32,
+    pub right: f32,
+    /// Where its corridor starts (x); the corridor is CORRIDOR wide.
+    pub corridor: f32,
+    /// The y its first row (or the token ids) starts below.
+    pub top: f32,
+    /// Which line of the grid it is on (0: the top line).
+    pub line: usize,
+}
+
+/// The column each op's row goes in: its block's; ops before the first block join it, ops
+/// after the last join that.
+fn op_columns(graph: &Graph) -> Vec<usize> {
+    let blocks: Vec<Option<usize>> = graph
+        .ops
+        .iter()
+        .map(|op| {
+            op.name
+                .strip_prefix("h.")
+                .and_then(|rest| rest.split('.').next())
+                .and_then(|n| n.parse().ok())
+        })
+        .collect();
+    let mut column = 0;
+    blocks
+        .iter()
+        .map(|b| {
+            if let Some(b) = b {
+                column = *b;
+            }
+            column
+        })
+        .collect()
+}
 
 /// How long each axis of a tensor is drawn, in world units. Token axes get square cells scaled
 /// up so that a short prompt is not a sliver beside the weights; other long axes (a weight's
@@ -243,17 +297,25 @@ impl Layout {
         let mut panels = Vec::new();
         let mut placed = vec![false; graph.tensors.len()];
         let mut op_rows = Vec::new();
-        let mut y = 0.0f32;
+        let op_columns = op_columns(graph);
+        let column_count = op_columns.iter().max().map_or(1, |c| c + 1);
+        // Every column is first laid out on its own, its corridor at x = 0..CORRIDOR and its
+        // first row at `first_top`; the token ids stand above column 0.
         let input = graph.tensor_id("input_ids").expect("graph has input_ids");
-        let (ids, _) = tensor_panels(graph, input, rows_per_chunk, 0.0, y);
-        y -= ids[0].size.y + GAP * 2.0;
+        let (ids, _) = tensor_panels(graph, input, rows_per_chunk, CORRIDOR, 0.0);
+        let first_top = -(ids[0].size.y + GAP * 2.0);
+        let mut column_of_panel = vec![0; ids.len()];
         panels.extend(ids);
         placed[input] = true;
 
-        for op in &graph.ops {
+        let mut y = first_top;
+        for (op, &column) in graph.ops.iter().zip(&op_columns) {
+            if !op_rows.is_empty() && op_columns[op_rows.len() - 1] != column {
+                y = first_top;
+            }
             let top = y;
             let mut height = 0.0f32;
-            let mut x = 0.0;
+            let mut x = CORRIDOR;
             for &out in &op.outputs {
                 let (ps, w) = tensor_panels(graph, out, rows_per_chunk, x, top);
                 height = ps
@@ -263,7 +325,7 @@ impl Layout {
                 panels.extend(ps);
                 placed[out] = true;
             }
-            let mut right = -GAP;
+            let mut right = 0.0;
             for &input in &op.inputs {
                 if graph.tensors[input].role != Role::Weight || placed[input] {
                     continue;
@@ -278,17 +340,59 @@ impl Layout {
                 right = shift - GAP;
                 placed[input] = true;
             }
+            column_of_panel.resize(panels.len(), column);
             op_rows.push((top, top - height));
             // Room for the next row's labels.
             y = top - height - GAP * 3.0;
         }
+
+        // Then the columns go into a grid of equal slots, as many per line as brings the whole
+        // closest to a 16:9 picture, so that the model fills a window instead of standing in it
+        // as a sliver. Equal slots keep the gaps between columns lined up from line to line: the
+        // arrows that leave a column run down them.
+        let mut extents = vec![(f32::MAX, f32::MIN, f32::MAX); column_count];
+        for (p, &c) in panels.iter().zip(&column_of_panel) {
+            let e = &mut extents[c];
+            e.0 = e.0.min(p.origin.x);
+            e.1 = e.1.max(p.origin.x + p.size.x);
+            e.2 = e.2.min(p.origin.y - p.size.y);
+        }
+        let slot_width = extents.iter().map(|e| e.1 - e.0).fold(0.0, f32::max) + COLUMN_GAP;
+        let column_height = -extents.iter().map(|e| e.2).fold(0.0, f32::min) + LINE_GAP;
+        let per_line = ((column_count as f32 * column_height * 16.0 / (9.0 * slot_width))
+            .sqrt()
+            .round() as usize)
+            .clamp(1, column_count);
+        let shift = |c: usize| {
+            Vec2::new(
+                (c % per_line) as f32 * slot_width - extents[c].0,
+                -((c / per_line) as f32) * column_height,
+            )
+        };
+        for (p, &c) in panels.iter_mut().zip(&column_of_panel) {
+            p.origin += shift(c).extend(0.0);
+        }
+        for (row, &c) in op_rows.iter_mut().zip(&op_columns) {
+            row.0 += shift(c).y;
+            row.1 += shift(c).y;
+        }
+        let columns: Vec<Column> = (0..column_count)
+            .map(|c| Column {
+                left: (c % per_line) as f32 * slot_width,
+                right: (c % per_line) as f32 * slot_width + extents[c].1 - extents[c].0,
+                corridor: shift(c).x,
+                top: shift(c).y,
+                line: c / per_line,
+            })
+            .collect();
+        let slots = (slot_width, per_line);
 
         let (mut min, mut max) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
         for p in &panels {
             min = min.min(Vec2::new(p.origin.x, p.origin.y - p.size.y));
             max = max.max(Vec2::new(p.origin.x + p.size.x, p.origin.y));
         }
-        let regions = regions(graph, &op_rows, min.x, max.x);
+        let regions = regions(graph, &op_rows, &op_columns, &columns);
         let mut bounds: Vec<Option<(Vec2, Vec2)>> = vec![None; graph.tensors.len()];
         for p in &panels {
             let lo = Vec2::new(p.origin.x, p.origin.y - p.size.y);
@@ -296,14 +400,22 @@ impl Layout {
             let b = &mut bounds[p.tensor];
             *b = Some(b.map_or((lo, hi), |(a, c)| (a.min(lo), c.max(hi))));
         }
-        Layout {
+        let mut layout = Layout {
             panels,
             op_rows,
             regions,
             min,
             max,
+            // Three quarters of a token row: thick enough to read as a slab at an angle.
+            slab_depth: Extents::new(graph).token * 0.75,
             bounds,
-        }
+            op_columns,
+            columns,
+            slot_width: slots.0,
+            arrows: Vec::new(),
+        };
+        layout.arrows = super::flow::route(graph, &layout);
+        layout
     }
 
     /// The panel under a world point of the z = 0 plane, and the cell in it.
@@ -320,15 +432,22 @@ impl Layout {
     }
 }
 
-/// Regions for the outline: the embedding, each block, and the output head.
-fn regions(graph: &Graph, op_rows: &[(f32, f32)], left: f32, right: f32) -> Vec<Region> {
+/// Regions for the outline: the embedding, each block, and the output head, each as wide as
+/// its column.
+fn regions(
+    graph: &Graph,
+    op_rows: &[(f32, f32)],
+    op_columns: &[usize],
+    columns: &[Column],
+) -> Vec<Region> {
     let mut regions: Vec<Region> = Vec::new();
-    for (op, &(top, bottom)) in graph.ops.iter().zip(op_rows) {
+    for (index, (op, &(top, bottom))) in graph.ops.iter().zip(op_rows).enumerate() {
         let name = match op.name.strip_prefix("h.") {
             Some(rest) => format!("block {}", rest.split('.').next().unwrap_or_default()),
             None if op.name == "embed" => "embedding".to_string(),
             None => "output".to_string(),
         };
+        let column = &columns[op_columns[index]];
         match regions.last_mut() {
             Some(last) if last.name == name => {
                 last.min.y = bottom;
@@ -336,8 +455,9 @@ fn regions(graph: &Graph, op_rows: &[(f32, f32)], left: f32, right: f32) -> Vec<
             }
             _ => regions.push(Region {
                 name,
-                min: Vec2::new(left, bottom),
-                max: Vec2::new(right, top),
+                min: Vec2::new(column.left, bottom),
+                max: Vec2::new(column.right, top),
+                first_op: index,
                 ops: 1,
             }),
         }

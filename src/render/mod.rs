@@ -4,10 +4,13 @@
 
 pub mod camera;
 pub mod collapse;
+pub mod flow;
 pub mod layout;
+pub mod names;
 pub mod offscreen;
 pub mod overlay;
 pub mod style;
+pub mod target;
 mod tensors;
 pub mod trace;
 
@@ -60,36 +63,6 @@ pub fn finish_egui(renderer: &mut egui_wgpu::Renderer, textures: &egui::Textures
     for id in &textures.free {
         renderer.free_texture(id);
     }
-}
-
-/// A render pass into `view`: cleared to the background first, or drawn over what is there.
-pub fn color_pass<'e>(
-    encoder: &'e mut wgpu::CommandEncoder,
-    view: &wgpu::TextureView,
-    label: &str,
-    clear: bool,
-) -> wgpu::RenderPass<'e> {
-    let load = if clear {
-        wgpu::LoadOp::Clear(style::BACKGROUND)
-    } else {
-        wgpu::LoadOp::Load
-    };
-    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view,
-            resolve_target: None,
-            depth_slice: None,
-            ops: wgpu::Operations {
-                load,
-                store: wgpu::StoreOp::Store,
-            },
-        })],
-        depth_stencil_attachment: None,
-        timestamp_writes: None,
-        occlusion_query_set: None,
-        multiview_mask: None,
-    })
 }
 
 /// The state of every tensor after the first `op_count` ops have run, with op `current` (if any)

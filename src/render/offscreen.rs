@@ -3,6 +3,7 @@
 
 use glam::Vec2;
 
+use super::target::SceneTarget;
 use super::{overlay, Camera, TensorRenderer, TensorState};
 use crate::gpu::{Gpu, GpuError};
 use crate::graph::Graph;
@@ -15,6 +16,7 @@ pub struct Offscreen {
     pub height: u32,
     texture: wgpu::Texture,
     view: wgpu::TextureView,
+    scene: SceneTarget,
     egui_renderer: egui_wgpu::Renderer,
     egui_ctx: egui::Context,
 }
@@ -49,13 +51,13 @@ impl Offscreen {
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        let egui_renderer =
-            egui_wgpu::Renderer::new(&gpu.device, FORMAT, egui_wgpu::RendererOptions::PREDICTABLE);
+        let egui_renderer = super::target::egui_renderer(&gpu.device, FORMAT);
         Ok(Offscreen {
             width,
             height,
             texture,
             view,
+            scene: SceneTarget::new(&gpu.device, FORMAT, width, height),
             egui_renderer,
             egui_ctx: egui::Context::default(),
         })
@@ -85,10 +87,6 @@ impl Offscreen {
     ) {
         let viewport = Vec2::new(self.width as f32, self.height as f32);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = crate::render::color_pass(&mut encoder, &self.view, "tensors", true);
-            renderer.draw(gpu, &mut pass, camera, viewport);
-        }
 
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
@@ -118,9 +116,12 @@ impl Offscreen {
             &screen,
         );
         {
-            let pass = crate::render::color_pass(&mut encoder, &self.view, "labels", false);
-            self.egui_renderer
-                .render(&mut pass.forget_lifetime(), &jobs, &screen);
+            let mut pass = self
+                .scene
+                .pass(&mut encoder, &self.view, "scene")
+                .forget_lifetime();
+            renderer.draw(gpu, &mut pass, camera, viewport);
+            self.egui_renderer.render(&mut pass, &jobs, &screen);
         }
         crate::render::finish_egui(&mut self.egui_renderer, &output.textures_delta);
         gpu.queue

@@ -1,16 +1,19 @@
-//! What is drawn over the tensors with egui's painter, in screen space: tensor names, dimension
-//! labels in their dimension's colour, and arrows for the data flow and the residual stream.
-//! Shared by the window and by `glassbox render`, so both show the same picture.
+//! What is drawn over the tensors with egui's painter, in screen space: the data-flow arrows
+//! (routed in world space by `flow`), plain-name tags, and dimension brackets in their
+//! dimension's colour. Shared by the window and by `glassbox render`, so both show the same
+//! picture. Sizes follow the image height, so a 4K or 8K picture is the 1080p one, sharper.
 
 use egui::{Color32, FontId, Pos2, Stroke};
 use glam::{Vec2, Vec3};
 
-use super::style::{dim_color, dim_letter, role_color, to_egui, RESIDUAL};
+use super::flow::FlowKind;
+use super::names::plain_name;
+use super::style::{dim_color, dim_letter, role_material, to_egui, RESIDUAL};
 use super::{Camera, Layout, TensorState};
-use crate::graph::{Graph, OpKind, Role};
+use crate::graph::{Graph, Role};
 
-/// Labels appear once a tensor is at least this tall on screen, in points.
-const LABEL_MIN_HEIGHT: f32 = 12.0;
+/// Text size at 900 pixels of height, in points.
+const TEXT_AT_900: f32 = 13.0;
 
 fn to_pos(v: Vec2) -> Pos2 {
     Pos2::new(v.x, v.y)
@@ -23,19 +26,14 @@ fn screen_rect(camera: &Camera, viewport: Vec2, min: Vec2, max: Vec2) -> Option<
     Some(egui::Rect::from_two_pos(to_pos(a), to_pos(b)))
 }
 
-fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
-    let dir = to - from;
-    if dir.length() < 8.0 {
-        return;
+/// The size of one world unit on screen near `point`, in points.
+fn pixels_per_unit(camera: &Camera, viewport: Vec2, point: Vec2) -> f32 {
+    let a = camera.project(point.extend(0.0), viewport);
+    let b = camera.project((point + Vec2::X).extend(0.0), viewport);
+    match (a, b) {
+        (Some(a), Some(b)) => (b - a).length(),
+        _ => 0.0,
     }
-    painter.line_segment([from, to], stroke);
-    let d = dir.normalized() * 6.0;
-    let n = egui::vec2(-d.y, d.x) * 0.6;
-    painter.add(egui::Shape::convex_polygon(
-        vec![to, to - d + n, to - d - n],
-        stroke.color,
-        Stroke::NONE,
-    ));
 }
 
 /// Paints labels and arrows for the scene drawn into `view` (screen points).
@@ -61,61 +59,102 @@ pub fn paint(
     let region_rect =
         |min, max| screen_rect(camera, viewport, min, max).map(|r| r.translate(view.min.to_vec2()));
     collapsed_labels(painter, layout, &collapsed, &region_rect);
+    arrows(painter, view, layout, camera, states, &hidden);
+    labels(painter, view, graph, &rect_of, clip);
+}
 
-    for op in &graph.ops {
-        let Some(out) = rect_of(op.outputs[0]) else {
+/// The arrows, translucent and as wide as the world they run in; those into the current op's
+/// output stand out, the others fade while an op is current.
+fn arrows(
+    painter: &egui::Painter,
+    view: egui::Rect,
+    layout: &Layout,
+    camera: &Camera,
+    states: &[TensorState],
+    hidden: &[bool],
+) {
+    let viewport = Vec2::new(view.width(), view.height());
+    let op_current = states.contains(&TensorState::CurrentOutput);
+    let max_width = 0.3 * TEXT_AT_900 * view.height() / 900.0;
+    for arrow in &layout.arrows {
+        if hidden[arrow.from] || hidden[arrow.to] {
+            continue;
+        }
+        let points: Option<Vec<Pos2>> = arrow
+            .points
+            .iter()
+            .map(|p| {
+                camera
+                    .project(p.extend(0.0), viewport)
+                    .map(|s| to_pos(s) + view.min.to_vec2())
+            })
+            .collect();
+        let Some(mut points) = points else {
             continue;
         };
-        for (i, &input) in op.inputs.iter().enumerate() {
-            let Some(from) = rect_of(input) else {
-                continue;
-            };
-            if !clip.intersects(from.union(out)) {
-                continue;
-            }
-            let computed = states[input] != TensorState::NotComputed;
-            let alpha = if computed { 200 } else { 70 };
-            if graph.tensors[input].role == Role::Weight {
-                let color = to_egui(role_color(Role::Weight)).gamma_multiply_u8(alpha);
-                arrow(
-                    painter,
-                    from.right_center(),
-                    out.left_center(),
-                    Stroke::new(1.0, color),
-                );
-            } else {
-                let residual = matches!(op.kind, OpKind::Add { .. }) && i == 0;
-                let (width, color) = if residual {
-                    (2.5, to_egui(RESIDUAL))
-                } else {
-                    (1.2, Color32::from_gray(170))
-                };
-                let start = if residual {
-                    from.left_bottom() + egui::vec2(-4.0, 0.0)
-                } else {
-                    from.center_bottom()
-                };
-                let end = if residual {
-                    out.left_top() + egui::vec2(-4.0, 0.0)
-                } else {
-                    out.center_top()
-                };
-                arrow(
-                    painter,
-                    start,
-                    end,
-                    Stroke::new(width, color.gamma_multiply_u8(alpha)),
-                );
-            }
+        let bounds = egui::Rect::from_points(&points);
+        if !painter.clip_rect().intersects(bounds.expand(20.0)) {
+            continue;
         }
+        let (world_width, color) = match arrow.kind {
+            FlowKind::Residual => (3.0, RESIDUAL),
+            FlowKind::Activation => (1.6, role_material(Role::Activation)),
+            FlowKind::Weight => (1.6, role_material(Role::Weight)),
+        };
+        // As wide as the world it runs in where it ends, within what a label's text allows.
+        let tip_world = arrow.points[arrow.points.len() - 1];
+        let width = (world_width * pixels_per_unit(camera, viewport, tip_world))
+            .clamp(1.5, max_width * world_width);
+        let current = states[arrow.to] == TensorState::CurrentOutput;
+        let alpha = match (op_current, current) {
+            (_, true) => 0.85,
+            (true, false) => 0.15,
+            (false, false) if states[arrow.to] == TensorState::NotComputed => 0.3,
+            _ => 0.6,
+        };
+        let color = to_egui([color[0], color[1], color[2], alpha]);
+        // The head: a triangle past the end of the shortened line.
+        let n = points.len();
+        let dir = (points[n - 1] - points[n - 2]).normalized();
+        let head = width * 2.0 + 4.0;
+        let tip = points[n - 1];
+        let base = tip - dir * head;
+        if (points[n - 1] - points[n - 2]).length() > head {
+            points[n - 1] = base;
+        }
+        painter.add(egui::Shape::line(points, Stroke::new(width, color)));
+        let side = egui::vec2(-dir.y, dir.x) * head * 0.75;
+        painter.add(egui::Shape::convex_polygon(
+            vec![tip, base + side, base - side],
+            color,
+            Stroke::NONE,
+        ));
     }
+}
 
-    // Labels never overlap: activations claim their place first, then inputs, weights and
-    // aggregates; a label that would cover another is left out (hovering still names the tensor).
+/// Plain-name tags above the tensors and brackets along their edges. Tags never overlap:
+/// activations claim their place first, then inputs, weights and aggregates; a tag that would
+/// cover another or a tensor is left out (hovering still names the tensor).
+fn labels(
+    painter: &egui::Painter,
+    view: egui::Rect,
+    graph: &Graph,
+    rect_of: &dyn Fn(usize) -> Option<egui::Rect>,
+    clip: egui::Rect,
+) {
+    let text_size = (TEXT_AT_900 * view.height() / 900.0).max(9.0);
     let panels: Vec<(usize, egui::Rect)> = (0..graph.tensors.len())
         .filter_map(|id| rect_of(id).filter(|r| clip.intersects(*r)).map(|r| (id, r)))
         .collect();
+    let free = |rect: egui::Rect, id: usize, taken: &[egui::Rect]| {
+        !panels
+            .iter()
+            .any(|&(other, r)| other != id && r.intersects(rect))
+            && !taken.iter().any(|t| t.intersects(rect))
+    };
     let mut taken: Vec<egui::Rect> = Vec::new();
+    // Brackets come after every tag, so that no bracket takes a tag's place.
+    let mut tagged = Vec::new();
     let order = [
         Role::Activation,
         Role::Cache,
@@ -124,67 +163,166 @@ pub fn paint(
         Role::Aggregate,
     ];
     for role in order {
-        for (id, tensor) in graph
-            .tensors
+        for &(id, rect) in panels
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.role == role)
+            .filter(|(id, _)| graph.tensors[*id].role == role)
         {
-            let Some(rect) = rect_of(id) else {
-                continue;
-            };
-            if rect.height() < LABEL_MIN_HEIGHT || !clip.intersects(rect) {
+            let tensor = &graph.tensors[id];
+            let size = (rect.height() / 3.0).clamp(text_size * 0.8, text_size * 1.5);
+            if rect.height().max(rect.width()) < size * 2.0 {
                 continue;
             }
-            let font = FontId::proportional((rect.height() / 6.0).clamp(9.0, 14.0));
-            let name_color = to_egui(role_color(tensor.role));
-            let name = painter.layout_no_wrap(tensor.name.clone(), font.clone(), name_color);
-            let name_rect = egui::Rect::from_min_size(
-                rect.left_top() - egui::vec2(0.0, 2.0 + name.size().y),
-                name.size(),
+            let font = FontId::proportional(size);
+            let name = painter.layout_no_wrap(plain_name(&tensor.name), font, Color32::WHITE);
+            let pad = egui::vec2(size * 0.45, size * 0.2);
+            let tag = egui::Rect::from_min_size(
+                rect.left_top() - egui::vec2(0.0, name.size().y + 2.0 * pad.y + size * 0.3),
+                name.size() + 2.0 * pad,
             );
-            let covers_panel = panels
-                .iter()
-                .any(|&(other, r)| other != id && r.intersects(name_rect));
-            if covers_panel || taken.iter().any(|t| t.intersects(name_rect)) {
+            if !free(tag, id, &taken) {
                 continue;
             }
-            taken.push(name_rect);
-            painter.galley(name_rect.min, name, name_color);
-
-            let mut job = egui::text::LayoutJob::default();
-            for (i, (&dim, &n)) in tensor.dims.iter().zip(&tensor.shape).enumerate() {
-                if i > 0 {
-                    job.append(
-                        " × ",
-                        0.0,
-                        egui::TextFormat::simple(font.clone(), Color32::GRAY),
-                    );
-                }
-                let text = format!("{} {n}", dim_letter(dim));
-                job.append(
-                    &text,
-                    0.0,
-                    egui::TextFormat::simple(font.clone(), to_egui(dim_color(dim))),
-                );
-            }
-            let dims = painter.layout_job(job);
-            let dims_rect = egui::Rect::from_min_size(
-                rect.right_top() + egui::vec2(-dims.size().x, -2.0 - dims.size().y),
-                dims.size(),
+            taken.push(tag);
+            painter.rect_filled(
+                tag,
+                size * 0.25,
+                Color32::from_rgba_unmultiplied(28, 30, 36, 235),
             );
-            let covers_panel = panels
-                .iter()
-                .any(|&(other, r)| other != id && r.intersects(dims_rect));
-            if dims_rect.left() > name_rect.right() + 8.0
-                && !covers_panel
-                && !taken.iter().any(|t| t.intersects(dims_rect))
-            {
-                taken.push(dims_rect);
-                painter.galley(dims_rect.min, dims, Color32::WHITE);
-            }
+            let stripe = egui::Rect::from_min_size(tag.min, egui::vec2(size * 0.22, tag.height()));
+            painter.rect_filled(stripe, size * 0.25, to_egui(role_material(tensor.role)));
+            painter.galley(
+                tag.min + pad + egui::vec2(size * 0.15, 0.0),
+                name,
+                Color32::WHITE,
+            );
+            tagged.push((id, rect, size));
         }
     }
+    for (id, rect, size) in tagged {
+        brackets(painter, graph, id, rect, size * 0.85, &free, &mut taken);
+    }
+}
+
+/// Dimension brackets: the columns' along the bottom edge, the rows' along the left edge, each
+/// in its dimension's colour with its size (T = 6, C = 48).
+fn brackets(
+    painter: &egui::Painter,
+    graph: &Graph,
+    id: usize,
+    rect: egui::Rect,
+    size: f32,
+    free: &dyn Fn(egui::Rect, usize, &[egui::Rect]) -> bool,
+    taken: &mut Vec<egui::Rect>,
+) {
+    let tensor = &graph.tensors[id];
+    if rect.width() < size * 6.0 || rect.height() < size * 1.5 {
+        return;
+    }
+    let font = FontId::proportional(size);
+    let gap = size * 0.3;
+    let stroke = |dim| Stroke::new((size / 8.0).max(1.0), to_egui(dim_color(dim)));
+    let row_dim = tensor
+        .dims
+        .iter()
+        .position(|&d| matches!(d, crate::graph::Dim::Token | crate::graph::Dim::KeyToken))
+        .filter(|_| tensor.dims.len() > 1);
+
+    let mut job = egui::text::LayoutJob::default();
+    for (i, (&dim, &n)) in tensor.dims.iter().zip(&tensor.shape).enumerate() {
+        if Some(i) == row_dim {
+            continue;
+        }
+        if !job.text.is_empty() {
+            job.append(
+                " × ",
+                0.0,
+                egui::TextFormat::simple(font.clone(), Color32::from_gray(90)),
+            );
+        }
+        let format = egui::TextFormat::simple(font.clone(), darker(dim_color(dim)));
+        job.append(&format!("{} = {n}", dim_letter(dim)), 0.0, format);
+    }
+    let cols = painter.layout_job(job);
+    let y = rect.bottom() + gap;
+    let text_rect = egui::Rect::from_center_size(
+        Pos2::new(rect.center().x, y + gap + cols.size().y / 2.0),
+        cols.size(),
+    );
+    if free(text_rect, id, taken) {
+        taken.push(text_rect);
+        let col_dim = tensor.dims[tensor.dims.len() - 1];
+        bracket_line(
+            painter,
+            rect.left(),
+            rect.right(),
+            y,
+            gap,
+            stroke(col_dim),
+            false,
+        );
+        painter.galley(text_rect.min, cols, Color32::WHITE);
+    }
+
+    if let Some(r) = row_dim {
+        let dim = tensor.dims[r];
+        let text = format!("{} = {}", dim_letter(dim), tensor.shape[r]);
+        let galley = painter.layout_no_wrap(text, font, darker(dim_color(dim)));
+        let x = rect.left() - gap;
+        let text_rect = egui::Rect::from_min_size(
+            Pos2::new(
+                x - gap - galley.size().y,
+                rect.center().y - galley.size().x / 2.0,
+            ),
+            egui::vec2(galley.size().y, galley.size().x),
+        );
+        if rect.height() > galley.size().x + gap && free(text_rect, id, taken) {
+            taken.push(text_rect);
+            bracket_line(
+                painter,
+                rect.top(),
+                rect.bottom(),
+                x,
+                gap,
+                stroke(dim),
+                true,
+            );
+            let at = Pos2::new(text_rect.left(), text_rect.bottom());
+            painter.add(
+                egui::epaint::TextShape::new(at, galley, Color32::WHITE)
+                    .with_angle(-std::f32::consts::FRAC_PI_2),
+            );
+        }
+    }
+}
+
+/// A dimension colour dark enough to read on the light background.
+fn darker(c: super::style::Rgba) -> Color32 {
+    to_egui([c[0] * 0.5, c[1] * 0.5, c[2] * 0.5, 1.0])
+}
+
+/// A bracket from `a` to `b` at `at` (y for a horizontal one, x for a vertical one), its ends
+/// bent back towards the tensor by `tick`.
+fn bracket_line(
+    painter: &egui::Painter,
+    a: f32,
+    b: f32,
+    at: f32,
+    tick: f32,
+    stroke: Stroke,
+    vertical: bool,
+) {
+    let point = |along: f32, across: f32| {
+        if vertical {
+            Pos2::new(across, along)
+        } else {
+            Pos2::new(along, across)
+        }
+    };
+    let back = if vertical { at + tick } else { at - tick };
+    painter.add(egui::Shape::line(
+        vec![point(a, back), point(a, at), point(b, at), point(b, back)],
+        stroke,
+    ));
 }
 
 /// One label beside each collapsed block, saying what its summary stands for.
@@ -209,7 +347,7 @@ fn collapsed_labels(
                 region.name, region.ops
             ),
             FontId::proportional(11.0),
-            Color32::from_gray(150),
+            Color32::from_gray(70),
         );
     }
 }

@@ -15,6 +15,17 @@ pub fn role_color(role: Role) -> Rgba {
     }
 }
 
+/// The material of a slab's sides and grid: what kind of tensor it is, seen before its values.
+pub fn role_material(role: Role) -> Rgba {
+    match role {
+        Role::Input => [0.55, 0.56, 0.60, 1.0],
+        Role::Weight => [0.40, 0.47, 0.68, 1.0],
+        Role::Activation => [0.33, 0.60, 0.40, 1.0],
+        Role::Aggregate => [0.58, 0.44, 0.70, 1.0],
+        Role::Cache => [0.80, 0.50, 0.28, 1.0],
+    }
+}
+
 pub fn dim_color(dim: Dim) -> Rgba {
     match dim {
         Dim::Token => [1.0, 0.62, 0.25, 1.0],
@@ -46,10 +57,11 @@ pub const CURRENT_INPUT: Rgba = [0.3, 0.9, 1.0, 1.0];
 pub const HOVERED: Rgba = [1.0, 1.0, 1.0, 1.0];
 /// The residual stream's arrows.
 pub const RESIDUAL: Rgba = [1.0, 0.62, 0.25, 1.0];
+/// Light, like a page or a projected slide; the draw shader fades ghosts towards the same colour.
 pub const BACKGROUND: wgpu::Color = wgpu::Color {
-    r: 0.035,
-    g: 0.038,
-    b: 0.045,
+    r: 0.925,
+    g: 0.93,
+    b: 0.94,
     a: 1.0,
 };
 

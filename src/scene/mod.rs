@@ -31,12 +31,25 @@ pub enum SceneError {
 pub struct CameraSpec {
     /// "all", a region ("embedding", "block 0", "output") or a tensor name ("h.0.attn.probs").
     pub fit: String,
-    /// Degrees around the vertical axis.
-    #[serde(default)]
+    /// Degrees around the vertical axis (0: straight at the panels).
+    #[serde(default = "oblique_yaw")]
     pub yaw: f32,
     /// Degrees above the panels' plane.
-    #[serde(default)]
+    #[serde(default = "oblique_pitch")]
     pub pitch: f32,
+}
+
+/// The default view: from the right of the activations and a little above, so the slabs show
+/// their thickness and the picture reads as 3D.
+pub const OBLIQUE_YAW: f32 = 16.0;
+pub const OBLIQUE_PITCH: f32 = 14.0;
+
+fn oblique_yaw() -> f32 {
+    OBLIQUE_YAW
+}
+
+fn oblique_pitch() -> f32 {
+    OBLIQUE_PITCH
 }
 
 #[derive(Clone, Debug, Deserialize)]

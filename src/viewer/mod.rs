@@ -324,13 +324,20 @@ impl Viewer {
         } else {
             layout.tensor_bounds(self.graph.graph().tensor_id(fit)?)?
         };
-        let margin = Vec2::splat(((max - min).max_element() * 0.04).max(4.0));
-        let mut camera = Camera::framing(min - margin, max + margin, aspect);
-        if let Some(spec) = spec {
-            camera.yaw = spec.yaw.to_radians();
-            camera.pitch = spec.pitch.to_radians();
-        }
-        Some(camera)
+        // Room above for the tags and around for the brackets.
+        let margin = Vec2::splat(((max - min).max_element() * 0.03).max(4.0));
+        let (yaw, pitch) = spec.map_or(
+            (crate::scene::OBLIQUE_YAW, crate::scene::OBLIQUE_PITCH),
+            |s| (s.yaw, s.pitch),
+        );
+        Some(Camera::fit(
+            min - margin,
+            max + margin + Vec2::new(0.0, 3.0 * crate::render::layout::GAP),
+            layout.slab_depth,
+            yaw.to_radians(),
+            pitch.to_radians(),
+            aspect,
+        ))
     }
 
     /// The `k` most likely next tokens after the last position, with their probabilities: one

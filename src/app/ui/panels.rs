@@ -177,8 +177,7 @@ impl UiState {
                 .show(ui, |ui| {
                     for index in 0..Self::ops(viewer) {
                         let op = &viewer.graph().ops[index];
-                        let (top, _) = viewer.layout().op_rows[index];
-                        if top > region.max.y || top < region.min.y {
+                        if !(region.first_op..region.first_op + region.ops).contains(&index) {
                             continue;
                         }
                         let name = op.name.clone();
@@ -244,6 +243,10 @@ pub(super) fn help_window(ui: &egui::Ui, open: &mut bool) {
                     ("scroll, pinch", "zoom towards the pointer"),
                     ("double-click", "fly to the tensor under the pointer"),
                     ("hover", "a cell's value and how it was computed"),
+                    (
+                        "F12, Shift+F12, Ctrl+F12",
+                        "screenshot of the 3D view: 1x, 2x, 4x",
+                    ),
                     ("H, F1 / Esc", "this help / close it"),
                     ("Ctrl+Q", "quit"),
                 ] {

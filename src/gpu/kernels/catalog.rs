@@ -48,6 +48,8 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("probes/peak_copy.wgsl"),
     builtin!("probes/peak_fma.wgsl"),
     builtin!("render/absmax.wgsl"),
+    builtin!("render/scale_histogram.wgsl"),
+    builtin!("render/scale_pick.wgsl"),
 ];
 
 /// WGSL helpers kernels name in `// Include:` lines.

@@ -117,6 +117,10 @@ families! {
     "peak_fma" => PeakFmaParams { threads: u32, iterations: u32 }
     /// The renderer's colour scale: the largest |x| of `n` values into slot `slot`.
     "absmax" => AbsmaxParams { n: u32, slot: u32 }
+    /// The renderer's robust colour scale: counts of `n` values' |x| per quarter octave.
+    "scale_histogram" => ScaleHistogramParams { n: u32, slot: u32 }
+    /// The renderer's robust colour scale: each of `tensors` tensors' (1 - tail) quantile.
+    "scale_pick" => ScalePickParams { tensors: u32, tail: f32 }
 }
 
 /// The family named `name`.

@@ -2,15 +2,15 @@
 //! per pixel by a fragment shader reading the storage buffer the kernels wrote.
 
 mod draws;
+mod scale;
 
 use glam::Vec2;
-use wgpu::util::DeviceExt;
 
-use super::{style, Camera, Highlight, Layout, TensorState};
-use crate::gpu::kernels::params::AbsmaxParams;
-use crate::gpu::{Gpu, GpuError, GpuGraph, KernelId, KernelRegistry, Launch, Precision};
+use super::{style, target, Camera, Highlight, Layout, TensorState};
+use crate::gpu::{Gpu, GpuError, GpuGraph, KernelRegistry, Precision};
 use crate::graph::DType;
 use draws::{difference_scale, plan_draws, tensor_groups, visible, Draw, Shown};
+use scale::ColourScale;
 
 /// The draw shader, beside the kernels it draws the output of.
 pub const TENSOR_SHADER: &str = include_str!("../../../kernels/render/tensor.wgsl");
@@ -45,7 +45,17 @@ struct PanelUniform {
     integer_scale: u32,
     /// The difference view's scale: |GPU - CPU| / (tolerance * max(1, absmax)) = 1 is red.
     tolerance: f32,
+    /// The slab's material: side faces and the grid every 8 cells.
+    side_color: [f32; 4],
+    /// How far the slab fades into the background (0: not at all).
+    ghost: f32,
+    /// The slab's thickness in world units.
+    depth: f32,
+    _pad: [f32; 2],
 }
+
+/// How far tensors the current op does not touch fade towards the background.
+const GHOST: f32 = 0.55;
 
 /// The views one frame can draw, each with its own camera.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,9 +83,8 @@ pub struct TensorRenderer {
     /// How the drawn buffers store floats.
     precision: Precision,
     panels: Vec<PanelUniform>,
-    absmax: wgpu::Buffer,
-    /// The colour-scale launches, one per tensor chunk.
-    stats_launches: Vec<Launch>,
+    /// Each tensor's colour scale, computed on the GPU.
+    scale: ColourScale,
 }
 
 impl TensorRenderer {
@@ -113,6 +122,7 @@ impl TensorRenderer {
                 uniform_entry(0, false),
                 uniform_entry(1, true),
                 storage_entry(2),
+                storage_entry(3),
             ],
         });
         let values_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -147,8 +157,17 @@ impl TensorRenderer {
                 compilation_options: Default::default(),
             }),
             primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: target::DEPTH_FORMAT,
+                depth_write_enabled: Some(true),
+                depth_compare: Some(wgpu::CompareFunction::Less),
+                stencil: Default::default(),
+                bias: Default::default(),
+            }),
+            multisample: wgpu::MultisampleState {
+                count: target::SAMPLES,
+                ..Default::default()
+            },
             multiview_mask: None,
             cache: None,
         });
@@ -172,12 +191,7 @@ impl TensorRenderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let tensor_count = graph.graph().tensors.len();
-        let absmax = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("absmax"),
-            contents: bytemuck::cast_slice(&vec![0u32; tensor_count]),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        });
+        let scale = ColourScale::new(gpu, registry, graph)?;
         let frame_groups = camera_buffers
             .iter()
             .map(|camera_buffer| {
@@ -201,7 +215,11 @@ impl TensorRenderer {
                         },
                         wgpu::BindGroupEntry {
                             binding: 2,
-                            resource: absmax.as_entire_binding(),
+                            resource: scale.absmax.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 3,
+                            resource: scale.scales.as_entire_binding(),
                         },
                     ],
                 })
@@ -209,25 +227,6 @@ impl TensorRenderer {
             .collect();
         let tensor_groups = tensor_groups(gpu, &values_layout, &layout, &draws, graph, None);
 
-        let absmax_kernel = KernelId::new("absmax", "default");
-        let mut stats_launches = Vec::new();
-        for (id, _) in graph.graph().tensors.iter().enumerate() {
-            let tensor = graph.tensor(id);
-            for (chunk, _, rows) in tensor.chunk_ranges() {
-                let params = AbsmaxParams {
-                    n: (rows * tensor.row_len) as u32,
-                    slot: id as u32,
-                };
-                stats_launches.push(Launch::new(
-                    gpu,
-                    registry,
-                    &absmax_kernel,
-                    "the colour scale",
-                    &params,
-                    &[chunk, &absmax],
-                )?);
-            }
-        }
         let panels = draws
             .iter()
             .map(|d| {
@@ -267,6 +266,10 @@ impl TensorRenderer {
                     DType::F32 => 0,
                 },
                 tolerance: difference_scale(graph.precision),
+                side_color: style::role_material(graph.graph().tensors[p.tensor].role),
+                ghost: 0.0,
+                depth: layout.slab_depth,
+                _pad: [0.0; 2],
             })
             .collect();
         let renderer = TensorRenderer {
@@ -282,8 +285,7 @@ impl TensorRenderer {
             difference: false,
             precision: graph.precision,
             panels,
-            absmax,
-            stats_launches,
+            scale,
         };
         renderer.upload_panels(gpu);
         Ok(renderer)
@@ -301,17 +303,10 @@ impl TensorRenderer {
         }
     }
 
-    /// Records the colour-scale pass: the largest |value| of every tensor, on the GPU. Run it after
-    /// the graph runs; it reads nothing back.
+    /// Records the colour-scale passes of every tensor, on the GPU. Run it after the graph runs;
+    /// it reads nothing back.
     pub fn encode_stats(&self, registry: &KernelRegistry, encoder: &mut wgpu::CommandEncoder) {
-        encoder.clear_buffer(&self.absmax, 0, None);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("absmax"),
-            timestamp_writes: None,
-        });
-        for launch in &self.stats_launches {
-            launch.dispatch(&mut pass, registry, self.precision);
-        }
+        self.scale.encode(registry, self.precision, encoder);
     }
 
     /// Sets how each tensor is drawn (computed or not, part of the current op) and which rows or
@@ -323,15 +318,25 @@ impl TensorRenderer {
         states: &[TensorState],
         highlights: &[Highlight],
     ) {
+        let op_current = states
+            .iter()
+            .any(|s| matches!(s, TensorState::CurrentInput | TensorState::CurrentOutput));
         for (uniform, draw) in self.panels.iter_mut().zip(&self.draws) {
             let panel = &self.layout.panels[draw.first];
             let tensor = &graph.graph().tensors[panel.tensor];
             let state = states[panel.tensor];
             uniform.mode = if self.difference && tensor.is_computed_float() {
                 2
+            } else if graph.graph().is_probability(panel.tensor) {
+                1
             } else {
                 0
             };
+            let involved = matches!(
+                state,
+                TensorState::CurrentInput | TensorState::CurrentOutput
+            );
+            uniform.ghost = if op_current && !involved { GHOST } else { 0.0 };
             uniform.state = match state {
                 TensorState::NotComputed => 0,
                 TensorState::Computed => 1,
@@ -350,6 +355,7 @@ impl TensorRenderer {
             // A whole-tensor highlight (a word of the walkthrough hovered) gets a thick white frame.
             if highlight.is_some_and(|h| h.row.is_none() && h.col.is_none()) {
                 uniform.frame_color = style::HOVERED;
+                uniform.ghost = 0.0;
                 if uniform.state == 1 {
                     uniform.state = 2;
                 }
@@ -440,7 +446,8 @@ impl TensorRenderer {
                 &[(d as u64 * self.panel_stride) as u32],
             );
             pass.set_bind_group(1, &self.tensor_groups[d], &[]);
-            pass.draw(0..6, instances);
+            // A box: six faces of two triangles.
+            pass.draw(0..36, instances);
         }
     }
 }
