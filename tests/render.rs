@@ -84,6 +84,17 @@ fn snapshot_attention_step() {
     assert_snapshot("sort_block0_softmax.png", "block0", Some(step));
 }
 
+/// The close-up: slabs with their sides, grid lines, the probabilities on viridis, tags and
+/// brackets, the arrows into the current op.
+#[test]
+fn snapshot_attention_close_up() {
+    let step = {
+        let v = viewer();
+        v.gpu_graph().graph().op_index("h.0.attn.softmax").unwrap()
+    };
+    assert_snapshot("sort_attention_close_up.png", "attention", Some(step));
+}
+
 #[test]
 fn steady_frames_read_nothing_back() {
     let viewer = viewer();

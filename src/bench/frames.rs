@@ -1,5 +1,5 @@
 //! Frame times of the renderer: the same offscreen path as `glassbox render`, for the built-in
-//! model and a GPT-2-small-shaped one, at 1920x1080 and 3840x2160. The draw cost grows with
+//! model and a GPT-2-small-shaped one, at 1080p, 4K and 8K. The draw cost grows with
 //! pixels, not with cells, so the two models should cost about the same per frame.
 
 use std::time::Instant;
@@ -99,7 +99,7 @@ pub fn time_frames(
 }
 
 pub async fn run(frames: usize, options: &GpuOptions) -> Result<FrameReport, GpuError> {
-    let sizes = [(1920, 1080), (3840, 2160)];
+    let sizes = [(1920, 1080), (3840, 2160), (7680, 4320)];
     let mut rows = frame_times(Scene::embedded(), frames, &sizes, options).await?;
     rows.extend(frame_times(gpt2_scene(16), frames, &sizes, options).await?);
     let gpt2_over_tiny = sizes

@@ -104,7 +104,7 @@ fn arrows(
         // As wide as the world it runs in where it ends, within what a label's text allows.
         let tip_world = arrow.points[arrow.points.len() - 1];
         let width = (world_width * pixels_per_unit(camera, viewport, tip_world))
-            .clamp(1.5, max_width * world_width);
+            .clamp(1.5, (max_width * world_width).max(1.5));
         let current = states[arrow.to] == TensorState::CurrentOutput;
         let alpha = match (op_current, current) {
             (_, true) => 0.85,
