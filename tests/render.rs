@@ -124,3 +124,36 @@ fn stepping_changes_the_picture() {
     };
     assert_ne!(render(Some(0)).as_raw(), render(None).as_raw());
 }
+
+/// The current op's output fills in the order its workgroups started: none shown at rank 0,
+/// some at rank 1, and with every rank shown the picture is the plain one again.
+#[test]
+fn fill_order_reveals_an_output_workgroup_by_workgroup() {
+    let mut viewer = viewer();
+    let op = viewer.gpu_graph().graph().op_index("h.0.mlp.c_fc").unwrap();
+    viewer.step_to(op);
+    let graph = viewer.gpu_graph().graph();
+    let output = graph.tensors[graph.ops[op].outputs[0]].name.clone();
+    let camera = viewer.camera(&output, 1.6).unwrap();
+    let mut target = Offscreen::new(viewer.gpu(), 320, 200).unwrap();
+    let mut render = |viewer: &mut Viewer| {
+        viewer.draw_offscreen(&mut target, &camera);
+        pollster::block_on(target.read_image(viewer.gpu())).unwrap()
+    };
+    let plain = render(&mut viewer);
+    let workgroups = pollster::block_on(viewer.start_fill())
+        .unwrap()
+        .expect("the MLP's first layer is one buffer, so it can be traced");
+    assert!(workgroups > 1, "{workgroups} workgroups");
+    let nothing = render(&mut viewer);
+    viewer.show_fill(1);
+    let first = render(&mut viewer);
+    viewer.show_fill(u32::MAX);
+    let all = render(&mut viewer);
+    assert_ne!(nothing.as_raw(), plain.as_raw());
+    assert_ne!(first.as_raw(), nothing.as_raw());
+    assert_ne!(first.as_raw(), plain.as_raw());
+    assert_eq!(all.as_raw(), plain.as_raw());
+    viewer.stop_fill();
+    assert_eq!(render(&mut viewer).as_raw(), plain.as_raw());
+}

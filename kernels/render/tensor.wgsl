@@ -2,7 +2,8 @@
 // a compute kernel wrote (bound as-is: nothing is copied), on the front face of a box whose
 // sides are lit and tinted by the tensor's role.
 // Bindings: group 0: 0 camera (view-projection), 1 panel (dynamic offset), 2 absmax per tensor,
-//           3 colour scale per tensor as f32 bits (the robust scale scale_pick chose);
+//           3 colour scale per tensor as f32 bits (the robust scale scale_pick chose),
+//           4 per cell of the animated op's output, the rank of the workgroup that wrote it;
 //           group 1: 0 values, the tensor's buffer (or one chunk of it); 1 the same cells as
 //           the CPU reference computed them (for the difference view; else the buffer itself).
 // Draw:     36 vertices (6 faces), one box per instance; the heads of a tensor are instances of
@@ -52,12 +53,16 @@ struct Panel {
     ghost: f32,
     // Thickness of the slab, in world units (towards -z).
     depth: f32,
+    // While the op writing this tensor is animated: cells written by workgroups that started
+    // after this rank are drawn empty, and those of this rank lit; 0xffffffff: all shown.
+    reveal: u32,
 }
 
 @group(0) @binding(0) var<uniform> camera: Camera;
 @group(0) @binding(1) var<uniform> panel: Panel;
 @group(0) @binding(2) var<storage, read> absmax: array<u32>;
 @group(0) @binding(3) var<storage, read> scales: array<u32>;
+@group(0) @binding(4) var<storage, read> ranks: array<u32>;
 @group(1) @binding(0) var<storage, read> values: array<f32>;
 @group(1) @binding(1) var<storage, read> reference: array<f32>;
 
@@ -189,10 +194,20 @@ fn front_color(in: VertexOut) -> vec3<f32> {
     if (edge < width) {
         return panel.frame_color.rgb;
     }
-    var color = vec3<f32>(0.84, 0.85, 0.87);
+    let empty = vec3<f32>(0.84, 0.85, 0.87);
+    var color = empty;
     if (panel.state != 0u) {
         let base = panel.offset + in.instance * panel.instance_offset;
-        color = cell_color(base + cell.y * panel.row_stride + cell.x * panel.col_stride, in.position.xy);
+        let index = base + cell.y * panel.row_stride + cell.x * panel.col_stride;
+        color = cell_color(index, in.position.xy);
+        if (panel.reveal != 0xffffffffu) {
+            let rank = ranks[min(index, arrayLength(&ranks) - 1u)];
+            if (rank > panel.reveal) {
+                color = empty;
+            } else if (rank == panel.reveal) {
+                color = mix(color, vec3<f32>(1.0, 0.85, 0.2), 0.55);
+            }
+        }
     }
     let head_matches = panel.highlight_head == 0xffffffffu || panel.highlight_head == in.instance;
     if (head_matches && (cell.y == panel.highlight_row || cell.x == panel.highlight_col)) {

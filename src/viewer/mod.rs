@@ -3,6 +3,7 @@
 //! both drive this.
 
 mod difference;
+mod fill;
 mod generation;
 mod restore;
 #[cfg(not(target_arch = "wasm32"))]

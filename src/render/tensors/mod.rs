@@ -2,6 +2,7 @@
 //! per pixel by a fragment shader reading the storage buffer the kernels wrote.
 
 mod draws;
+mod fill;
 mod scale;
 
 use glam::Vec2;
@@ -51,7 +52,10 @@ struct PanelUniform {
     ghost: f32,
     /// The slab's thickness in world units.
     depth: f32,
-    _pad: [f32; 2],
+    /// While the op writing this tensor is animated: the last workgroup (by start rank) whose
+    /// cells are shown; u32::MAX: all of them.
+    reveal: u32,
+    _pad: f32,
 }
 
 /// How far tensors the current op does not touch fade towards the background.
@@ -85,6 +89,9 @@ pub struct TensorRenderer {
     panels: Vec<PanelUniform>,
     /// Each tensor's colour scale, computed on the GPU.
     scale: ColourScale,
+    frame_layout: wgpu::BindGroupLayout,
+    /// The fill order being animated: per output cell, the rank of the workgroup that wrote it.
+    fill: Option<fill::FillOrder>,
 }
 
 impl TensorRenderer {
@@ -123,6 +130,7 @@ impl TensorRenderer {
                 uniform_entry(1, true),
                 storage_entry(2),
                 storage_entry(3),
+                storage_entry(4),
             ],
         });
         let values_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -192,39 +200,15 @@ impl TensorRenderer {
             mapped_at_creation: false,
         });
         let scale = ColourScale::new(gpu, registry, graph)?;
-        let frame_groups = camera_buffers
-            .iter()
-            .map(|camera_buffer| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("tensor frame"),
-                    layout: &frame_layout,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: camera_buffer.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer: &panel_buffer,
-                                offset: 0,
-                                size: wgpu::BufferSize::new(
-                                    std::mem::size_of::<PanelUniform>() as u64
-                                ),
-                            }),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: scale.absmax.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 3,
-                            resource: scale.scales.as_entire_binding(),
-                        },
-                    ],
-                })
-            })
-            .collect();
+        let ranks = fill::empty_ranks(gpu);
+        let frame_groups = frame_groups(
+            device,
+            &frame_layout,
+            &camera_buffers,
+            &panel_buffer,
+            &scale,
+            &ranks,
+        );
         let tensor_groups = tensor_groups(gpu, &values_layout, &layout, &draws, graph, None);
 
         let panels = draws
@@ -269,7 +253,8 @@ impl TensorRenderer {
                 side_color: style::role_material(graph.graph().tensors[p.tensor].role),
                 ghost: 0.0,
                 depth: layout.slab_depth,
-                _pad: [0.0; 2],
+                reveal: u32::MAX,
+                _pad: 0.0,
             })
             .collect();
         let renderer = TensorRenderer {
@@ -286,6 +271,8 @@ impl TensorRenderer {
             precision: graph.precision,
             panels,
             scale,
+            frame_layout,
+            fill: None,
         };
         renderer.upload_panels(gpu);
         Ok(renderer)
@@ -450,4 +437,51 @@ impl TensorRenderer {
             pass.draw(0..36, instances);
         }
     }
+}
+
+/// The bind groups shared by every draw of a view: its camera, the panels' uniforms, the colour
+/// scales and the fill order of the op being animated.
+fn frame_groups(
+    device: &wgpu::Device,
+    frame_layout: &wgpu::BindGroupLayout,
+    camera_buffers: &[wgpu::Buffer],
+    panel_buffer: &wgpu::Buffer,
+    scale: &ColourScale,
+    ranks: &wgpu::Buffer,
+) -> Vec<wgpu::BindGroup> {
+    camera_buffers
+        .iter()
+        .map(|camera_buffer| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("tensor frame"),
+                layout: frame_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: camera_buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: panel_buffer,
+                            offset: 0,
+                            size: wgpu::BufferSize::new(std::mem::size_of::<PanelUniform>() as u64),
+                        }),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: scale.absmax.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: scale.scales.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: ranks.as_entire_binding(),
+                    },
+                ],
+            })
+        })
+        .collect()
 }
