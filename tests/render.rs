@@ -157,3 +157,53 @@ fn fill_order_reveals_an_output_workgroup_by_workgroup() {
     viewer.stop_fill();
     assert_eq!(render(&mut viewer).as_raw(), plain.as_raw());
 }
+
+/// The robust colour scale the GPU picks (absmax, a quarter-octave histogram, the 99.5th
+/// percentile) is the one the same rule gives on the CPU from the tensor's values.
+#[test]
+fn colour_scale_is_the_quantile_of_the_values() {
+    let viewer = viewer();
+    let graph = viewer.gpu_graph().graph();
+    for name in [
+        "h.0.mlp.gelu",
+        "h.1.attn.qkv",
+        "h.0.attn.probs",
+        "wte.weight",
+    ] {
+        let id = graph.tensor_id(name).unwrap();
+        let values = pollster::block_on(viewer.gpu_graph().read(viewer.gpu(), id)).unwrap();
+        let magnitudes: Vec<f32> = values
+            .iter()
+            .map(|v| v.abs())
+            .filter(|v| v.is_finite())
+            .collect();
+        let absmax = magnitudes.iter().copied().fold(0.0f32, f32::max);
+        let mut bins = [0usize; 64];
+        for &v in &magnitudes {
+            let bin = if v > 0.0 && absmax > 0.0 {
+                (4.0 * (absmax / v).log2()).floor().clamp(0.0, 63.0) as usize
+            } else {
+                63
+            };
+            bins[bin] += 1;
+        }
+        let allowed = (magnitudes.len() as f32 * 0.005).floor() as usize;
+        let mut seen = 0;
+        let bin = bins
+            .iter()
+            .position(|&count| {
+                seen += count;
+                seen > allowed
+            })
+            .unwrap();
+        let expected = absmax * (-(bin as f32) / 4.0).exp2();
+        let legend = pollster::block_on(viewer.legend(id)).unwrap();
+        assert_eq!(legend.absmax, absmax, "{name}: largest |value|");
+        assert!(
+            (legend.scale - expected).abs() <= expected * 1e-5,
+            "{name}: the GPU's scale {} is not the CPU's {expected} (bin {bin})",
+            legend.scale
+        );
+        assert!(legend.scale <= absmax && legend.scale > 0.0, "{name}");
+    }
+}

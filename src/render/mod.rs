@@ -6,6 +6,7 @@ pub mod camera;
 pub mod collapse;
 pub mod flow;
 pub mod layout;
+pub mod legend;
 pub mod names;
 pub mod offscreen;
 pub mod overlay;

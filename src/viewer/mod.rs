@@ -5,6 +5,7 @@
 mod difference;
 mod fill;
 mod generation;
+mod legend;
 mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod walkthrough;

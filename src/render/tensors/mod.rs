@@ -290,6 +290,11 @@ impl TensorRenderer {
         }
     }
 
+    /// The buffers of every tensor's colour scale and largest |value| (f32 each), for the legend.
+    pub fn scale_buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        (&self.scale.scales, &self.scale.absmax)
+    }
+
     /// Records the colour-scale passes of every tensor, on the GPU. Run it after the graph runs;
     /// it reads nothing back.
     pub fn encode_stats(&self, registry: &KernelRegistry, encoder: &mut wgpu::CommandEncoder) {
