@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The test command: installs Mesa's software Vulkan driver (lavapipe) when no Vulkan driver is
-# present, so the GPU tests run on machines without a GPU, and Xvfb for the window test, then
-# runs every test.
+# present, so the GPU tests run on machines without a GPU, Xvfb for the window test and ffmpeg
+# for the film test, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers libvulkan1)
 command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb xauth)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]} (software Vulkan and a virtual display for the window test)"
+    echo "installing ${missing[*]} (software Vulkan, a virtual display for the window test, ffmpeg for the film test)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -3,6 +3,7 @@
 
 mod attention;
 mod hover;
+mod screenshot;
 mod soak;
 mod timing;
 mod ui;

@@ -1,9 +1,11 @@
 //! The `glassbox` command line.
 
+mod encode;
 mod fetch;
 mod generate;
 pub mod progress;
 mod render;
+mod video;
 
 pub use fetch::load_model;
 use generate::{generate, GenerateArgs};
@@ -156,8 +158,9 @@ enum Command {
     },
     /// Generate tokens after a prompt, one forward pass per token.
     Generate(GenerateArgs),
-    /// Draw the model from the GPU buffers into a PNG (for slides and papers).
-    Render(render::RenderArgs),
+    /// Draw the model from the GPU buffers into a PNG (for slides and papers), or film it with
+    /// --video.
+    Render(Box<render::RenderArgs>),
     /// Measure every kernel and the whole forward pass on both backends.
     /// Download GPT-2 weights from the Hugging Face hub into its cache (resuming a broken
     /// download) and print the folder to open with --model.

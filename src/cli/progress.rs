@@ -36,3 +36,14 @@ impl LoadBar {
         }
     }
 }
+
+/// A bar counting the frames of a film as they are drawn (hidden when stderr is no terminal).
+pub fn frames_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total).with_message("recording");
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} frames, {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}

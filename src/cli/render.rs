@@ -1,4 +1,5 @@
-//! `glassbox render`: the renderer offscreen, to a PNG.
+//! `glassbox render`: the renderer offscreen, to a PNG (or, with `--video`, a film: see
+//! [`super::video`]).
 
 use std::path::{Path, PathBuf};
 
@@ -23,12 +24,14 @@ pub struct RenderArgs {
     /// Text to run instead of the scene's prompt.
     #[arg(long)]
     pub prompt: Option<String>,
-    /// Show a chapter of the scene's walkthrough (its op, camera and caption).
+    /// Show a chapter of the scene's walkthrough (its op, camera and caption); with --video,
+    /// film that chapter.
     #[arg(long, conflicts_with_all = ["op", "step"])]
     pub chapter: Option<String>,
-    /// With --chapter: which paragraph (1-based).
-    #[arg(long, default_value_t = 1, requires = "chapter")]
-    pub paragraph: usize,
+    /// With --chapter: which paragraph (1-based; the first for a still, the whole chapter for a
+    /// film).
+    #[arg(long, requires = "chapter")]
+    pub paragraph: Option<usize>,
     /// Show the graph run up to op N (0-based), with op N highlighted.
     #[arg(long, conflicts_with = "op")]
     pub step: Option<usize>,
@@ -41,8 +44,9 @@ pub struct RenderArgs {
     /// A camera of the scene, or "all", a region ("block 0") or a tensor name.
     #[arg(long, default_value = "overview")]
     pub camera: String,
-    #[arg(long)]
-    pub out: PathBuf,
+    /// The PNG to write (a film is written by --video instead).
+    #[arg(long, value_name = "FILE.png", required_unless_present = "video")]
+    pub out: Option<PathBuf>,
     /// Also render 10 more frames and print the frame time and readbacks per frame.
     #[arg(long)]
     pub stats: bool,
@@ -59,6 +63,40 @@ pub struct RenderArgs {
     /// Append this many generated tokens (greedy) before drawing.
     #[arg(long, default_value_t = 0, conflicts_with = "chapter")]
     pub generate: usize,
+    #[command(flatten)]
+    pub video: super::video::VideoArgs,
+}
+
+/// The index of chapter `name` of the viewer's scene, or an error listing the chapters.
+pub fn chapter_index(viewer: &Viewer, name: &str) -> Result<usize> {
+    let walkthrough = &viewer.scene().walkthrough;
+    walkthrough.chapter_index(name).with_context(|| {
+        let names: Vec<&str> = walkthrough
+            .chapters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        format!(
+            "--chapter {name:?}: no such chapter; the chapters are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Refuses paragraph `n` (1-based) of a chapter of `count` paragraphs when there is none.
+pub fn check_paragraph(chapter: &str, n: usize, count: usize) -> Result<()> {
+    if n == 0 || n > count {
+        bail!("--paragraph {n}: chapter {chapter:?} has paragraphs 1..={count}");
+    }
+    Ok(())
+}
+
+/// `--camera NAME` for this aspect, or an error listing the scene's cameras.
+pub fn named_camera(viewer: &Viewer, name: &str, aspect: f32) -> Result<crate::render::Camera> {
+    viewer.camera(name, aspect).with_context(|| {
+        let names: Vec<&String> = viewer.scene().cameras.keys().collect();
+        format!("--camera {name:?}: not a camera of the scene ({names:?}), a region or a tensor")
+    })
 }
 
 pub fn parse_size(size: &str) -> Result<(u32, u32)> {
@@ -89,6 +127,7 @@ pub fn load_scene(scene: Option<&Path>, model: Option<&Path>) -> Result<Scene> {
 
 pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
     let (width, height) = parse_size(&args.size)?;
+    super::video::check(args, width, height)?;
     let scene = load_scene(args.scene.as_deref(), args.model.as_deref())?;
     let prompt = args.prompt.clone().unwrap_or_else(|| scene.prompt.clone());
     let ids = scene.tokenizer.encode(&prompt)?;
@@ -102,6 +141,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         }
         if args.difference {
             viewer.set_difference(true).await?;
+        }
+        if args.video.video.is_some() {
+            return super::video::record(&mut viewer, &ids, args, width, height).await;
         }
         let ops = &viewer.graph().ops;
         let step = match (&args.op, args.step) {
@@ -128,44 +170,20 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let mut player = WalkthroughPlayer::default();
         let camera = match &args.chapter {
             Some(name) => {
+                let index = chapter_index(&viewer, name)?;
                 let walkthrough = &viewer.scene().walkthrough;
-                let Some(index) = walkthrough.chapter_index(name) else {
-                    let names: Vec<&str> = walkthrough
-                        .chapters
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect();
-                    bail!(
-                        "--chapter {name:?}: no such chapter; the chapters are {}",
-                        names.join(", ")
-                    );
-                };
                 let paragraphs = &walkthrough.chapters[index].paragraphs;
-                if args.paragraph == 0 || args.paragraph > paragraphs.len() {
-                    bail!(
-                        "--paragraph {}: chapter {name:?} has paragraphs 1..={}",
-                        args.paragraph,
-                        paragraphs.len()
-                    );
-                }
+                let paragraph = args.paragraph.unwrap_or(1);
+                check_paragraph(name, paragraph, paragraphs.len())?;
                 // Just after the camera has arrived on the paragraph.
-                let before: f32 = paragraphs[..args.paragraph - 1]
-                    .iter()
-                    .map(|p| p.seconds)
-                    .sum();
-                let seconds = paragraphs[args.paragraph - 1].seconds;
+                let before: f32 = paragraphs[..paragraph - 1].iter().map(|p| p.seconds).sum();
+                let seconds = paragraphs[paragraph - 1].seconds;
                 let time = walkthrough.chapter_start(index) + before + seconds.min(1.5) * 0.99;
                 player
                     .apply(&mut viewer, &ids, time, aspect)
                     .context("the chapter's camera or op is not in this model")?
             }
-            None => viewer.camera(&args.camera, aspect).with_context(|| {
-                let names: Vec<&String> = viewer.scene().cameras.keys().collect();
-                format!(
-                    "--camera {:?}: not a camera of the scene ({names:?}), a region or a tensor",
-                    args.camera
-                )
-            })?,
+            None => named_camera(&viewer, &args.camera, aspect)?,
         };
         let trace = match &args.trace {
             Some(name) => {
@@ -211,11 +229,15 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 readbacks as f64 / frames as f64
             );
         }
+        let out = args
+            .out
+            .as_deref()
+            .expect("clap requires --out without --video");
         let image = target.read_image(viewer.gpu()).await?;
         image
-            .save(&args.out)
-            .with_context(|| format!("writing {}", args.out.display()))?;
-        println!("wrote {} ({width}x{height})", args.out.display());
+            .save(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {} ({width}x{height})", out.display());
         Ok(())
     })
 }

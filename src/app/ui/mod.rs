@@ -17,6 +17,7 @@ use glam::Vec2;
 
 use super::attention::AttentionView;
 use super::hover::Explanation;
+use super::screenshot;
 use super::timing::TimingView;
 use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::gpu::GpuError;
@@ -81,6 +82,8 @@ pub struct UiState {
     kernel_rollback: Option<Vec<(String, String)>>,
     /// Per loaded kernel file: its check against the CPU reference, and whether it passed.
     kernel_checks: Vec<(String, String, bool)>,
+    /// Where the last screenshot went (or why it failed), shown for a few seconds.
+    screenshot: screenshot::Notice,
 }
 
 impl UiState {
@@ -128,6 +131,7 @@ impl UiState {
             device_notice: None,
             kernel_rollback: None,
             kernel_checks: Vec::new(),
+            screenshot: None,
         })
     }
 
@@ -433,6 +437,18 @@ impl UiState {
     }
 
     fn keyboard(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
+        // Also while typing: F12 types nothing.
+        if let Some(scale) = ui.input(screenshot::requested) {
+            let ppp = ui.ctx().pixels_per_point();
+            let size = self.scene_rect.size() * ppp;
+            let size = (size.x.round() as u32, size.y.round() as u32);
+            let line = screenshot::take(viewer, &self.camera, size, scale)
+                .unwrap_or_else(|e| format!("screenshot failed: {e:#}"));
+            println!("{line}");
+            self.screenshot = Some((line, now));
+            // Its readback is no steady frame's.
+            self.changed_this_frame = true;
+        }
         if ui.ctx().egui_wants_keyboard_input() {
             return;
         }

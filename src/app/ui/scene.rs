@@ -8,6 +8,7 @@ use glam::Vec2;
 use super::Hover;
 use super::UiState;
 use crate::app::hover::{explain, unflatten};
+use crate::app::screenshot::NOTICE;
 use crate::render::overlay;
 use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
 use crate::viewer::Viewer;
@@ -64,6 +65,18 @@ impl UiState {
         self.paint_trace(ui, viewer, rect, now);
         if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
             hover_tooltip(ui, viewer, hover, pointer);
+        }
+        if let Some((line, at)) = &self.screenshot {
+            if now.duration_since(*at) < NOTICE {
+                ui.painter().text(
+                    rect.left_bottom() + egui::vec2(8.0, -28.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    line,
+                    egui::FontId::proportional(14.0),
+                    Color32::from_rgb(255, 215, 110),
+                );
+                ui.ctx().request_repaint_after(NOTICE);
+            }
         }
         ui.painter().text(
             rect.left_bottom() + egui::vec2(8.0, -8.0),
