@@ -28,6 +28,8 @@ pub struct AppOptions {
     pub gpu: GpuOptions,
     /// Exit after this many frames (tests, scripted screenshots).
     pub frames: Option<u64>,
+    /// Start in presentation mode (the picture and the narrative only).
+    pub present: bool,
     /// A folder of kernel files to watch and hot-reload.
     pub kernels: Option<std::path::PathBuf>,
     /// Lose the device on purpose at this frame (testing recovery).
@@ -162,6 +164,7 @@ impl Running {
         if let Some(dir) = &options.kernels {
             ui.watch_kernels(dir);
         }
+        ui.present = options.present;
         let scene_target = SceneTarget::new(
             &viewer.gpu().device,
             config.format,

@@ -71,6 +71,10 @@ struct ViewArgs {
     /// Exit after drawing this many frames.
     #[arg(long)]
     frames: Option<u64>,
+    /// Presentation mode, for teaching on a projector: the picture and the walkthrough's
+    /// narrative only (P toggles it).
+    #[arg(long)]
+    present: bool,
     /// Lose the GPU device on purpose at this frame, as a driver reset would (tests recovery).
     #[arg(long, hide = true, value_name = "FRAME")]
     lose_device_at: Option<u64>,
@@ -201,6 +205,7 @@ fn view_args_without_view(cli: &Cli) -> Result<(), String> {
     let given = view.scene.is_some()
         || view.model.is_some()
         || view.frames.is_some()
+        || view.present
         || view.soak.is_some()
         || view.lose_device_at.is_some();
     match &cli.command {
@@ -343,6 +348,7 @@ fn view(args: &ViewArgs, mut gpu: GpuOptions) -> Result<ExitCode> {
         scene,
         gpu,
         frames: args.frames,
+        present: args.present,
         kernels,
         lose_device_at: args.lose_device_at,
         soak: args.soak.map(std::time::Duration::from_secs),

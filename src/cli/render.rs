@@ -9,7 +9,8 @@ use clap::Args;
 use crate::gpu::GpuOptions;
 use crate::render::offscreen::{Offscreen, FORMAT};
 use crate::scene::Scene;
-use crate::viewer::walkthrough::{paint_caption, WalkthroughPlayer};
+use crate::viewer::narrative::{paint_narrative, panel_width, text_size};
+use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
 
 #[derive(Args)]
@@ -166,7 +167,12 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         if let Some(step) = step {
             viewer.step_to(step);
         }
-        let aspect = width as f32 / height as f32;
+        // A chapter's picture has the narrative panel on its left; the scene takes the rest.
+        let panel = match args.chapter {
+            Some(_) => panel_width(width),
+            None => 0,
+        };
+        let aspect = (width - panel) as f32 / height as f32;
         let mut player = WalkthroughPlayer::default();
         let camera = match &args.chapter {
             Some(name) => {
@@ -203,13 +209,16 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             None => None,
         };
         let mut target = Offscreen::new(viewer.gpu(), width, height)?;
+        target.reserve_panel(panel);
         let states = viewer.states();
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
             if let Some(trace) = &trace {
                 crate::render::trace::paint(painter, rect, viewer.layout(), &camera, trace, 1.0);
             }
             if args.chapter.is_some() {
-                paint_caption(painter, rect, &player.title, &player.caption);
+                let panel = egui::Rect::from_min_max(egui::Pos2::ZERO, rect.left_bottom());
+                let size = text_size(rect.height());
+                paint_narrative(painter, panel, viewer.graph(), &player.narrative, size);
             }
         };
         target.draw_with_overlay(

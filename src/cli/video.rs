@@ -11,6 +11,7 @@ use clap::Args;
 use super::encode::{Sink, Written};
 use super::render::RenderArgs;
 use crate::render::offscreen::Offscreen;
+use crate::viewer::narrative::{paint_narrative, panel_width, text_size};
 use crate::viewer::walkthrough::{paint_caption, Shown, WalkthroughPlayer};
 use crate::viewer::Viewer;
 
@@ -205,12 +206,18 @@ pub async fn record(
         .seconds
         .map_or(plan.seconds(), |s| s.min(plan.seconds()));
     let frames = ((seconds * fps as f32).round() as u64).max(1);
-    let aspect = width as f32 / height as f32;
+    // The walkthrough's films have the narrative panel on their left; the scene takes the rest.
+    let panel = match plan {
+        Plan::Walkthrough { .. } => panel_width(width),
+        Plan::Ops(_) => 0,
+    };
+    let aspect = (width - panel) as f32 / height as f32;
     let fixed_camera = match plan {
         Plan::Ops(_) => Some(super::render::named_camera(viewer, &args.camera, aspect)?),
         Plan::Walkthrough { .. } => None,
     };
     let mut target = Offscreen::new(viewer.gpu(), width, height)?;
+    target.reserve_panel(panel);
 
     let mut sink = match &args.video.frames_dir {
         Some(dir) => Sink::pngs(dir, frames, "--frames-dir: the frames are PNGs".into())?,
@@ -232,6 +239,7 @@ pub async fn record(
     let mut player = WalkthroughPlayer::default();
     let mut shown = None;
     let (mut title, mut caption) = (String::new(), Vec::new());
+    let mut narrative = None;
     for index in 0..frames {
         let time = index as f32 / fps as f32;
         let camera = match &plan {
@@ -241,8 +249,7 @@ pub async fn record(
                     .context("the walkthrough's camera or op is not in this model")?;
                 if shown != player.key() {
                     shown = player.key();
-                    title.clone_from(&player.title);
-                    caption.clone_from(&player.caption);
+                    narrative = Some(player.narrative.clone());
                     if args.difference {
                         viewer.refresh_difference().await?;
                     }
@@ -271,7 +278,14 @@ pub async fn record(
             viewer.graph(),
             &camera,
             &states,
-            |painter, rect| paint_caption(painter, rect, &title, &caption),
+            |painter, rect| match &narrative {
+                Some(narrative) => {
+                    let panel = egui::Rect::from_min_max(egui::Pos2::ZERO, rect.left_bottom());
+                    let size = text_size(rect.height());
+                    paint_narrative(painter, panel, viewer.graph(), narrative, size);
+                }
+                None => paint_caption(painter, rect, &title, &caption),
+            },
         );
         let image = target.read_image(viewer.gpu()).await?;
         sink.frame(index, &image)?;

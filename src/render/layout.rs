@@ -426,6 +426,37 @@ impl Layout {
             .find_map(|(i, p)| p.cell_at(point).map(|(r, c)| (i, r, c)))
     }
 
+    /// The world position of the centre of element `element` of `tensor` (counted over the
+    /// whole tensor), given where each chunk starts, in elements.
+    pub fn element_center(
+        &self,
+        tensor: TensorId,
+        element: usize,
+        chunk_start: &dyn Fn(usize) -> usize,
+    ) -> Option<Vec3> {
+        self.panels
+            .iter()
+            .filter(|p| p.tensor == tensor)
+            .find_map(|p| {
+                let local = element.checked_sub(chunk_start(p.chunk) + p.offset)?;
+                // The larger stride counts the outer axis.
+                let (row, col) = if p.row_stride >= p.col_stride {
+                    (local / p.row_stride, local % p.row_stride / p.col_stride)
+                } else {
+                    (local % p.col_stride / p.row_stride, local / p.col_stride)
+                };
+                let exact = row * p.row_stride + col * p.col_stride == local;
+                (exact && row < p.rows && col < p.cols).then(|| {
+                    p.origin
+                        + Vec3::new(
+                            (col as f32 + 0.5) / p.cols as f32 * p.size.x,
+                            -(row as f32 + 0.5) / p.rows as f32 * p.size.y,
+                            0.0,
+                        )
+                })
+            })
+    }
+
     /// Bounds (min, max) of every panel of a tensor.
     pub fn tensor_bounds(&self, tensor: TensorId) -> Option<(Vec2, Vec2)> {
         self.bounds.get(tensor).copied().flatten()

@@ -85,7 +85,7 @@ fn number(v: f32) -> String {
 
 /// Paints the legend with its bottom-right corner at `corner`, sized for text of `size` points.
 pub fn paint(painter: &egui::Painter, corner: Pos2, legend: &Legend, size: f32) {
-    let bar = egui::vec2(size * 16.0, size * 0.9);
+    let bar = egui::vec2(size * 20.0, size * 0.9);
     let pad = size * 0.6;
     let font = FontId::proportional(size);
     let small = FontId::proportional(size * 0.85);
@@ -160,7 +160,7 @@ pub fn paint(painter: &egui::Painter, corner: Pos2, legend: &Legend, size: f32) 
         Pos2::new(bar_rect.left(), below + size * 1.3),
         egui::Align2::LEFT_TOP,
         format!(
-            "largest |value| {}; beyond the scale, colours saturate",
+            "largest |value| {} (past the scale, colours saturate)",
             number(legend.absmax)
         ),
         small,

@@ -17,6 +17,9 @@ pub struct Offscreen {
     texture: wgpu::Texture,
     view: wgpu::TextureView,
     scene: SceneTarget,
+    /// Pixels on the left kept for a panel painted over the picture (the narrative); the scene
+    /// is drawn to their right.
+    panel_width: u32,
     egui_renderer: egui_wgpu::Renderer,
     egui_ctx: egui::Context,
 }
@@ -58,9 +61,23 @@ impl Offscreen {
             texture,
             view,
             scene: SceneTarget::new(&gpu.device, FORMAT, width, height),
+            panel_width: 0,
             egui_renderer,
             egui_ctx: egui::Context::default(),
         })
+    }
+
+    /// Keeps `pixels` on the left for a panel: the scene is drawn to their right.
+    pub fn reserve_panel(&mut self, pixels: u32) {
+        self.panel_width = pixels.min(self.width.saturating_sub(1));
+    }
+
+    /// Where the scene is drawn, in pixels: right of the panel, if any.
+    pub fn scene_rect(&self) -> egui::Rect {
+        egui::Rect::from_min_max(
+            egui::pos2(self.panel_width as f32, 0.0),
+            egui::pos2(self.width as f32, self.height as f32),
+        )
     }
 
     /// Draws one frame: the tensors, then the labels and arrows. Reads nothing back.
@@ -75,7 +92,8 @@ impl Offscreen {
         self.draw_with_overlay(gpu, renderer, graph, camera, states, |_, _| {});
     }
 
-    /// [`Offscreen::draw`] with more painted over the labels (a walkthrough caption).
+    /// [`Offscreen::draw`] with more painted over the labels (a walkthrough caption, the
+    /// narrative panel): `extra` gets the painter and the scene's rectangle.
     pub fn draw_with_overlay(
         &mut self,
         gpu: &Gpu,
@@ -85,22 +103,29 @@ impl Offscreen {
         states: &[TensorState],
         extra: impl Fn(&egui::Painter, egui::Rect),
     ) {
-        let viewport = Vec2::new(self.width as f32, self.height as f32);
+        let full = Vec2::new(self.width as f32, self.height as f32);
+        let scene = self.scene_rect();
+        let viewport = Vec2::new(scene.width(), scene.height());
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
 
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
                 egui::Pos2::ZERO,
-                egui::vec2(viewport.x, viewport.y),
+                egui::vec2(full.x, full.y),
             )),
             ..Default::default()
         };
         let output = self.egui_ctx.run_ui(input, |ui| {
             let painter = ui.ctx().layer_painter(egui::LayerId::background());
-            let view =
-                egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(viewport.x, viewport.y));
-            overlay::paint(&painter, view, graph, &renderer.layout, camera, states);
-            extra(&painter, view);
+            overlay::paint(
+                &painter.with_clip_rect(scene),
+                scene,
+                graph,
+                &renderer.layout,
+                camera,
+                states,
+            );
+            extra(&painter, scene);
         });
         let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);
         let screen = egui_wgpu::ScreenDescriptor {
@@ -120,7 +145,9 @@ impl Offscreen {
                 .scene
                 .pass(&mut encoder, &self.view, "scene")
                 .forget_lifetime();
+            pass.set_viewport(scene.left(), 0.0, viewport.x, viewport.y, 0.0, 1.0);
             renderer.draw(gpu, &mut pass, camera, viewport);
+            pass.set_viewport(0.0, 0.0, full.x, full.y, 0.0, 1.0);
             self.egui_renderer.render(&mut pass, &jobs, &screen);
         }
         crate::render::finish_egui(&mut self.egui_renderer, &output.textures_delta);

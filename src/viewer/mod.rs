@@ -6,6 +6,7 @@ mod difference;
 mod fill;
 mod generation;
 mod legend;
+pub mod narrative;
 mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod walkthrough;

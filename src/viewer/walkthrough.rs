@@ -3,8 +3,10 @@
 //! paragraph's references with values read from the GPU (once per paragraph, never per frame).
 
 use crate::graph::{Dim, TensorId};
+use crate::render::names::plain_name;
 use crate::render::{Camera, Highlight};
 use crate::scene::walkthrough::{parse_text, Moment, Segment};
+use crate::viewer::narrative::Narrative;
 use crate::viewer::Viewer;
 
 /// Seconds the camera takes to fly from one paragraph's camera to the next.
@@ -30,6 +32,8 @@ pub struct WalkthroughPlayer {
     applied: Option<(Moment, Vec<u32>)>,
     pub title: String,
     pub caption: Vec<Shown>,
+    /// The chapter so far, for the narrative panel.
+    pub narrative: Narrative,
 }
 
 impl WalkthroughPlayer {
@@ -72,6 +76,19 @@ impl WalkthroughPlayer {
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
             self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text);
+            // The paragraphs before this one stay as they were read, within the chapter.
+            let mut so_far = match &self.applied {
+                Some((m, base)) if m.chapter == moment.chapter && base == base_ids => {
+                    self.narrative.paragraphs.clone()
+                }
+                _ => Vec::new(),
+            };
+            so_far.truncate(moment.paragraph);
+            while so_far.len() < moment.paragraph {
+                so_far.push(resolve(viewer, &chapter.paragraphs[so_far.len()].text));
+            }
+            so_far.push(self.caption.clone());
+            self.narrative = Narrative::new(viewer, moment.chapter, so_far);
             self.applied = Some((moment.clone(), base_ids.to_vec()));
         }
         let target = viewer.camera(&moment.camera, aspect)?;
@@ -131,7 +148,10 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
         .into_iter()
         .map(|segment| match segment {
             Segment::Text(t) => Shown::Text(t),
+            // A reference without its own words reads as the tensor's plain name, the one on
+            // its tag; the graph's name shows on hover.
             Segment::Tensor { name, shown } => match graph.tensor_id(&name) {
+                Some(id) if shown == name => Shown::Tensor(plain_name(&name), id),
                 Some(id) => Shown::Tensor(shown, id),
                 None => Shown::Text(shown),
             },

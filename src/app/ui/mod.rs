@@ -2,6 +2,7 @@
 //! predictions, the attention heatmap, hover details and the help overlay.
 
 mod difference;
+mod fill;
 mod generation;
 mod open_model;
 mod panels;
@@ -84,6 +85,24 @@ pub struct UiState {
     kernel_checks: Vec<(String, String, bool)>,
     /// Where the last screenshot went (or why it failed), shown for a few seconds.
     screenshot: screenshot::Notice,
+    /// What the left panel shows.
+    tab: Tab,
+    /// Presentation mode: the picture and the narrative only, for a projector.
+    pub present: bool,
+    /// Whether the camera was fitted to the 3D view's own shape yet (known after a frame).
+    framed: bool,
+    /// How the player's steps show an op's output filling in, and the one filling now.
+    fill_pace: fill::Pace,
+    fill: Option<fill::Filling>,
+    /// The colour scale of the tensor under the pointer (or of the current op's output).
+    legend: Option<crate::render::legend::Legend>,
+}
+
+/// What the left panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Walkthrough,
+    Player,
 }
 
 impl UiState {
@@ -132,6 +151,16 @@ impl UiState {
             kernel_rollback: None,
             kernel_checks: Vec::new(),
             screenshot: None,
+            tab: if viewer.scene().walkthrough.chapters.is_empty() {
+                Tab::Player
+            } else {
+                Tab::Walkthrough
+            },
+            present: false,
+            framed: false,
+            fill_pace: fill::Pace::Gpu,
+            fill: None,
+            legend: None,
         })
     }
 
@@ -310,6 +339,7 @@ impl UiState {
             viewer.step_to(position - 1);
             self.changed_this_frame = true;
             self.clear_hover();
+            self.start_fill(viewer);
             if position == Self::ops(viewer) {
                 self.refresh_predictions(viewer);
             }
@@ -383,6 +413,53 @@ impl UiState {
         }
 
         self.poll_kernels(viewer, now);
+        self.advance_fill(viewer, now);
+        if !self.present {
+            self.top_bar(ui, viewer);
+        }
+        let has_walkthrough = !viewer.scene().walkthrough.chapters.is_empty();
+        egui::Panel::left("left")
+            .default_size(if self.tab == Tab::Walkthrough {
+                380.0
+            } else {
+                270.0
+            })
+            .show(ui, |ui| {
+                if !self.present && has_walkthrough {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.tab, Tab::Walkthrough, "Walkthrough");
+                        ui.selectable_value(&mut self.tab, Tab::Player, "Player");
+                    });
+                    ui.separator();
+                }
+                match self.tab {
+                    Tab::Walkthrough if has_walkthrough => self.walkthrough_panel(ui, viewer),
+                    _ => self.player(ui, viewer, now),
+                }
+            });
+        if !self.present {
+            egui::Panel::right("outputs")
+                .default_size(300.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        self.generation_panel(ui, viewer);
+                        ui.separator();
+                        self.predictions_panel(ui, viewer);
+                        ui.separator();
+                        self.attention.show(ui, viewer);
+                    });
+                });
+        }
+        egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
+        if self.show_help {
+            panels::help_window(ui, &mut self.show_help);
+        }
+        self.timing.show(ui.ctx(), viewer);
+        self.refresh_difference(viewer);
+    }
+
+    /// The model and prompt bars, and the notices about kernels and the device.
+    fn top_bar(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer) {
         egui::Panel::top("prompt").show(ui, |ui| {
             self.model_bar(ui, viewer);
             self.prompt_bar(ui, viewer);
@@ -411,29 +488,6 @@ impl UiState {
                 }
             }
         });
-        if !viewer.scene().walkthrough.chapters.is_empty() {
-            egui::Panel::bottom("walkthrough").show(ui, |ui| self.walkthrough_panel(ui, viewer));
-        }
-        egui::Panel::left("player")
-            .default_size(270.0)
-            .show(ui, |ui| self.player(ui, viewer, now));
-        egui::Panel::right("outputs")
-            .default_size(300.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.generation_panel(ui, viewer);
-                    ui.separator();
-                    self.predictions_panel(ui, viewer);
-                    ui.separator();
-                    self.attention.show(ui, viewer);
-                });
-            });
-        egui::CentralPanel::no_frame().show(ui, |ui| self.scene(ui, viewer, now));
-        if self.show_help {
-            panels::help_window(ui, &mut self.show_help);
-        }
-        self.timing.show(ui.ctx(), viewer);
-        self.refresh_difference(viewer);
     }
 
     fn keyboard(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
@@ -449,7 +503,9 @@ impl UiState {
             // Its readback is no steady frame's.
             self.changed_this_frame = true;
         }
-        if ui.ctx().egui_wants_keyboard_input() {
+        // Keys are the view's unless a text field is being typed in (a button keeping the
+        // focus after a click does not take them).
+        if ui.ctx().text_edit_focused() {
             return;
         }
         let pressed = |key| ui.input(|i| i.key_pressed(key));
@@ -478,6 +534,9 @@ impl UiState {
             self.go_to(viewer, Self::ops(viewer));
         }
         let aspect = self.scene_rect.aspect_ratio();
+        if pressed(egui::Key::P) {
+            self.present = !self.present;
+        }
         if pressed(egui::Key::F) {
             if let Some(camera) = viewer.camera("all", aspect) {
                 self.fly_to(camera, now);

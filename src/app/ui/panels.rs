@@ -34,7 +34,7 @@ impl UiState {
                 ui.label(
                     RichText::new(text)
                         .monospace()
-                        .background_color(Color32::from_gray(45)),
+                        .background_color(Color32::from_gray(215)),
                 )
                 .on_hover_text(format!("position {position}, token id {id}"));
             }
@@ -78,6 +78,7 @@ impl UiState {
         {
             self.go_to(viewer, scrub);
         }
+        self.fill_controls(ui);
         if let Some(current) = viewer.current() {
             let op = &viewer.graph().ops[current];
             ui.label(
@@ -213,7 +214,7 @@ impl UiState {
                 ui.label(RichText::new(format!("{text:>6}")).monospace());
                 let (rect, _) =
                     ui.allocate_exact_size(egui::vec2(150.0, 14.0), egui::Sense::hover());
-                ui.painter().rect_filled(rect, 2.0, Color32::from_gray(40));
+                ui.painter().rect_filled(rect, 2.0, Color32::from_gray(220));
                 let mut bar = rect;
                 bar.set_width(rect.width() * p.clamp(0.0, 1.0));
                 ui.painter()
@@ -237,6 +238,8 @@ pub(super) fn help_window(ui: &egui::Ui, open: &mut bool) {
                     ("F", "fit the whole model"),
                     ("C", "fly to the current op's output"),
                     ("1 … 9", "the scene's named cameras"),
+                    ("P", "presentation mode: the picture and the narrative only"),
+                    ("Enter", "continue the walkthrough to its next paragraph"),
                     ("N", "append the next token"),
                     ("drag", "orbit"),
                     ("right-drag, middle-drag, Shift+drag", "pan"),

@@ -17,6 +17,13 @@ impl UiState {
     pub(super) fn scene(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
         let rect = ui.max_rect();
         self.scene_rect = rect;
+        // The first camera was made before the view's shape was known: fit it now.
+        if !self.framed {
+            self.framed = true;
+            if let Some(camera) = viewer.camera("overview", rect.aspect_ratio()) {
+                self.camera = camera;
+            }
+        }
         let response = ui.allocate_rect(rect, egui::Sense::click_and_drag());
         let viewport = Vec2::new(rect.width(), rect.height());
         let local = |p: egui::Pos2| Vec2::new(p.x - rect.min.x, p.y - rect.min.y);
@@ -64,8 +71,10 @@ impl UiState {
         );
         self.paint_trace(ui, viewer, rect, now);
         if let (Some(hover), Some(pointer)) = (&self.hover, pointer) {
+            operand_lines(ui, viewer, &self.camera, rect, hover, pointer);
             hover_tooltip(ui, viewer, hover, pointer);
         }
+        self.paint_legend(ui, viewer, rect);
         if let Some((line, at)) = &self.screenshot {
             if now.duration_since(*at) < NOTICE {
                 ui.painter().text(
@@ -77,6 +86,9 @@ impl UiState {
                 );
                 ui.ctx().request_repaint_after(NOTICE);
             }
+        }
+        if self.present {
+            return;
         }
         ui.painter().text(
             rect.left_bottom() + egui::vec2(8.0, -8.0),
@@ -139,6 +151,38 @@ impl UiState {
     }
 }
 
+/// Lines from the cells a hovered value was computed from to the tooltip that shows them.
+fn operand_lines(
+    ui: &egui::Ui,
+    viewer: &Viewer,
+    camera: &crate::render::Camera,
+    rect: egui::Rect,
+    hover: &Hover,
+    pointer: egui::Pos2,
+) {
+    let viewport = Vec2::new(rect.width(), rect.height());
+    let anchor = pointer + egui::vec2(16.0, 16.0);
+    for operand in &hover.explanation.operands {
+        let tensor = viewer.gpu_graph().tensor(operand.tensor);
+        let chunk_start = |chunk: usize| chunk * tensor.rows_per_chunk * tensor.row_len;
+        let Some(world) =
+            viewer
+                .layout()
+                .element_center(operand.tensor, operand.element, &chunk_start)
+        else {
+            continue;
+        };
+        let Some(screen) = camera.project(world, viewport) else {
+            continue;
+        };
+        let from = rect.min + egui::vec2(screen.x, screen.y);
+        let color = to_egui(role_color(viewer.graph().tensors[operand.tensor].role));
+        ui.painter()
+            .line_segment([from, anchor], egui::Stroke::new(1.5, color));
+        ui.painter().circle_filled(from, 3.5, color);
+    }
+}
+
 fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::Pos2) {
     let tensor = &viewer.graph().tensors[hover.tensor];
     egui::Area::new(egui::Id::unique("hover"))
@@ -160,7 +204,11 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                         );
                     }
                 });
-                ui.label(RichText::new(format!("value {}", format_value(hover.value))).monospace());
+                ui.label(
+                    RichText::new(format!("= {}", format_value(hover.value)))
+                        .monospace()
+                        .strong(),
+                );
                 let e = &hover.explanation;
                 if let Some(op) = &e.op {
                     ui.label(RichText::new(format!("written by {op}")).weak());
@@ -189,5 +237,26 @@ fn format_value(v: f32) -> String {
         "-inf (masked)".into()
     } else {
         format!("{v:.6}")
+    }
+}
+
+impl UiState {
+    /// The legend of the tensor under the pointer, or else of the current op's output: read
+    /// when that tensor changes or the graph ran again.
+    fn paint_legend(&mut self, ui: &egui::Ui, viewer: &Viewer, rect: egui::Rect) {
+        let current = viewer.current().map(|op| viewer.graph().ops[op].outputs[0]);
+        let Some(tensor) = self.hover.as_ref().map(|h| h.tensor).or(current) else {
+            self.legend = None;
+            return;
+        };
+        let stale = self.legend.as_ref().is_none_or(|l| l.tensor != tensor);
+        if stale || self.changed_this_frame {
+            self.legend = pollster::block_on(viewer.legend(tensor)).ok();
+            self.changed_this_frame = true;
+        }
+        if let Some(legend) = &self.legend {
+            let corner = rect.right_bottom() - egui::vec2(10.0, 28.0);
+            crate::render::legend::paint(ui.painter(), corner, legend, 12.0);
+        }
     }
 }
