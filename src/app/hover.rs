@@ -21,6 +21,25 @@ pub struct Explanation {
     pub detail: String,
     pub operands: Vec<Operand>,
     pub highlights: Vec<Highlight>,
+    /// The computation with this cell's indices, `{k}` standing for operand k's value and `{=}`
+    /// for the result: "{0} + dot(x[2], W[:, 7]) = {=}".
+    pub equation: String,
+}
+
+impl Explanation {
+    /// The equation with the operands' and the result's values filled in.
+    pub fn equation_with(
+        &self,
+        operands: &[f32],
+        result: f32,
+        format: fn(f32) -> String,
+    ) -> String {
+        let mut text = self.equation.replace("{=}", &format(result));
+        for (k, value) in operands.iter().enumerate() {
+            text = text.replace(&format!("{{{k}}}"), &format(*value));
+        }
+        text
+    }
 }
 
 /// The multi-dimensional index of a flat element of a tensor.
@@ -73,6 +92,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             let token = ids[t] as usize;
             e.detail =
                 format!("token {token} at position {t}: row {token} of wte plus row {t} of wpe");
+            e.equation = format!("wte[{token}, {ch}] + wpe[{t}, {ch}] = {{0}} + {{1}} = {{=}}");
             e.operands = vec![
                 operand("wte", ins[1], token * c + ch),
                 operand("wpe", ins[2], t * c + ch),
@@ -85,6 +105,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         (OpKind::LayerNorm { c, .. }, &[r, ch]) if op.outputs[0] == id => {
             e.detail =
                 format!("token {r}, channel {ch}: normalised with the mean and 1/std of row {r}");
+            e.equation = "({0} − {1}) × {2} × {3} + {4} = {=}".into();
             e.operands = vec![
                 operand("x", ins[0], r * c + ch),
                 operand("mean", op.outputs[1], r),
@@ -101,6 +122,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         (OpKind::Linear { k, .. }, &[r, n]) => {
             e.detail = format!("dot product of row {r} of the input and column {n} of the weights ({k} terms), plus bias {n}");
             e.operands = vec![operand("bias", ins[2], n)];
+            e.equation = format!("{{0}} + dot(x[{r}], W[:, {n}]) = {{=}}");
             e.highlights = vec![
                 highlight(ins[0], None, Some(r), None),
                 highlight(ins[1], None, None, Some(n)),
@@ -115,6 +137,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 ["query", "key", "value"][which]
             );
             e.operands = vec![operand("qkv", ins[0], t * 3 * h * d + col)];
+            e.equation = format!("qkv[{t}, {col}] = {{0}}");
             e.highlights = vec![highlight(ins[0], None, Some(t), Some(col))];
         }
         (OpKind::AttnScores { .. }, &[head, i, j]) => {
@@ -127,6 +150,11 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 highlight(ins[0], Some(head), Some(i), None),
                 highlight(ins[1], Some(head), Some(j), None),
             ];
+            e.equation = if j > i {
+                "−∞ (masked)".into()
+            } else {
+                format!("dot(q[{head}, {i}], k[{head}, {j}]) / √D = {{=}}")
+            };
         }
         (OpKind::Softmax { cols, .. }, idx) if op.outputs[0] == id => {
             let flat_row = flatten_row(&graph.tensors[id].shape, idx);
@@ -140,6 +168,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 operand("row sum", op.outputs[2], flat_row),
             ];
             let head = (idx.len() == 3).then_some(idx[0]);
+            e.equation = "exp({0} − {1}) / {2} = {=}".into();
             e.highlights = vec![highlight(ins[0], head, Some(idx[idx.len() - 2]), None)];
         }
         (OpKind::AttnMix { d, .. }, &[i, col]) => {
@@ -151,14 +180,17 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 highlight(ins[0], Some(head), Some(i), None),
                 highlight(ins[1], Some(head), None, Some(ch)),
             ];
+            e.equation = format!("Σj probs[{head}, {i}, j] × v[{head}, j, {ch}] = {{=}}");
         }
         (OpKind::Gelu { .. }, idx) => {
             let element = flatten(&graph.tensors[id].shape, idx);
             e.operands = vec![operand("x", ins[0], element)];
+            e.equation = "gelu({0}) = {=}".into();
         }
         (OpKind::Add { .. }, idx) => {
             let element = flatten(&graph.tensors[id].shape, idx);
             e.operands = vec![operand("a", ins[0], element), operand("b", ins[1], element)];
+            e.equation = "{0} + {1} = {=}".into();
         }
         (OpKind::Logits { .. }, &[t, v]) => {
             e.detail =
@@ -167,6 +199,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 highlight(ins[0], None, Some(t), None),
                 highlight(ins[1], None, Some(v), None),
             ];
+            e.equation = format!("dot(ln_f[{t}], wte[{v}]) = {{=}}");
         }
         _ => {}
     }
@@ -181,4 +214,45 @@ fn flatten(shape: &[usize], index: &[usize]) -> usize {
 fn flatten_row(shape: &[usize], index: &[usize]) -> usize {
     let k = shape.len() - 1;
     flatten(&shape[..k], &index[..k])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Graph;
+    use crate::scene::Scene;
+
+    fn two_places(v: f32) -> String {
+        format!("{v:.2}")
+    }
+
+    #[test]
+    fn a_linear_cell_shows_its_bias_dot_product_and_result() {
+        let config = Scene::embedded().model.config;
+        let graph = Graph::gpt2(&config, 6);
+        let out = graph.tensor_id("h.0.attn.qkv").unwrap();
+        let e = explain(&graph, out, &[2, 7], &[0, 1, 2, 0, 1, 2]);
+        assert_eq!(e.operands.len(), 1);
+        assert_eq!(
+            e.equation_with(&[0.25], 1.5, two_places),
+            "0.25 + dot(x[2], W[:, 7]) = 1.50"
+        );
+    }
+
+    #[test]
+    fn a_masked_score_says_so() {
+        let config = Scene::embedded().model.config;
+        let graph = Graph::gpt2(&config, 6);
+        let scores = graph.tensor_id("h.0.attn.scores").unwrap();
+        let e = explain(&graph, scores, &[1, 2, 4], &[0; 6]);
+        assert_eq!(
+            e.equation_with(&[], f32::NEG_INFINITY, two_places),
+            "−∞ (masked)"
+        );
+        let e = explain(&graph, scores, &[1, 4, 2], &[0; 6]);
+        assert_eq!(
+            e.equation_with(&[], 0.5, two_places),
+            "dot(q[1, 4], k[1, 2]) / √D = 0.50"
+        );
+    }
 }

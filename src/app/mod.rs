@@ -277,6 +277,9 @@ impl Running {
             return Ok(());
         }
         let readbacks_before = self.viewer.gpu().readback_count();
+        // Reset once per frame, not per egui pass: egui may run the UI twice in a frame (a
+        // discarded first pass), and what the first pass read back still counts as a change.
+        self.ui.changed_this_frame = false;
         let mut input = self.egui_state.take_egui_input(&self.window);
         if let Some(soak) = &mut self.soak {
             let (events, action) = soak.input(self.ui.scene_rect);

@@ -8,10 +8,9 @@ use serde::Serialize;
 
 use super::median;
 use crate::gpu::{GpuError, GpuOptions};
-use crate::model::{Config, Model};
 use crate::render::offscreen::{Offscreen, FORMAT};
 use crate::render::Camera;
-use crate::scene::{Scene, Tokenizer};
+use crate::scene::Scene;
 use crate::viewer::Viewer;
 
 #[derive(Debug, Serialize)]
@@ -29,23 +28,6 @@ pub struct FrameReport {
     pub rows: Vec<FrameRow>,
     /// Frame time of the GPT-2-small shape over that of the built-in model, per resolution.
     pub gpt2_over_tiny: Vec<(String, f64)>,
-}
-
-/// A GPT-2-small-shaped scene with random weights, run on `tokens` tokens.
-fn gpt2_scene(tokens: usize) -> Scene {
-    Scene {
-        name: "gpt2-small-shape".into(),
-        model_dir: String::new(),
-        description: "random weights".into(),
-        model: Model::random(Config::gpt2_small(), 0),
-        tokenizer: Tokenizer::Ids,
-        prompt: (0..tokens)
-            .map(|i| (i * 997 % 50257).to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-        cameras: Default::default(),
-        walkthrough: Default::default(),
-    }
 }
 
 async fn frame_times(
@@ -101,7 +83,7 @@ pub fn time_frames(
 pub async fn run(frames: usize, options: &GpuOptions) -> Result<FrameReport, GpuError> {
     let sizes = [(1920, 1080), (3840, 2160), (7680, 4320)];
     let mut rows = frame_times(Scene::embedded(), frames, &sizes, options).await?;
-    rows.extend(frame_times(gpt2_scene(16), frames, &sizes, options).await?);
+    rows.extend(frame_times(Scene::gpt2_small_shape(16), frames, &sizes, options).await?);
     let gpt2_over_tiny = sizes
         .iter()
         .enumerate()

@@ -22,6 +22,10 @@ pub struct RenderArgs {
     /// A model folder (config.json + model.safetensors) to draw without a scene.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Draw GPT-2 small's shape (12 layers, 768 channels, 50257 tokens) with random weights:
+    /// the layout at GPT-2's size without downloading it.
+    #[arg(long, conflicts_with_all = ["scene", "model", "chapter"])]
+    pub gpt2_small_shape: bool,
     /// Text to run instead of the scene's prompt.
     #[arg(long)]
     pub prompt: Option<String>,
@@ -129,7 +133,10 @@ pub fn load_scene(scene: Option<&Path>, model: Option<&Path>) -> Result<Scene> {
 pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
     let (width, height) = parse_size(&args.size)?;
     super::video::check(args, width, height)?;
-    let scene = load_scene(args.scene.as_deref(), args.model.as_deref())?;
+    let scene = match args.gpt2_small_shape {
+        true => Scene::gpt2_small_shape(16),
+        false => load_scene(args.scene.as_deref(), args.model.as_deref())?,
+    };
     let prompt = args.prompt.clone().unwrap_or_else(|| scene.prompt.clone());
     let ids = scene.tokenizer.encode(&prompt)?;
     pollster::block_on(async {

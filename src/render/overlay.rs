@@ -60,7 +60,43 @@ pub fn paint(
         |min, max| screen_rect(camera, viewport, min, max).map(|r| r.translate(view.min.to_vec2()));
     collapsed_labels(painter, layout, &collapsed, &region_rect);
     arrows(painter, view, layout, camera, states, &hidden);
-    labels(painter, view, graph, &rect_of, clip);
+    let titles = region_titles(painter, view, layout, &region_rect);
+    labels(painter, view, graph, &rect_of, clip, titles);
+}
+
+/// Each region's name ("Block 2", "Embedding", "Output") in large type above its top-left
+/// corner; returns where they went, so that tags keep clear of them.
+fn region_titles(
+    painter: &egui::Painter,
+    view: egui::Rect,
+    layout: &Layout,
+    region_rect: &dyn Fn(Vec2, Vec2) -> Option<egui::Rect>,
+) -> Vec<egui::Rect> {
+    let size = 2.0 * TEXT_AT_900 * view.height() / 900.0;
+    let mut taken = Vec::new();
+    for region in &layout.regions {
+        let Some(rect) = region_rect(region.min, region.max) else {
+            continue;
+        };
+        // Only where the region is big enough on screen for its title to belong to it.
+        if rect.height() < size * 4.0 || !painter.clip_rect().intersects(rect) {
+            continue;
+        }
+        let mut name = region.name.clone();
+        if let Some(first) = name.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        let galley =
+            painter.layout_no_wrap(name, FontId::proportional(size), Color32::from_gray(95));
+        let at = rect.left_top() - egui::vec2(0.0, galley.size().y + size * 0.4);
+        let title = egui::Rect::from_min_size(at, galley.size());
+        if taken.iter().any(|t: &egui::Rect| t.intersects(title)) {
+            continue;
+        }
+        taken.push(title);
+        painter.galley(at, galley, Color32::from_gray(95));
+    }
+    taken
 }
 
 /// The arrows, translucent and as wide as the world they run in; those into the current op's
@@ -141,6 +177,7 @@ fn labels(
     graph: &Graph,
     rect_of: &dyn Fn(usize) -> Option<egui::Rect>,
     clip: egui::Rect,
+    titles: Vec<egui::Rect>,
 ) {
     let text_size = (TEXT_AT_900 * view.height() / 900.0).max(9.0);
     let panels: Vec<(usize, egui::Rect)> = (0..graph.tensors.len())
@@ -152,7 +189,7 @@ fn labels(
             .any(|&(other, r)| other != id && r.intersects(rect))
             && !taken.iter().any(|t| t.intersects(rect))
     };
-    let mut taken: Vec<egui::Rect> = Vec::new();
+    let mut taken: Vec<egui::Rect> = titles;
     // Brackets come after every tag, so that no bracket takes a tag's place.
     let mut tagged = Vec::new();
     let order = [

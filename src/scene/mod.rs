@@ -117,6 +117,25 @@ impl Scene {
     }
 
     /// The scene built into the binary (`scenes/sort`).
+    /// GPT-2 small's shape (12 layers, 12 heads, 768 channels, 50257 tokens) with random
+    /// weights (seed 0), run on `tokens` token ids: the layout and the kernels at GPT-2's size
+    /// without the download. Its numbers are computed, from random weights, not GPT-2's.
+    pub fn gpt2_small_shape(tokens: usize) -> Scene {
+        Scene {
+            name: "gpt2-small-shape".into(),
+            model_dir: String::new(),
+            description: "GPT-2 small's shape, random weights".into(),
+            model: Model::random(Config::gpt2_small(), 0),
+            tokenizer: Tokenizer::Ids,
+            prompt: (0..tokens)
+                .map(|i| (i * 997 % 50257).to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            cameras: Default::default(),
+            walkthrough: Default::default(),
+        }
+    }
+
     pub fn embedded() -> Scene {
         let config = Config::from_json("scenes/sort/config.json", EMBEDDED_CONFIG)
             .expect("the built-in config parses");

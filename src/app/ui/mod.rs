@@ -382,7 +382,6 @@ impl UiState {
     }
 
     pub fn show(&mut self, ui: &mut egui::Ui, viewer: &mut Viewer, now: Instant) {
-        self.changed_this_frame = false;
         self.keyboard(ui, viewer, now);
         if self.playing && now.duration_since(self.last_step) >= PLAY_STEP {
             self.last_step = now;

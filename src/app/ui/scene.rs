@@ -204,12 +204,12 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                         );
                     }
                 });
-                ui.label(
-                    RichText::new(format!("= {}", format_value(hover.value)))
-                        .monospace()
-                        .strong(),
-                );
                 let e = &hover.explanation;
+                let equation = match e.equation.is_empty() {
+                    true => format!("= {}", format_value(hover.value)),
+                    false => e.equation_with(&hover.operand_values, hover.value, format_value),
+                };
+                ui.label(RichText::new(equation).monospace().strong());
                 if let Some(op) = &e.op {
                     ui.label(RichText::new(format!("written by {op}")).weak());
                 }
