@@ -58,7 +58,13 @@ impl AttentionView {
             layer: 0,
             head: 0,
             texture,
-            scene: SceneTarget::new(&viewer.gpu().device, viewer.format(), SIZE, SIZE),
+            scene: SceneTarget::new(
+                &viewer.gpu().device,
+                viewer.format(),
+                SIZE,
+                SIZE,
+                crate::render::target::window_samples(viewer.gpu()),
+            ),
             view,
             texture_id,
             hovered_row: None,
@@ -98,6 +104,7 @@ impl AttentionView {
         viewer.renderer().draw_panel(
             viewer.gpu(),
             &mut pass,
+            self.scene.samples,
             View::Attention,
             &camera,
             Vec2::splat(SIZE as f32),

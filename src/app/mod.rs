@@ -142,7 +142,8 @@ fn open_egui(
         None,
         Some(viewer.gpu().limits.max_texture_dimension_2d as usize),
     );
-    let egui_renderer = crate::render::target::egui_renderer(&viewer.gpu().device, format);
+    let samples = crate::render::target::window_samples(viewer.gpu());
+    let egui_renderer = crate::render::target::egui_renderer(&viewer.gpu().device, format, samples);
     (egui_ctx, egui_state, egui_renderer)
 }
 
@@ -170,6 +171,7 @@ impl Running {
             config.format,
             config.width,
             config.height,
+            crate::render::target::window_samples(viewer.gpu()),
         );
         Ok(Running {
             window,
@@ -229,6 +231,7 @@ impl Running {
             config.format,
             config.width,
             config.height,
+            crate::render::target::window_samples(viewer.gpu()),
         );
         Ok(Running {
             window,
@@ -329,6 +332,7 @@ impl Running {
                     self.config.format,
                     self.config.width,
                     self.config.height,
+                    self.scene_target.samples,
                 );
             }
             let mut pass = self
@@ -342,9 +346,13 @@ impl Running {
             let h = (scene_rect.height() * ppp).min(self.config.height as f32 - y);
             if w >= 1.0 && h >= 1.0 {
                 pass.set_viewport(x, y, w, h, 0.0, 1.0);
-                self.viewer
-                    .renderer()
-                    .draw(gpu, &mut pass, &self.ui.camera, Vec2::new(w, h));
+                self.viewer.renderer().draw(
+                    gpu,
+                    &mut pass,
+                    self.scene_target.samples,
+                    &self.ui.camera,
+                    Vec2::new(w, h),
+                );
                 pass.set_viewport(
                     0.0,
                     0.0,

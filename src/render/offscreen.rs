@@ -3,7 +3,7 @@
 
 use glam::Vec2;
 
-use super::target::SceneTarget;
+use super::target::{SceneTarget, PICTURE_SAMPLES};
 use super::{overlay, Camera, TensorRenderer, TensorState};
 use crate::gpu::{Gpu, GpuError};
 use crate::graph::Graph;
@@ -54,13 +54,13 @@ impl Offscreen {
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        let egui_renderer = super::target::egui_renderer(&gpu.device, FORMAT);
+        let egui_renderer = super::target::egui_renderer(&gpu.device, FORMAT, PICTURE_SAMPLES);
         Ok(Offscreen {
             width,
             height,
             texture,
             view,
-            scene: SceneTarget::new(&gpu.device, FORMAT, width, height),
+            scene: SceneTarget::new(&gpu.device, FORMAT, width, height, PICTURE_SAMPLES),
             panel_width: 0,
             egui_renderer,
             egui_ctx: egui::Context::default(),
@@ -146,7 +146,7 @@ impl Offscreen {
                 .pass(&mut encoder, &self.view, "scene")
                 .forget_lifetime();
             pass.set_viewport(scene.left(), 0.0, viewport.x, viewport.y, 0.0, 1.0);
-            renderer.draw(gpu, &mut pass, camera, viewport);
+            renderer.draw(gpu, &mut pass, PICTURE_SAMPLES, camera, viewport);
             pass.set_viewport(0.0, 0.0, full.x, full.y, 0.0, 1.0);
             self.egui_renderer.render(&mut pass, &jobs, &screen);
         }

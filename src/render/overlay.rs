@@ -61,7 +61,7 @@ pub fn paint(
     collapsed_labels(painter, layout, &collapsed, &region_rect);
     arrows(painter, view, layout, camera, states, &hidden);
     let titles = region_titles(painter, view, layout, &region_rect);
-    labels(painter, view, graph, &rect_of, clip, titles);
+    labels(painter, view, graph, &rect_of, clip, titles, states);
 }
 
 /// Each region's name ("Block 2", "Embedding", "Output") in large type above its top-left
@@ -178,6 +178,7 @@ fn labels(
     rect_of: &dyn Fn(usize) -> Option<egui::Rect>,
     clip: egui::Rect,
     titles: Vec<egui::Rect>,
+    states: &[TensorState],
 ) {
     let text_size = (TEXT_AT_900 * view.height() / 900.0).max(9.0);
     let panels: Vec<(usize, egui::Rect)> = (0..graph.tensors.len())
@@ -199,11 +200,28 @@ fn labels(
         Role::Weight,
         Role::Aggregate,
     ];
+    // The current op's tensors first, whatever else their tags would cover; then by role.
+    let current = |id: usize| {
+        matches!(
+            states[id],
+            TensorState::CurrentInput | TensorState::CurrentOutput
+        )
+    };
+    let mut ordered: Vec<(usize, egui::Rect)> = panels
+        .iter()
+        .copied()
+        .filter(|&(id, _)| current(id))
+        .collect();
     for role in order {
-        for &(id, rect) in panels
-            .iter()
-            .filter(|(id, _)| graph.tensors[*id].role == role)
-        {
+        ordered.extend(
+            panels
+                .iter()
+                .copied()
+                .filter(|&(id, _)| !current(id) && graph.tensors[id].role == role),
+        );
+    }
+    {
+        for (id, rect) in ordered {
             let tensor = &graph.tensors[id];
             let size = (rect.height() / 3.0).clamp(text_size * 0.8, text_size * 1.5);
             if rect.height().max(rect.width()) < size * 2.0 {
@@ -216,7 +234,11 @@ fn labels(
                 rect.left_top() - egui::vec2(0.0, name.size().y + 2.0 * pad.y + size * 0.3),
                 name.size() + 2.0 * pad,
             );
-            if !free(tag, id, &taken) {
+            let placed = match current(id) {
+                true => !taken.iter().any(|t| t.intersects(tag)),
+                false => free(tag, id, &taken),
+            };
+            if !placed {
                 continue;
             }
             taken.push(tag);

@@ -2,13 +2,27 @@
 //! the window's or the offscreen image's texture: slabs need a depth test to hide their back
 //! faces, and their edges need antialiasing.
 
-/// Samples per pixel: 4 is the count every WebGPU device supports for colour and depth.
-pub const SAMPLES: u32 = 4;
+/// Samples per pixel of pictures and films: 4 is the count every WebGPU device supports for
+/// colour and depth.
+pub const PICTURE_SAMPLES: u32 = 4;
+/// The sample counts the tensor pipelines are made for.
+pub const SAMPLE_COUNTS: [u32; 2] = [1, 4];
+
+/// Samples per pixel in the window: 4 on a GPU; 1 on a CPU adapter such as lavapipe, where 4x
+/// multisampling triples the frame time of an interactive window (pictures keep 4x).
+pub fn window_samples(gpu: &crate::gpu::Gpu) -> u32 {
+    match gpu.adapter_info.device_type {
+        wgpu::DeviceType::Cpu => 1,
+        _ => PICTURE_SAMPLES,
+    }
+}
 pub const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 
 pub struct SceneTarget {
     pub width: u32,
     pub height: u32,
+    /// Samples per pixel (1: no multisampling, drawn straight into the output).
+    pub samples: u32,
     color: wgpu::TextureView,
     depth: wgpu::TextureView,
 }
@@ -19,6 +33,7 @@ impl SceneTarget {
         format: wgpu::TextureFormat,
         width: u32,
         height: u32,
+        samples: u32,
     ) -> SceneTarget {
         let texture = |label, format| {
             device
@@ -30,7 +45,7 @@ impl SceneTarget {
                         depth_or_array_layers: 1,
                     },
                     mip_level_count: 1,
-                    sample_count: SAMPLES,
+                    sample_count: samples,
                     dimension: wgpu::TextureDimension::D2,
                     format,
                     usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
@@ -41,6 +56,7 @@ impl SceneTarget {
         SceneTarget {
             width,
             height,
+            samples,
             color: texture("scene colour (multisampled)", format),
             depth: texture("scene depth", DEPTH_FORMAT),
         }
@@ -61,13 +77,24 @@ impl SceneTarget {
     ) -> wgpu::RenderPass<'e> {
         encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some(label),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &self.color,
-                resolve_target: Some(output),
-                depth_slice: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
-                    store: wgpu::StoreOp::Discard,
+            color_attachments: &[Some(match self.samples {
+                1 => wgpu::RenderPassColorAttachment {
+                    view: output,
+                    resolve_target: None,
+                    depth_slice: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
+                        store: wgpu::StoreOp::Store,
+                    },
+                },
+                _ => wgpu::RenderPassColorAttachment {
+                    view: &self.color,
+                    resolve_target: Some(output),
+                    depth_slice: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
+                        store: wgpu::StoreOp::Discard,
+                    },
                 },
             })],
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
@@ -85,13 +112,17 @@ impl SceneTarget {
     }
 }
 
-/// egui drawing into a [`SceneTarget`]'s pass.
-pub fn egui_renderer(device: &wgpu::Device, format: wgpu::TextureFormat) -> egui_wgpu::Renderer {
+/// egui drawing into the pass of a [`SceneTarget`] with `samples` samples per pixel.
+pub fn egui_renderer(
+    device: &wgpu::Device,
+    format: wgpu::TextureFormat,
+    samples: u32,
+) -> egui_wgpu::Renderer {
     egui_wgpu::Renderer::new(
         device,
         format,
         egui_wgpu::RendererOptions {
-            msaa_samples: SAMPLES,
+            msaa_samples: samples,
             depth_stencil_format: Some(DEPTH_FORMAT),
             ..egui_wgpu::RendererOptions::PREDICTABLE
         },

@@ -60,9 +60,13 @@ pub fn paint(
                     end += 1;
                 }
                 if rank > 0 && rank <= shown {
-                    if let (Some(a), Some(b)) = (to_screen(row, start), to_screen(row + 1, end)) {
+                    // The run's four corners, each projected: a quad, not a rectangle, once the
+                    // camera looks at the slab at an angle.
+                    let corners = [(row, start), (row, end), (row + 1, end), (row + 1, start)]
+                        .map(|(r, c)| to_screen(r, c));
+                    if let [Some(a), Some(b), Some(c), Some(d)] = corners {
                         let t = (rank - 1) as f32 / (total - 1.0).max(1.0);
-                        paint_run(painter, egui::Rect::from_two_pos(a, b), rank, t);
+                        paint_run(painter, [a, b, c, d], rank, t);
                     }
                 }
                 start = end;
@@ -71,22 +75,27 @@ pub fn paint(
     }
 }
 
-fn paint_run(painter: &egui::Painter, rect: egui::Rect, rank: u32, t: f32) {
-    painter.rect_filled(rect, 0.0, rank_color(t));
-    if rect.width() > 4.0 && rect.height() > 4.0 {
-        painter.rect_stroke(
-            rect,
-            0.0,
-            Stroke::new(1.0, Color32::from_black_alpha(120)),
-            egui::StrokeKind::Inside,
+fn paint_run(painter: &egui::Painter, quad: [Pos2; 4], rank: u32, t: f32) {
+    let outline = match quad[0].distance(quad[1]) > 4.0 && quad[1].distance(quad[2]) > 4.0 {
+        true => Stroke::new(1.0, Color32::from_black_alpha(120)),
+        false => Stroke::NONE,
+    };
+    painter.add(egui::Shape::convex_polygon(
+        quad.to_vec(),
+        rank_color(t),
+        outline,
+    ));
+    let (width, height) = (quad[0].distance(quad[1]), quad[1].distance(quad[2]));
+    if height > 12.0 && width > 22.0 {
+        let center = Pos2::new(
+            quad.iter().map(|p| p.x).sum::<f32>() / 4.0,
+            quad.iter().map(|p| p.y).sum::<f32>() / 4.0,
         );
-    }
-    if rect.height() > 12.0 && rect.width() > 22.0 {
         painter.text(
-            rect.center(),
+            center,
             egui::Align2::CENTER_CENTER,
             rank.to_string(),
-            FontId::monospace((rect.height() * 0.6).min(13.0)),
+            FontId::monospace((height * 0.6).min(13.0)),
             Color32::BLACK,
         );
     }

@@ -72,7 +72,8 @@ const VIEWS: usize = 2;
 
 pub struct TensorRenderer {
     pub layout: Layout,
-    pipeline: wgpu::RenderPipeline,
+    /// The draw pipeline for each sample count a target may have.
+    pipelines: Vec<(u32, wgpu::RenderPipeline)>,
     /// One camera per view drawn in the same frame (the 3D scene, the attention heatmap).
     camera_buffers: Vec<wgpu::Buffer>,
     panel_buffer: wgpu::Buffer,
@@ -149,36 +150,39 @@ impl TensorRenderer {
             bind_group_layouts: &[Some(&frame_layout), Some(&values_layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("tensor draw"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                buffers: &[],
-                compilation_options: Default::default(),
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                targets: &[Some(format.into())],
-                compilation_options: Default::default(),
-            }),
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: target::DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Less),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: wgpu::MultisampleState {
-                count: target::SAMPLES,
-                ..Default::default()
-            },
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = |samples: u32| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("tensor draw"),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &module,
+                    entry_point: Some("vs_main"),
+                    buffers: &[],
+                    compilation_options: Default::default(),
+                },
+                fragment: Some(wgpu::FragmentState {
+                    module: &module,
+                    entry_point: Some("fs_main"),
+                    targets: &[Some(format.into())],
+                    compilation_options: Default::default(),
+                }),
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: Some(wgpu::DepthStencilState {
+                    format: target::DEPTH_FORMAT,
+                    depth_write_enabled: Some(true),
+                    depth_compare: Some(wgpu::CompareFunction::Less),
+                    stencil: Default::default(),
+                    bias: Default::default(),
+                }),
+                multisample: wgpu::MultisampleState {
+                    count: samples,
+                    ..Default::default()
+                },
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let pipelines = target::SAMPLE_COUNTS.map(|n| (n, pipeline(n))).to_vec();
 
         let camera_buffers: Vec<wgpu::Buffer> = (0..VIEWS)
             .map(|_| {
@@ -260,7 +264,7 @@ impl TensorRenderer {
         let renderer = TensorRenderer {
             layout,
             draws,
-            pipeline,
+            pipelines,
             camera_buffers,
             panel_buffer,
             panel_stride,
@@ -362,35 +366,41 @@ impl TensorRenderer {
         self.upload_panels(gpu);
     }
 
-    /// Draws every panel into `pass` as seen by `camera` in a viewport of `viewport` pixels.
+    /// Draws every panel into `pass` (of a target with `samples` samples per pixel) as seen by
+    /// `camera` in a viewport of `viewport` pixels.
     pub fn draw(
         &self,
         gpu: &Gpu,
         pass: &mut wgpu::RenderPass<'_>,
+        samples: u32,
         camera: &Camera,
         viewport: Vec2,
     ) {
-        self.draw_panels(gpu, pass, View::Scene, camera, viewport, None);
+        self.draw_panels(gpu, pass, samples, View::Scene, camera, viewport, None);
     }
 
     /// Draws one panel of the layout alone (the attention heatmap).
+    #[allow(clippy::too_many_arguments)]
     pub fn draw_panel(
         &self,
         gpu: &Gpu,
         pass: &mut wgpu::RenderPass<'_>,
+        samples: u32,
         view: View,
         camera: &Camera,
         viewport: Vec2,
         panel: usize,
     ) {
-        self.draw_panels(gpu, pass, view, camera, viewport, Some(panel));
+        self.draw_panels(gpu, pass, samples, view, camera, viewport, Some(panel));
     }
 
     /// Draws every panel, or only panel `only`, for one view of the frame.
+    #[allow(clippy::too_many_arguments)]
     fn draw_panels(
         &self,
         gpu: &Gpu,
         pass: &mut wgpu::RenderPass<'_>,
+        samples: u32,
         view: View,
         camera: &Camera,
         viewport: Vec2,
@@ -405,7 +415,13 @@ impl TensorRenderer {
         let slot = view as usize;
         gpu.queue
             .write_buffer(&self.camera_buffers[slot], 0, bytemuck::bytes_of(&uniform));
-        pass.set_pipeline(&self.pipeline);
+        let pipeline = self
+            .pipelines
+            .iter()
+            .find(|(n, _)| *n == samples)
+            .map(|(_, p)| p)
+            .expect("targets use one of SAMPLE_COUNTS");
+        pass.set_pipeline(pipeline);
         let collapsed = match only {
             Some(_) => vec![false; self.layout.regions.len()],
             None => self.layout.collapsed(camera, viewport),

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Makes every picture in docs/ that the README shows, from the built-in model: the stills with
+# `glassbox render` (the commands the README writes under each picture), and the window under a
+# virtual display (Xvfb, xdotool and ImageMagick's `import`: apt-get install xvfb xdotool
+# imagemagick). Run from the repository root after `cargo build --release`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+glassbox=target/release/glassbox
+export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
+
+$glassbox render --chapter softmax --paragraph 2 --size 1600x900 --out docs/walkthrough.png
+$glassbox render --size 1600x900 --camera overview --out docs/overview.png
+$glassbox render --size 1600x900 --camera h.0.mlp.fc --op h.0.mlp.gelu --out docs/block0.png
+$glassbox render --size 1600x900 --camera attention --op h.0.attn.softmax --out docs/attention.png
+$glassbox render --kv-cache --generate 3 --size 1600x900 --camera h.0.attn.k_cache --out docs/kv_cache.png
+$glassbox render --gpt2-small-shape --size 1600x900 --camera overview --out docs/gpt2_small.png
+$glassbox render --difference --trace h.0.mlp.c_fc --op h.0.mlp.c_fc --camera h.0.mlp.fc --size 1600x900 --out docs/difference.png
+
+# The window: start the walkthrough, continue to the softmax chapter's second paragraph, hover a
+# cell of the attention probabilities, and take the screen.
+xvfb-run -a -s "-screen 0 1600x900x24" bash -c "
+    $glassbox --frames 100000 & app=\$!
+    sleep 10
+    window=\$(xdotool search --name glassbox | head -1)
+    xdotool windowfocus --sync \$window windowsize --sync \$window 1600 900
+    sleep 2
+    xdotool mousemove 30 308 click 1
+    sleep 2
+    for _ in 1 2 3 4 5 6 7 8; do xdotool key --window \$window Return; sleep 0.8; done
+    xdotool mousemove 495 615
+    sleep 3
+    import -window root docs/app.png
+    kill \$app
+"
+echo "pictures written to docs/"
