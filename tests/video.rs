@@ -188,30 +188,35 @@ fn bad_options_are_errors_that_name_them() {
         }
         assert!(!text(&out).contains("panicked"), "{}", text(&out));
     };
-    refused(
-        &["render", "--video", "x.mp4", "--fps", "25"],
-        &["--fps", "30 or 60"],
-    );
-    refused(
-        &["render", "--out", "x.png", "--fps", "30"],
-        &["--fps", "--video"],
-    );
-    refused(
-        &["render", "--video", "x.mp4", "--seconds", "0"],
-        &["--seconds"],
-    );
-    refused(
-        &["render", "--video", "x.mp4", "--size", "321x180"],
-        &["--size", "even"],
-    );
-    refused(
-        &["render", "--video", "x.mp4", "--op-range", "h.0.ln_1..nope"],
-        &["--op-range", "nope"],
-    );
-    refused(
-        &["render", "--video", "x.mp4", "--chapter", "nope"],
-        &["--chapter", "tokens"],
-    );
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["render", "--video", "x.mp4", "--fps", "25"],
+            &["--fps", "30 or 60"],
+        ),
+        (
+            &["render", "--out", "x.png", "--fps", "30"],
+            &["--fps", "--video"],
+        ),
+        (
+            &["render", "--video", "x.mp4", "--seconds", "0"],
+            &["--seconds"],
+        ),
+        (
+            &["render", "--video", "x.mp4", "--size", "321x180"],
+            &["--size", "even"],
+        ),
+        (
+            &["render", "--video", "x.mp4", "--op-range", "h.0.ln_1..nope"],
+            &["--op-range", "nope"],
+        ),
+        (
+            &["render", "--video", "x.mp4", "--chapter", "nope"],
+            &["--chapter", "tokens"],
+        ),
+    ];
+    for (args, names) in cases {
+        refused(args, names);
+    }
     // ffmpeg refusing the output: its own words come back.
     let dir = scratch("refused");
     let film = dir.join("no-extension");

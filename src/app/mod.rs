@@ -126,6 +126,18 @@ fn open_device(
     Ok((gpu, surface, config))
 }
 
+/// The multisampled colour and depth the window draws into, at the surface's size.
+fn window_target(viewer: &Viewer, config: &wgpu::SurfaceConfiguration) -> SceneTarget {
+    let samples = crate::render::target::window_samples(viewer.gpu());
+    SceneTarget::new(
+        &viewer.gpu().device,
+        config.format,
+        config.width,
+        config.height,
+        samples,
+    )
+}
+
 /// egui for the window, drawing with the viewer's device.
 fn open_egui(
     window: &Window,
@@ -166,13 +178,7 @@ impl Running {
             ui.watch_kernels(dir);
         }
         ui.present = options.present;
-        let scene_target = SceneTarget::new(
-            &viewer.gpu().device,
-            config.format,
-            config.width,
-            config.height,
-            crate::render::target::window_samples(viewer.gpu()),
-        );
+        let scene_target = window_target(&viewer, &config);
         Ok(Running {
             window,
             surface,
@@ -226,13 +232,7 @@ impl Running {
         let (egui_ctx, egui_state, mut egui_renderer) = open_egui(&window, &viewer, config.format);
         ui.reattach(&viewer, &mut egui_renderer, problem, &left_out);
         println!("{problem}; opened a new device and restored the session");
-        let scene_target = SceneTarget::new(
-            &viewer.gpu().device,
-            config.format,
-            config.width,
-            config.height,
-            crate::render::target::window_samples(viewer.gpu()),
-        );
+        let scene_target = window_target(&viewer, &config);
         Ok(Running {
             window,
             surface,

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::gpu::GpuOptions;
 use crate::render::offscreen::{Offscreen, FORMAT};
 use crate::scene::Scene;
-use crate::viewer::narrative::{paint_narrative, panel_width, text_size};
+use crate::viewer::narrative::{paint_beside, panel_width};
 use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
 
@@ -223,9 +223,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 crate::render::trace::paint(painter, rect, viewer.layout(), &camera, trace, 1.0);
             }
             if args.chapter.is_some() {
-                let panel = egui::Rect::from_min_max(egui::Pos2::ZERO, rect.left_bottom());
-                let size = text_size(rect.height());
-                paint_narrative(painter, panel, viewer.graph(), &player.narrative, size);
+                paint_beside(painter, rect, viewer.graph(), &player.narrative);
             }
         };
         target.draw_with_overlay(

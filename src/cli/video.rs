@@ -11,7 +11,7 @@ use clap::Args;
 use super::encode::{Sink, Written};
 use super::render::RenderArgs;
 use crate::render::offscreen::Offscreen;
-use crate::viewer::narrative::{paint_narrative, panel_width, text_size};
+use crate::viewer::narrative::{paint_beside, panel_width};
 use crate::viewer::walkthrough::{paint_caption, Shown, WalkthroughPlayer};
 use crate::viewer::Viewer;
 
@@ -279,11 +279,7 @@ pub async fn record(
             &camera,
             &states,
             |painter, rect| match &narrative {
-                Some(narrative) => {
-                    let panel = egui::Rect::from_min_max(egui::Pos2::ZERO, rect.left_bottom());
-                    let size = text_size(rect.height());
-                    paint_narrative(painter, panel, viewer.graph(), narrative, size);
-                }
+                Some(narrative) => paint_beside(painter, rect, viewer.graph(), narrative),
                 None => paint_caption(painter, rect, &title, &caption),
             },
         );

@@ -81,6 +81,12 @@ fn text_of(shown: &Shown) -> &str {
     }
 }
 
+/// Paints the narrative as a panel left of the scene, which a picture draws at `scene`.
+pub fn paint_beside(painter: &egui::Painter, scene: Rect, graph: &Graph, narrative: &Narrative) {
+    let panel = Rect::from_min_max(Pos2::ZERO, scene.left_bottom());
+    paint_narrative(painter, panel, graph, narrative, text_size(scene.height()));
+}
+
 /// Paints the narrative as a dark panel filling `rect`, for pictures and films; text `size`
 /// points high.
 pub fn paint_narrative(
