@@ -218,7 +218,22 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let mut target = Offscreen::new(viewer.gpu(), width, height)?;
         target.reserve_panel(panel);
         let states = viewer.states();
+        // The current op's output gets its legend (one readback, before any frame is timed).
+        let current = viewer.current().map(|op| viewer.graph().ops[op].outputs[0]);
+        let legend = match current {
+            Some(tensor) => Some(viewer.legend(tensor).await?),
+            None => None,
+        };
         let caption = |painter: &egui::Painter, rect: egui::Rect| {
+            if let Some(legend) = &legend {
+                let size = (13.0 * rect.height() / 900.0).max(9.0);
+                crate::render::legend::paint(
+                    painter,
+                    rect.right_bottom() - egui::vec2(size, size),
+                    legend,
+                    size,
+                );
+            }
             if let Some(trace) = &trace {
                 crate::render::trace::paint(painter, rect, viewer.layout(), &camera, trace, 1.0);
             }

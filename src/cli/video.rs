@@ -17,6 +17,8 @@ use crate::viewer::Viewer;
 
 /// How long `--op-range` shows each op.
 pub const OP_SECONDS: f32 = 0.5;
+/// The share of an op's time its output takes to fill in.
+const FILL_SHARE: f32 = 0.8;
 
 #[derive(Args)]
 pub struct VideoArgs {
@@ -240,6 +242,7 @@ pub async fn record(
     let mut shown = None;
     let (mut title, mut caption) = (String::new(), Vec::new());
     let mut narrative = None;
+    let mut filling = None;
     for index in 0..frames {
         let time = index as f32 / fps as f32;
         let camera = match &plan {
@@ -257,15 +260,29 @@ pub async fn record(
                 camera
             }
             Plan::Ops(ops) => {
-                let op = ops[((time / OP_SECONDS) as usize).min(ops.len() - 1)];
+                let slot = ((time / OP_SECONDS) as usize).min(ops.len() - 1);
+                let op = ops[slot];
                 if shown != Some((op, 0)) {
                     shown = Some((op, 0));
                     viewer.step_to(op);
+                    // Each op's output fills in as its workgroups started on the GPU, over
+                    // the first part of its time (traced once: one readback per op).
+                    filling = viewer.start_fill().await?;
                     let op = &viewer.graph().ops[op];
                     title.clone_from(&op.name);
                     caption = vec![Shown::Text(op.formula.to_string())];
                     if args.difference {
                         viewer.refresh_difference().await?;
+                    }
+                }
+                if let Some(workgroups) = filling {
+                    let into = (time - slot as f32 * OP_SECONDS) / (OP_SECONDS * FILL_SHARE);
+                    let rank = (into * workgroups as f32).ceil() as u32;
+                    if rank >= workgroups {
+                        viewer.stop_fill();
+                        filling = None;
+                    } else {
+                        viewer.show_fill(rank.max(1));
                     }
                 }
                 fixed_camera.expect("set for op ranges")
