@@ -8,7 +8,7 @@ use glam::{Vec2, Vec3};
 
 use super::flow::FlowKind;
 use super::names::plain_name;
-use super::style::{dim_color, dim_letter, role_material, to_egui, RESIDUAL};
+use super::style::{dim_color, dim_letter, on_light, role_material, to_egui, RESIDUAL};
 use super::{Camera, Layout, TensorState};
 use crate::graph::{Graph, Role};
 
@@ -298,7 +298,7 @@ fn brackets(
                 egui::TextFormat::simple(font.clone(), Color32::from_gray(90)),
             );
         }
-        let format = egui::TextFormat::simple(font.clone(), darker(dim_color(dim)));
+        let format = egui::TextFormat::simple(font.clone(), on_light(dim_color(dim)));
         job.append(&format!("{} = {n}", dim_letter(dim)), 0.0, format);
     }
     let cols = painter.layout_job(job);
@@ -325,7 +325,7 @@ fn brackets(
     if let Some(r) = row_dim {
         let dim = tensor.dims[r];
         let text = format!("{} = {}", dim_letter(dim), tensor.shape[r]);
-        let galley = painter.layout_no_wrap(text, font, darker(dim_color(dim)));
+        let galley = painter.layout_no_wrap(text, font, on_light(dim_color(dim)));
         let x = rect.left() - gap;
         let text_rect = egui::Rect::from_min_size(
             Pos2::new(
@@ -352,11 +352,6 @@ fn brackets(
             );
         }
     }
-}
-
-/// A dimension colour dark enough to read on the light background.
-fn darker(c: super::style::Rgba) -> Color32 {
-    to_egui([c[0] * 0.5, c[1] * 0.5, c[2] * 0.5, 1.0])
 }
 
 /// A bracket from `a` to `b` at `at` (y for a horizontal one, x for a vertical one), its ends

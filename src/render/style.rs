@@ -65,6 +65,11 @@ pub const BACKGROUND: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
+/// A colour dark enough to read as text on the light background and panels.
+pub fn on_light(c: Rgba) -> egui::Color32 {
+    to_egui([c[0] * 0.5, c[1] * 0.5, c[2] * 0.5, c[3]])
+}
+
 pub fn to_egui(c: Rgba) -> egui::Color32 {
     egui::Rgba::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]).into()
 }

@@ -6,6 +6,8 @@ mod difference;
 mod fill;
 mod generation;
 mod legend;
+// The walkthrough waits for the GPU (pollster), which a browser does not allow.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod narrative;
 mod restore;
 #[cfg(not(target_arch = "wasm32"))]

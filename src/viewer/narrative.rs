@@ -8,7 +8,7 @@ use egui::{Color32, FontId, Pos2, Rect};
 use super::walkthrough::Shown;
 use super::Viewer;
 use crate::graph::Graph;
-use crate::render::style::{dim_color, role_color, to_egui};
+use crate::render::style::{dim_color, on_light, role_color, to_egui};
 
 /// What the narrative panel shows at one moment of the walkthrough.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -71,7 +71,7 @@ pub fn word_color(graph: &Graph, shown: &Shown, dark: bool) -> Color32 {
     if dark {
         to_egui(c)
     } else {
-        to_egui([c[0] * 0.55, c[1] * 0.55, c[2] * 0.55, 1.0])
+        on_light(c)
     }
 }
 

@@ -7,7 +7,7 @@ use egui::{Color32, RichText};
 
 use super::UiState;
 use crate::gpu::kernels::Origin;
-use crate::render::style::{dim_color, to_egui};
+use crate::render::style::{dim_color, on_light, to_egui};
 use crate::viewer::Viewer;
 
 impl UiState {
@@ -28,7 +28,7 @@ impl UiState {
             }
         });
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("tokens").color(to_egui(dim_color(crate::graph::Dim::Token))));
+            ui.label(RichText::new("tokens").color(on_light(dim_color(crate::graph::Dim::Token))));
             for (position, &id) in viewer.ids().iter().enumerate() {
                 let text = viewer.scene().tokenizer.decode_one(id);
                 ui.label(

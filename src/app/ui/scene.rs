@@ -10,7 +10,7 @@ use super::UiState;
 use crate::app::hover::{explain, unflatten};
 use crate::app::screenshot::NOTICE;
 use crate::render::overlay;
-use crate::render::style::{dim_color, dim_letter, role_color, to_egui};
+use crate::render::style::{dim_color, dim_letter, on_light, role_color, to_egui};
 use crate::viewer::Viewer;
 
 impl UiState {
@@ -194,13 +194,13 @@ fn hover_tooltip(ui: &egui::Ui, viewer: &Viewer, hover: &Hover, pointer: egui::P
                 ui.label(
                     RichText::new(&tensor.name)
                         .strong()
-                        .color(to_egui(role_color(tensor.role))),
+                        .color(on_light(role_color(tensor.role))),
                 );
                 ui.horizontal(|ui| {
                     for (dim, i) in tensor.dims.iter().zip(&hover.index) {
                         ui.label(
                             RichText::new(format!("{}={i}", dim_letter(*dim)))
-                                .color(to_egui(dim_color(*dim))),
+                                .color(on_light(dim_color(*dim))),
                         );
                     }
                 });
