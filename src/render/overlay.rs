@@ -111,7 +111,7 @@ fn arrows(
 ) {
     let viewport = Vec2::new(view.width(), view.height());
     let op_current = states.contains(&TensorState::CurrentOutput);
-    let max_width = 0.3 * TEXT_AT_900 * view.height() / 900.0;
+    let max_width = 0.5 * TEXT_AT_900 * view.height() / 900.0;
     for arrow in &layout.arrows {
         if hidden[arrow.from] || hidden[arrow.to] {
             continue;
@@ -133,9 +133,9 @@ fn arrows(
             continue;
         }
         let (world_width, color) = match arrow.kind {
-            FlowKind::Residual => (3.0, RESIDUAL),
-            FlowKind::Activation => (1.6, role_material(Role::Activation)),
-            FlowKind::Weight => (1.6, role_material(Role::Weight)),
+            FlowKind::Residual => (4.0, RESIDUAL),
+            FlowKind::Activation => (2.2, role_material(Role::Activation)),
+            FlowKind::Weight => (2.2, role_material(Role::Weight)),
         };
         // As wide as the world it runs in where it ends, within what a label's text allows.
         let tip_world = arrow.points[arrow.points.len() - 1];
@@ -145,8 +145,8 @@ fn arrows(
         let alpha = match (op_current, current) {
             (_, true) => 0.85,
             (true, false) => 0.15,
-            (false, false) if states[arrow.to] == TensorState::NotComputed => 0.3,
-            _ => 0.6,
+            (false, false) if states[arrow.to] == TensorState::NotComputed => 0.25,
+            _ => 0.5,
         };
         let color = to_egui([color[0], color[1], color[2], alpha]);
         // The head: a triangle past the end of the shortened line.
