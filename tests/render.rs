@@ -197,7 +197,9 @@ fn colour_scale_is_the_quantile_of_the_values() {
             })
             .unwrap();
         let expected = absmax * (-(bin as f32) / 4.0).exp2();
-        let legend = pollster::block_on(viewer.legend(id)).unwrap();
+        let legend = pollster::block_on(viewer.legend(id))
+            .unwrap()
+            .expect("f32 tensors have a legend");
         assert_eq!(legend.absmax, absmax, "{name}: largest |value|");
         assert!(
             (legend.scale - expected).abs() <= expected * 1e-5,

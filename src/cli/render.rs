@@ -221,7 +221,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         // The current op's output gets its legend (one readback, before any frame is timed).
         let current = viewer.current().map(|op| viewer.graph().ops[op].outputs[0]);
         let legend = match current {
-            Some(tensor) => Some(viewer.legend(tensor).await?),
+            Some(tensor) => viewer.legend(tensor).await?,
             None => None,
         };
         let caption = |painter: &egui::Painter, rect: egui::Rect| {

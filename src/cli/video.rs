@@ -278,7 +278,7 @@ pub async fn record(
                 if let Some(workgroups) = filling {
                     let into = (time - slot as f32 * OP_SECONDS) / (OP_SECONDS * FILL_SHARE);
                     let rank = (into * workgroups as f32).ceil() as u32;
-                    if rank >= workgroups {
+                    if rank > workgroups {
                         viewer.stop_fill();
                         filling = None;
                     } else {

@@ -36,6 +36,11 @@ impl Camera {
     /// with the box `min..max` (x, y) by `depth` (from z = 0 back): the distance is searched for,
     /// and the target moved so that the box's picture is centred.
     pub fn fit(min: Vec2, max: Vec2, depth: f32, yaw: f32, pitch: f32, aspect: f32) -> Camera {
+        // A view squeezed to nothing (a window shrunk under its panels) still gets a camera.
+        let aspect = match aspect.is_finite() && aspect > 0.0 {
+            true => aspect.clamp(1e-3, 1e3),
+            false => 1.0,
+        };
         let mut camera = Camera::framing(min, max, aspect);
         camera.yaw = yaw;
         camera.pitch = pitch;
@@ -179,5 +184,49 @@ impl Camera {
             pitch: self.pitch + (other.pitch - self.pitch) * s,
             fov_y: self.fov_y + (other.fov_y - self.fov_y) * s,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitting_a_view_of_no_size_still_gives_a_camera() {
+        let (min, max) = (Vec2::new(-10.0, -40.0), Vec2::new(30.0, 5.0));
+        for aspect in [0.0, f32::NAN, f32::INFINITY, -1.0, 1e-9] {
+            let camera = Camera::fit(min, max, 2.0, 0.3, 0.2, aspect);
+            assert!(
+                camera.target.is_finite() && camera.distance.is_finite(),
+                "{aspect}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fitted_box_fills_the_view() {
+        let (min, max) = (Vec2::new(0.0, -90.0), Vec2::new(160.0, 0.0));
+        let camera = Camera::fit(min, max, 4.0, 0.3, 0.25, 16.0 / 9.0);
+        let viewport = Vec2::new(1600.0, 900.0);
+        let corners = [
+            (min.x, min.y),
+            (max.x, min.y),
+            (min.x, max.y),
+            (max.x, max.y),
+        ];
+        let points: Vec<Vec2> = corners
+            .iter()
+            .map(|&(x, y)| camera.project(Vec3::new(x, y, 0.0), viewport).unwrap())
+            .collect();
+        let (lo, hi) = points.iter().fold((Vec2::MAX, Vec2::MIN), |(lo, hi), p| {
+            (lo.min(*p), hi.max(*p))
+        });
+        // Inside the view, and filling it along one side to within a tenth.
+        assert!(
+            lo.cmpge(Vec2::ZERO).all() && hi.cmple(viewport).all(),
+            "{lo} {hi}"
+        );
+        let filled = (hi - lo) / viewport;
+        assert!(filled.max_element() > 0.9, "{filled}");
     }
 }

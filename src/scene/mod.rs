@@ -116,7 +116,6 @@ impl Scene {
         Scene::from_file(file, parsed, model)
     }
 
-    /// The scene built into the binary (`scenes/sort`).
     /// GPT-2 small's shape (12 layers, 12 heads, 768 channels, 50257 tokens) with random
     /// weights (seed 0), run on `tokens` token ids: the layout and the kernels at GPT-2's size
     /// without the download. Its numbers are computed, from random weights, not GPT-2's.
@@ -136,6 +135,7 @@ impl Scene {
         }
     }
 
+    /// The scene built into the binary (`scenes/sort`).
     pub fn embedded() -> Scene {
         let config = Config::from_json("scenes/sort/config.json", EMBEDDED_CONFIG)
             .expect("the built-in config parses");

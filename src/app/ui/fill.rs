@@ -56,6 +56,13 @@ impl UiState {
         }
     }
 
+    /// Stops filling in (the op changed by other means than a step: the walkthrough, a kernel
+    /// reload): the output is drawn whole.
+    pub(super) fn cancel_fill(&mut self, viewer: &mut Viewer) {
+        viewer.stop_fill();
+        self.fill = None;
+    }
+
     /// Shows more of the filling output: a uniform per frame, nothing read back.
     pub(super) fn advance_fill(&mut self, viewer: &mut Viewer, now: Instant) {
         let Some(fill) = &mut self.fill else {
@@ -69,7 +76,7 @@ impl UiState {
             }
             Pace::PerFrame => fill.shown + 1,
         };
-        if rank >= fill.workgroups {
+        if rank > fill.workgroups {
             viewer.stop_fill();
             self.fill = None;
             return;

@@ -304,6 +304,7 @@ impl UiState {
                 Ok(()) => self.check_loaded_kernels(viewer, &reloaded),
             }
             self.clear_hover();
+            self.cancel_fill(viewer);
             self.changed_this_frame = true;
             if Self::position(viewer) == Self::ops(viewer) {
                 self.refresh_predictions(viewer);
@@ -431,8 +432,9 @@ impl UiState {
                     });
                     ui.separator();
                 }
-                match self.tab {
-                    Tab::Walkthrough if has_walkthrough => self.walkthrough_panel(ui, viewer),
+                let narrative = self.present || self.tab == Tab::Walkthrough;
+                match narrative {
+                    true if has_walkthrough => self.walkthrough_panel(ui, viewer),
                     _ => self.player(ui, viewer, now),
                 }
             });

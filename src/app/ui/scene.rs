@@ -18,7 +18,7 @@ impl UiState {
         let rect = ui.max_rect();
         self.scene_rect = rect;
         // The first camera was made before the view's shape was known: fit it now.
-        if !self.framed {
+        if !self.framed && rect.width() >= 1.0 && rect.height() >= 1.0 {
             self.framed = true;
             if let Some(camera) = viewer.camera("overview", rect.aspect_ratio()) {
                 self.camera = camera;
@@ -251,7 +251,7 @@ impl UiState {
         };
         let stale = self.legend.as_ref().is_none_or(|l| l.tensor != tensor);
         if stale || self.changed_this_frame {
-            self.legend = pollster::block_on(viewer.legend(tensor)).ok();
+            self.legend = pollster::block_on(viewer.legend(tensor)).ok().flatten();
             self.changed_this_frame = true;
         }
         if let Some(legend) = &self.legend {

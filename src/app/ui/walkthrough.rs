@@ -26,6 +26,7 @@ impl UiState {
         self.walkthrough_active = true;
         if self.walkthrough.key() != before || viewer.ids() != ids_before {
             self.changed_this_frame = true;
+            self.cancel_fill(viewer);
             self.clear_hover();
             if Self::position(viewer) == Self::ops(viewer) {
                 self.refresh_predictions(viewer);
