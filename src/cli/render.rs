@@ -189,9 +189,9 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 let paragraph = args.paragraph.unwrap_or(1);
                 check_paragraph(name, paragraph, paragraphs.len())?;
                 // Just after the camera has arrived on the paragraph.
-                let before: f32 = paragraphs[..paragraph - 1].iter().map(|p| p.seconds).sum();
                 let seconds = paragraphs[paragraph - 1].seconds;
-                let time = walkthrough.chapter_start(index) + before + seconds.min(1.5) * 0.99;
+                let time =
+                    walkthrough.paragraph_start(index, paragraph - 1) + seconds.min(1.5) * 0.99;
                 player
                     .apply(&mut viewer, &ids, time, aspect)
                     .context("the chapter's camera or op is not in this model")?

@@ -167,17 +167,15 @@ fn plan(viewer: &Viewer, args: &RenderArgs) -> Result<Plan> {
     };
     let index = super::render::chapter_index(viewer, name)?;
     let paragraphs = &walkthrough.chapters[index].paragraphs;
-    let start = walkthrough.chapter_start(index);
     Ok(match args.paragraph {
         None => Plan::Walkthrough {
-            start,
+            start: walkthrough.chapter_start(index),
             seconds: paragraphs.iter().map(|p| p.seconds).sum(),
         },
         Some(n) => {
             super::render::check_paragraph(name, n, paragraphs.len())?;
-            let before: f32 = paragraphs[..n - 1].iter().map(|p| p.seconds).sum();
             Plan::Walkthrough {
-                start: start + before,
+                start: walkthrough.paragraph_start(index, n - 1),
                 seconds: paragraphs[n - 1].seconds,
             }
         }

@@ -158,6 +158,15 @@ impl Walkthrough {
             .sum()
     }
 
+    /// When paragraph `paragraph` (from 0) of chapter `chapter` starts, in seconds.
+    pub fn paragraph_start(&self, chapter: usize, paragraph: usize) -> f32 {
+        let before: f32 = self.chapters[chapter].paragraphs[..paragraph]
+            .iter()
+            .map(|p| p.seconds)
+            .sum();
+        self.chapter_start(chapter) + before
+    }
+
     pub fn chapter_index(&self, name: &str) -> Option<usize> {
         self.chapters.iter().position(|c| c.name == name)
     }

@@ -38,11 +38,7 @@ impl UiState {
     fn walkthrough_jump(&mut self, viewer: &mut Viewer, chapter: usize, paragraph: usize) {
         let walkthrough = &viewer.scene().walkthrough;
         let chapter = chapter.min(walkthrough.chapters.len() - 1);
-        let before: f32 = walkthrough.chapters[chapter].paragraphs[..paragraph]
-            .iter()
-            .map(|p| p.seconds)
-            .sum();
-        let time = walkthrough.chapter_start(chapter) + before;
+        let time = walkthrough.paragraph_start(chapter, paragraph);
         self.apply_walkthrough(viewer, time);
     }
 
