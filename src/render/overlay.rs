@@ -220,42 +220,40 @@ fn labels(
                 .filter(|&(id, _)| !current(id) && graph.tensors[id].role == role),
         );
     }
-    {
-        for (id, rect) in ordered {
-            let tensor = &graph.tensors[id];
-            let size = (rect.height() / 3.0).clamp(text_size * 0.8, text_size * 1.5);
-            if rect.height().max(rect.width()) < size * 2.0 {
-                continue;
-            }
-            let font = FontId::proportional(size);
-            let name = painter.layout_no_wrap(plain_name(&tensor.name), font, Color32::WHITE);
-            let pad = egui::vec2(size * 0.45, size * 0.2);
-            let tag = egui::Rect::from_min_size(
-                rect.left_top() - egui::vec2(0.0, name.size().y + 2.0 * pad.y + size * 0.3),
-                name.size() + 2.0 * pad,
-            );
-            let placed = match current(id) {
-                true => !taken.iter().any(|t| t.intersects(tag)),
-                false => free(tag, id, &taken),
-            };
-            if !placed {
-                continue;
-            }
-            taken.push(tag);
-            painter.rect_filled(
-                tag,
-                size * 0.25,
-                Color32::from_rgba_unmultiplied(28, 30, 36, 235),
-            );
-            let stripe = egui::Rect::from_min_size(tag.min, egui::vec2(size * 0.22, tag.height()));
-            painter.rect_filled(stripe, size * 0.25, to_egui(role_material(tensor.role)));
-            painter.galley(
-                tag.min + pad + egui::vec2(size * 0.15, 0.0),
-                name,
-                Color32::WHITE,
-            );
-            tagged.push((id, rect, size));
+    for (id, rect) in ordered {
+        let tensor = &graph.tensors[id];
+        let size = (rect.height() / 3.0).clamp(text_size * 0.8, text_size * 1.5);
+        if rect.height().max(rect.width()) < size * 2.0 {
+            continue;
         }
+        let font = FontId::proportional(size);
+        let name = painter.layout_no_wrap(plain_name(&tensor.name), font, Color32::WHITE);
+        let pad = egui::vec2(size * 0.45, size * 0.2);
+        let tag = egui::Rect::from_min_size(
+            rect.left_top() - egui::vec2(0.0, name.size().y + 2.0 * pad.y + size * 0.3),
+            name.size() + 2.0 * pad,
+        );
+        let placed = match current(id) {
+            true => !taken.iter().any(|t| t.intersects(tag)),
+            false => free(tag, id, &taken),
+        };
+        if !placed {
+            continue;
+        }
+        taken.push(tag);
+        painter.rect_filled(
+            tag,
+            size * 0.25,
+            Color32::from_rgba_unmultiplied(28, 30, 36, 235),
+        );
+        let stripe = egui::Rect::from_min_size(tag.min, egui::vec2(size * 0.22, tag.height()));
+        painter.rect_filled(stripe, size * 0.25, to_egui(role_material(tensor.role)));
+        painter.galley(
+            tag.min + pad + egui::vec2(size * 0.15, 0.0),
+            name,
+            Color32::WHITE,
+        );
+        tagged.push((id, rect, size));
     }
     for (id, rect, size) in tagged {
         brackets(painter, graph, id, rect, size * 0.85, &free, &mut taken);

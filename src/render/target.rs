@@ -23,7 +23,9 @@ pub struct SceneTarget {
     pub height: u32,
     /// Samples per pixel (1: no multisampling, drawn straight into the output).
     pub samples: u32,
-    color: wgpu::TextureView,
+    /// The multisampled colour, resolved into the output; none at 1 sample, where the pass
+    /// draws into the output itself.
+    color: Option<wgpu::TextureView>,
     depth: wgpu::TextureView,
 }
 
@@ -57,7 +59,7 @@ impl SceneTarget {
             width,
             height,
             samples,
-            color: texture("scene colour (multisampled)", format),
+            color: (samples > 1).then(|| texture("scene colour (multisampled)", format)),
             depth: texture("scene depth", DEPTH_FORMAT),
         }
     }
@@ -77,23 +79,23 @@ impl SceneTarget {
     ) -> wgpu::RenderPass<'e> {
         encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some(label),
-            color_attachments: &[Some(match self.samples {
-                1 => wgpu::RenderPassColorAttachment {
+            color_attachments: &[Some(match &self.color {
+                Some(color) => wgpu::RenderPassColorAttachment {
+                    view: color,
+                    resolve_target: Some(output),
+                    depth_slice: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
+                        store: wgpu::StoreOp::Discard,
+                    },
+                },
+                None => wgpu::RenderPassColorAttachment {
                     view: output,
                     resolve_target: None,
                     depth_slice: None,
                     ops: wgpu::Operations {
                         load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
                         store: wgpu::StoreOp::Store,
-                    },
-                },
-                _ => wgpu::RenderPassColorAttachment {
-                    view: &self.color,
-                    resolve_target: Some(output),
-                    depth_slice: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(super::style::BACKGROUND),
-                        store: wgpu::StoreOp::Discard,
                     },
                 },
             })],
