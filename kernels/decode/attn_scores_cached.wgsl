@@ -19,7 +19,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> position: array<u32>;
 @group(0) @binding(4) var<storage, read_write> scores: array<f32>;
 
-const NEG_INF_BITS: u32 = 0xff800000u;
+// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -21,7 +21,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> next: array<u32>;
 
 const WG: u32 = 256u;
-const NEG_INF_BITS: u32 = 0xff800000u;
+// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
 var<workgroup> partial_f: array<f32, 256>;
 var<workgroup> partial_u: array<u32, 256>;
 

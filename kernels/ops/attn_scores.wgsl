@@ -17,7 +17,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> scores: array<f32>;
 
-const NEG_INF_BITS: u32 = 0xff800000u;
+// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

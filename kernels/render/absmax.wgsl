@@ -29,7 +29,7 @@ fn main(
     var m = 0.0;
     for (var i = wg.x * 256u + lid; i < p.n; i = i + groups.x * 256u) {
         let v = abs(x[i]);
-        if (v <= 3.4028235e38) {
+        if (v <= 3.4028234e38) {
             m = max(m, v);
         }
     }

@@ -34,7 +34,7 @@ fn main(
     let top = bitcast<f32>(absmax[p.slot]);
     for (var i = wg.x * 256u + lid; i < p.n; i = i + groups.x * 256u) {
         let v = abs(x[i]);
-        if (v <= 3.4028235e38) {
+        if (v <= 3.4028234e38) {
             var bin = BINS - 1u;
             if (v > 0.0 && top > 0.0) {
                 bin = u32(clamp(floor(4.0 * log2(top / v)), 0.0, f32(BINS - 1u)));

@@ -159,7 +159,7 @@ fn cell_color(index: u32, pixel: vec2<f32>) -> vec3<f32> {
         if (value != expected) {
             // A NaN, or an infinity on one side only, is past any tolerance.
             share = abs(value - expected) / (panel.tolerance * scale);
-            if (!(share <= 3.4028235e38)) {
+            if (!(share <= 3.4028234e38)) {
                 share = 2.0;
             }
         }
@@ -169,7 +169,7 @@ fn cell_color(index: u32, pixel: vec2<f32>) -> vec3<f32> {
         let id = f32(bitcast<u32>(value));
         return mix(vec3<f32>(0.25, 0.26, 0.3), vec3<f32>(0.95, 0.95, 0.97), id / f32(panel.integer_scale));
     }
-    if (value < -3.4028235e38) {
+    if (value < -3.4028234e38) {
         let stripe = fract((pixel.x + pixel.y) / 8.0) < 0.5;
         return select(vec3<f32>(0.78, 0.79, 0.81), vec3<f32>(0.86, 0.87, 0.89), stripe);
     }
@@ -180,12 +180,11 @@ fn cell_color(index: u32, pixel: vec2<f32>) -> vec3<f32> {
     return diverging(value / scale);
 }
 
-fn front_color(in: VertexOut) -> vec3<f32> {
+fn front_color(in: VertexOut, pixel: vec2<f32>) -> vec3<f32> {
     let dims = vec2<f32>(f32(panel.cols), f32(panel.rows));
     let cell_f = in.uv * dims;
     let cell = min(vec2<u32>(cell_f), vec2<u32>(panel.cols - 1u, panel.rows - 1u));
-    // Pixel size in uv units, for lines a set number of pixels wide whatever the zoom.
-    let pixel = fwidth(in.uv);
+    // `pixel` is a pixel's size in uv units: lines a set number of pixels wide whatever the zoom.
     let edge = min(min(in.uv.x, 1.0 - in.uv.x) / max(pixel.x, 1e-9), min(in.uv.y, 1.0 - in.uv.y) / max(pixel.y, 1e-9));
     var width = 1.5;
     if (panel.state >= 2u) {
@@ -231,9 +230,11 @@ fn front_color(in: VertexOut) -> vec3<f32> {
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
+    // Derivatives only in uniform control flow (WebGPU insists): before the branch on the face.
+    let pixel = fwidth(in.uv);
     var color: vec3<f32>;
     if (in.face == 0u) {
-        color = front_color(in);
+        color = front_color(in, pixel);
     } else {
         let light = 0.55 + 0.45 * max(dot(face_normal(in.face), normalize(LIGHT)), 0.0);
         color = panel.side_color.rgb * light;

@@ -2,7 +2,6 @@
 //! renderer drawing the model straight from the GPU buffers behind them.
 
 mod attention;
-mod hover;
 mod screenshot;
 mod soak;
 mod timing;

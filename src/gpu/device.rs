@@ -82,6 +82,19 @@ impl Gpu {
         Ok((gpu, surface))
     }
 
+    /// Like [`Gpu::with_window`], drawing into any surface target: the browser's canvas.
+    pub async fn with_surface_target(
+        options: &GpuOptions,
+        target: impl Into<wgpu::SurfaceTarget<'static>>,
+    ) -> Result<(Gpu, wgpu::Surface<'static>), GpuError> {
+        let instance = wgpu::Instance::new(instance_descriptor());
+        let surface = instance
+            .create_surface(target)
+            .map_err(|e| GpuError::NoAdapter(format!("cannot draw into the canvas: {e}")))?;
+        let gpu = Self::open(options, instance, Some(&surface)).await?;
+        Ok((gpu, surface))
+    }
+
     async fn open(
         options: &GpuOptions,
         instance: wgpu::Instance,

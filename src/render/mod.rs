@@ -10,6 +10,7 @@ pub mod legend;
 pub mod names;
 pub mod offscreen;
 pub mod overlay;
+pub mod picture;
 pub mod style;
 pub mod target;
 mod tensors;

@@ -1,10 +1,9 @@
 //! Rendering the scene into a texture instead of a window: for `glassbox render` (pictures for
 //! slides and papers, up to the device's largest texture) and for snapshot tests.
 
-use glam::Vec2;
-
-use super::target::{SceneTarget, PICTURE_SAMPLES};
-use super::{overlay, Camera, TensorRenderer, TensorState};
+use super::picture::{Frame, Picture};
+use super::target::PICTURE_SAMPLES;
+use super::{Camera, TensorRenderer, TensorState};
 use crate::gpu::{Gpu, GpuError};
 use crate::graph::Graph;
 
@@ -16,12 +15,7 @@ pub struct Offscreen {
     pub height: u32,
     texture: wgpu::Texture,
     view: wgpu::TextureView,
-    scene: SceneTarget,
-    /// Pixels on the left kept for a panel painted over the picture (the narrative); the scene
-    /// is drawn to their right.
-    panel_width: u32,
-    egui_renderer: egui_wgpu::Renderer,
-    egui_ctx: egui::Context,
+    picture: Picture,
 }
 
 impl Offscreen {
@@ -54,30 +48,23 @@ impl Offscreen {
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        let egui_renderer = super::target::egui_renderer(&gpu.device, FORMAT, PICTURE_SAMPLES);
         Ok(Offscreen {
             width,
             height,
             texture,
             view,
-            scene: SceneTarget::new(&gpu.device, FORMAT, width, height, PICTURE_SAMPLES),
-            panel_width: 0,
-            egui_renderer,
-            egui_ctx: egui::Context::default(),
+            picture: Picture::new(gpu, FORMAT, PICTURE_SAMPLES, width, height),
         })
     }
 
     /// Keeps `pixels` on the left for a panel: the scene is drawn to their right.
     pub fn reserve_panel(&mut self, pixels: u32) {
-        self.panel_width = pixels.min(self.width.saturating_sub(1));
+        self.picture.reserve_panel(pixels);
     }
 
     /// Where the scene is drawn, in pixels: right of the panel, if any.
     pub fn scene_rect(&self) -> egui::Rect {
-        egui::Rect::from_min_max(
-            egui::pos2(self.panel_width as f32, 0.0),
-            egui::pos2(self.width as f32, self.height as f32),
-        )
+        self.picture.scene_rect()
     }
 
     /// Draws one frame: the tensors, then the labels and arrows. Reads nothing back.
@@ -103,56 +90,13 @@ impl Offscreen {
         states: &[TensorState],
         extra: impl Fn(&egui::Painter, egui::Rect),
     ) {
-        let full = Vec2::new(self.width as f32, self.height as f32);
-        let scene = self.scene_rect();
-        let viewport = Vec2::new(scene.width(), scene.height());
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(full.x, full.y),
-            )),
-            ..Default::default()
+        let frame = Frame {
+            renderer,
+            graph,
+            camera,
+            states,
         };
-        let output = self.egui_ctx.run_ui(input, |ui| {
-            let painter = ui.ctx().layer_painter(egui::LayerId::background());
-            overlay::paint(
-                &painter.with_clip_rect(scene),
-                scene,
-                graph,
-                &renderer.layout,
-                camera,
-                states,
-            );
-            extra(&painter, scene);
-        });
-        let jobs = self.egui_ctx.tessellate(output.shapes, 1.0);
-        let screen = egui_wgpu::ScreenDescriptor {
-            size_in_pixels: [self.width, self.height],
-            pixels_per_point: 1.0,
-        };
-        let extra = crate::render::prepare_egui(
-            &mut self.egui_renderer,
-            gpu,
-            &mut encoder,
-            &output.textures_delta,
-            &jobs,
-            &screen,
-        );
-        {
-            let mut pass = self
-                .scene
-                .pass(&mut encoder, &self.view, "scene")
-                .forget_lifetime();
-            pass.set_viewport(scene.left(), 0.0, viewport.x, viewport.y, 0.0, 1.0);
-            renderer.draw(gpu, &mut pass, PICTURE_SAMPLES, camera, viewport);
-            pass.set_viewport(0.0, 0.0, full.x, full.y, 0.0, 1.0);
-            self.egui_renderer.render(&mut pass, &jobs, &screen);
-        }
-        crate::render::finish_egui(&mut self.egui_renderer, &output.textures_delta);
-        gpu.queue
-            .submit(extra.into_iter().chain([encoder.finish()]));
+        self.picture.draw_into(gpu, &self.view, &frame, extra);
     }
 
     /// Reads the frame back as an RGBA image (one counted readback).

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod dump;
+pub mod reference;
 
 use crate::graph::{Graph, Role, TensorId};
 

@@ -5,6 +5,7 @@
 mod difference;
 mod fill;
 mod generation;
+pub mod hover;
 mod legend;
 // The walkthrough waits for the GPU (pollster), which a browser does not allow.
 #[cfg(not(target_arch = "wasm32"))]

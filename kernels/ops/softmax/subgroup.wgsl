@@ -40,7 +40,7 @@ fn main(
         visible = global_row % p.cols + 1u;
     }
 
-    var m = -3.4028235e38;
+    var m = -3.4028234e38;
     for (var j = lid; j < visible; j = j + WG) {
         m = max(m, x[base + j]);
     }

@@ -33,7 +33,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
 
     // The lowest finite f32 stands for "no value yet": every row has at least one visible entry.
-    var m = -3.4028235e38;
+    var m = -3.4028234e38;
     for (var j = lid; j < visible; j = j + WG) {
         m = max(m, x[base + j]);
     }

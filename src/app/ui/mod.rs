@@ -17,12 +17,12 @@ use egui::Color32;
 use glam::Vec2;
 
 use super::attention::AttentionView;
-use super::hover::Explanation;
 use super::screenshot;
 use super::timing::TimingView;
 use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::gpu::GpuError;
 use crate::render::Camera;
+use crate::viewer::hover::Explanation;
 use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
 

@@ -7,10 +7,10 @@ use glam::Vec2;
 
 use super::Hover;
 use super::UiState;
-use crate::app::hover::{explain, unflatten};
 use crate::app::screenshot::NOTICE;
 use crate::render::overlay;
 use crate::render::style::{dim_color, dim_letter, on_light, role_color, to_egui};
+use crate::viewer::hover::{explain, unflatten};
 use crate::viewer::Viewer;
 
 impl UiState {

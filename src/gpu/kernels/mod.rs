@@ -190,6 +190,9 @@ fn compile(
     layout: &wgpu::BindGroupLayout,
     source: &str,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
+    // Native devices report at once; the browser answers later, so there a refused pipeline
+    // goes to the device's error handler (`Gpu::problem`) instead.
+    #[cfg(not(target_arch = "wasm32"))]
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
@@ -208,8 +211,6 @@ fn compile(
         compilation_options: Default::default(),
         cache: None,
     });
-    // Native devices report at once; the browser answers later, and there a refused pipeline
-    // shows as a device error instead.
     #[cfg(not(target_arch = "wasm32"))]
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(KernelError {
@@ -219,8 +220,6 @@ fn compile(
             message: format!("the device refuses this kernel: {error}"),
         });
     }
-    #[cfg(target_arch = "wasm32")]
-    drop(scope);
     Ok(pipeline)
 }
 

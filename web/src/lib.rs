@@ -1,0 +1,171 @@
+//! glassbox in the browser: the library's kernels, CPU reference and renderer on the user's GPU
+//! through WebGPU, driven by the page (`web/static/main.js`). The page owns the controls and the
+//! URL; this crate owns the model, the GPU and the picture.
+//!
+//! A browser never lets a program wait for the GPU: every call that reads data back returns a
+//! promise. While one runs, the state is taken out of its slot, so a frame requested meanwhile is
+//! skipped instead of seeing a half-updated model.
+#![cfg(target_arch = "wasm32")]
+
+mod state;
+mod status;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use state::State;
+
+/// The model on the page: one per canvas.
+#[wasm_bindgen]
+pub struct Page {
+    slot: Rc<RefCell<Option<State>>>,
+}
+
+/// Opens the GPU for `canvas`, uploads the built-in sorting model and runs `prompt` through it
+/// (the scene's own prompt when empty).
+#[wasm_bindgen]
+pub async fn start(canvas: web_sys::HtmlCanvasElement, prompt: String) -> Result<Page, JsValue> {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&JsValue::from_str(&info.to_string()))
+    }));
+    let state = State::open(canvas, &prompt).await.map_err(js_error)?;
+    Ok(Page {
+        slot: Rc::new(RefCell::new(Some(state))),
+    })
+}
+
+#[wasm_bindgen]
+impl Page {
+    /// Runs the whole graph on `text`; resolves to the status (JSON).
+    pub fn run_prompt(&self, text: String) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.run_prompt(&text).await;
+            (state, result)
+        })
+    }
+
+    /// Shows another GPT-2 model: `config.json` and `model.safetensors` bytes; runs `prompt`
+    /// (the model's default prompt when empty). Resolves to the status.
+    pub fn load_model(
+        &self,
+        name: String,
+        config: Vec<u8>,
+        weights: Vec<u8>,
+        prompt: String,
+    ) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.load_model(&name, &config, &weights, &prompt).await;
+            (state, result)
+        })
+    }
+
+    /// Runs the reference file's tokens and compares every tensor it holds with ours (the
+    /// oracle's pass mark); resolves to the report (JSON).
+    pub fn check(&self, file: String, expected: Vec<u8>) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.check(&file, &expected).await;
+            (state, result)
+        })
+    }
+
+    /// Shows the graph run up to op `op` (0: nothing run), that op current; resolves to the
+    /// status.
+    pub fn step(&self, op: usize) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.step(op).await;
+            (state, result)
+        })
+    }
+
+    /// The value under canvas pixel (x, y) and how it was computed (JSON), or null off the
+    /// tensors. Reads back only when the cell under the pointer changes.
+    pub fn hover(&self, x: f32, y: f32) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.hover(glam::Vec2::new(x, y)).await;
+            (state, result)
+        })
+    }
+
+    /// Draws a frame at the canvas's size in pixels; false when the model is busy (no frame).
+    pub fn frame(&self, width: u32, height: u32) -> bool {
+        self.with(|state| state.frame(width, height)).is_some()
+    }
+
+    /// The status now (JSON), or null while the model is busy.
+    pub fn status(&self) -> Option<String> {
+        self.with(|state| state.status().to_string())
+    }
+
+    /// Orbits by a drag of (dx, dy) pixels.
+    pub fn orbit(&self, dx: f32, dy: f32) {
+        self.with(|state| state.camera.orbit(glam::Vec2::new(dx, dy)));
+    }
+
+    /// Pans by a drag of (dx, dy) pixels.
+    pub fn pan(&self, dx: f32, dy: f32) {
+        self.with(|state| state.pan(glam::Vec2::new(dx, dy)));
+    }
+
+    /// Zooms by `steps` (positive: closer) towards canvas pixel (x, y).
+    pub fn zoom(&self, steps: f32, x: f32, y: f32) {
+        self.with(|state| state.zoom(steps, glam::Vec2::new(x, y)));
+    }
+
+    /// Frames a named camera of the scene, a region or a tensor; false if there is none.
+    pub fn set_camera(&self, name: String) -> bool {
+        self.with(|state| state.set_camera(&name)).unwrap_or(false)
+    }
+
+    /// The camera as `yaw,pitch,distance,x,y,z` (for the link); empty while busy.
+    pub fn camera(&self) -> String {
+        self.with(|state| state::camera_to_text(&state.camera))
+            .unwrap_or_default()
+    }
+
+    /// Restores a camera written by [`Page::camera`]; false if the text is not one.
+    pub fn restore_camera(&self, text: String) -> bool {
+        self.with(|state| state.restore_camera(&text))
+            .unwrap_or(false)
+    }
+
+    /// The names [`Page::set_camera`] takes that are worth a button (JSON list).
+    pub fn camera_names(&self) -> String {
+        self.with(|state| serde_json::to_string(&state.camera_names()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Page {
+    /// Runs `work` on the state, taken out of the slot until it gives it back.
+    fn spawn<F, Fut>(&self, work: F) -> Promise
+    where
+        F: FnOnce(State) -> Fut + 'static,
+        Fut: Future<Output = (State, Result<String, String>)> + 'static,
+    {
+        let slot = self.slot.clone();
+        future_to_promise(async move {
+            let state = slot
+                .borrow_mut()
+                .take()
+                .ok_or_else(|| JsValue::from_str("busy: the model is still running"))?;
+            let (state, result) = work(state).await;
+            slot.replace(Some(state));
+            result
+                .map(|text| JsValue::from_str(&text))
+                .map_err(js_error)
+        })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        self.slot.borrow_mut().as_mut().map(f)
+    }
+}
+
+fn js_error(message: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&message.to_string()).into()
+}

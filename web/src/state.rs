@@ -1,0 +1,441 @@
+//! The model on the page: the viewer (GPU, graph, renderer), the canvas's surface, the camera and
+//! what the last run predicted.
+
+use glam::Vec2;
+use glassbox::gpu::{Gpu, GpuOptions};
+use glassbox::model::{Config, Model};
+use glassbox::render::legend::Legend;
+use glassbox::render::picture::{Frame, Picture};
+use glassbox::render::target::window_samples;
+use glassbox::render::Camera;
+use glassbox::scene::Scene;
+use glassbox::viewer::hover::{explain, unflatten};
+use glassbox::viewer::Viewer;
+
+pub struct State {
+    pub viewer: Viewer,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    picture: Picture,
+    pub camera: Camera,
+    /// Whether the camera was ever framed for a real canvas size (the first frame fits it).
+    framed: bool,
+    /// The prompt as typed, and the most likely next token after it with its probability
+    /// (read back once per run).
+    pub prompt: String,
+    pub prediction: Option<(u32, f32)>,
+    /// The colour scale of the current op's output (or the probabilities), read once per run.
+    legend: Option<Legend>,
+    /// The panel and cell under the pointer, to read back only when it changes.
+    hover_key: Option<(usize, usize, usize)>,
+    hover_text: String,
+    /// Readbacks made by the last frame drawn: a steady frame makes none.
+    pub readbacks_per_frame: u64,
+}
+
+impl State {
+    pub async fn open(canvas: web_sys::HtmlCanvasElement, prompt: &str) -> Result<State, String> {
+        let (width, height) = (canvas.width().max(1), canvas.height().max(1));
+        let (gpu, surface) =
+            Gpu::with_surface_target(&GpuOptions::default(), wgpu::SurfaceTarget::Canvas(canvas))
+                .await
+                .map_err(|e| e.to_string())?;
+        let caps = surface.get_capabilities(&gpu.adapter);
+        // Shader-written colours are final: a non-sRGB target keeps them as they are.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or(caps.formats.first().copied())
+            .ok_or("the canvas offers no texture format")?;
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            color_space: wgpu::SurfaceColorSpace::Auto,
+            width,
+            height,
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps
+                .alpha_modes
+                .first()
+                .copied()
+                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: vec![],
+        };
+        surface.configure(&gpu.device, &config);
+        gpu.watch_health();
+        let picture = Picture::new(&gpu, format, window_samples(&gpu), width, height);
+        let scene = Scene::embedded();
+        let prompt = if prompt.is_empty() {
+            scene.prompt.clone()
+        } else {
+            prompt.to_string()
+        };
+        let ids = scene.tokenizer.encode(&prompt).map_err(|e| e.to_string())?;
+        let viewer = Viewer::with_gpu(gpu, scene, &ids, format)
+            .await
+            .map_err(|e| e.to_string())?;
+        let camera = viewer
+            .camera("overview", width as f32 / height as f32)
+            .expect("every scene has an overview");
+        let mut state = State {
+            viewer,
+            surface,
+            config,
+            picture,
+            camera,
+            framed: false,
+            prompt,
+            prediction: None,
+            legend: None,
+            hover_key: None,
+            hover_text: "null".to_string(),
+            readbacks_per_frame: 0,
+        };
+        state.after_run().await?;
+        Ok(state)
+    }
+
+    /// Runs the whole graph on `text`.
+    pub async fn run_prompt(&mut self, text: &str) -> Result<String, String> {
+        let ids = self
+            .viewer
+            .scene()
+            .tokenizer
+            .encode(text)
+            .map_err(|e| format!("prompt {text:?}: {e}"))?;
+        self.prompt = text.to_string();
+        self.run_ids(&ids).await
+    }
+
+    async fn run_ids(&mut self, ids: &[u32]) -> Result<String, String> {
+        self.viewer.set_ids(ids).await.map_err(|e| e.to_string())?;
+        self.viewer.step_to(usize::MAX);
+        self.after_run().await?;
+        Ok(self.status().to_string())
+    }
+
+    /// Runs the graph to op `op` (0: nothing run).
+    pub async fn step(&mut self, op: usize) -> Result<String, String> {
+        match op.checked_sub(1) {
+            Some(index) => self.viewer.step_to(index),
+            None => self.viewer.run_to(0),
+        }
+        self.after_run().await?;
+        Ok(self.status().to_string())
+    }
+
+    /// Reads what the picture and the status show after a run: the prediction once every op
+    /// has run, the legend of the current output.
+    async fn after_run(&mut self) -> Result<(), String> {
+        if let Some(problem) = self.viewer.gpu().problem() {
+            return Err(problem);
+        }
+        let total = self.viewer.graph().ops.len();
+        self.prediction = if self.viewer.op_count() == total {
+            let top = self
+                .viewer
+                .top_predictions(1)
+                .await
+                .map_err(|e| e.to_string())?;
+            top.first().copied()
+        } else {
+            None
+        };
+        let graph = self.viewer.graph();
+        let shown = match self.viewer.current() {
+            Some(op) if self.viewer.op_count() < total => graph.ops[op].outputs.first().copied(),
+            _ => graph.tensor_id("probs"),
+        };
+        self.legend = match shown {
+            Some(tensor) => self.viewer.legend(tensor).await.unwrap_or(None),
+            None => None,
+        };
+        // What was hovered before the run is read again when the pointer next moves.
+        self.hover_key = None;
+        self.hover_text = "null".to_string();
+        if !self.viewer.highlights().is_empty() {
+            self.viewer.set_highlights(Vec::new());
+            self.viewer.refresh_states();
+        }
+        // The readbacks above waited for the run: a kernel the browser refused shows by now.
+        match self.viewer.gpu().problem() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Shows another model, from the bytes of its `config.json` and `model.safetensors`.
+    pub async fn load_model(
+        &mut self,
+        name: &str,
+        config: &[u8],
+        weights: &[u8],
+        prompt: &str,
+    ) -> Result<String, String> {
+        let config_file = format!("{name}/config.json");
+        let weights_file = format!("{name}/model.safetensors");
+        let text = std::str::from_utf8(config)
+            .map_err(|e| format!("{config_file}: expected UTF-8 JSON: {e}"))?;
+        let config = Config::from_json(&config_file, text).map_err(|e| e.to_string())?;
+        let model = Model::from_safetensors(config, &config_file, &weights_file, weights)
+            .map_err(|e| e.to_string())?;
+        let scene = Scene::from_model(name, model);
+        let prompt = if prompt.is_empty() {
+            scene.prompt.clone()
+        } else {
+            prompt.to_string()
+        };
+        let ids = scene
+            .tokenizer
+            .encode(&prompt)
+            .map_err(|e| format!("prompt {prompt:?}: {e}"))?;
+        self.viewer
+            .set_scene(scene, &ids)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.prompt = prompt;
+        self.viewer.step_to(usize::MAX);
+        self.framed = false;
+        self.after_run().await?;
+        Ok(self.status().to_string())
+    }
+
+    /// Runs the reference file's tokens and checks every tensor it holds.
+    pub async fn check(&mut self, file: &str, bytes: &[u8]) -> Result<String, String> {
+        let ids = glassbox::values::reference::reference_ids(file, bytes)?;
+        self.prompt = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        self.run_ids(&ids).await?;
+        let values = self
+            .viewer
+            .gpu_graph()
+            .read_all(self.viewer.gpu())
+            .await
+            .map_err(|e| e.to_string())?;
+        let checked =
+            glassbox::values::reference::check_against(file, bytes, self.viewer.graph(), &values)?;
+        let tensors: Vec<_> = checked
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "max_abs": c.difference.max_abs,
+                    "scale": c.difference.scale,
+                    "passes": c.difference.passes(),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "file": file,
+            "checked": checked.len(),
+            "passed": !checked.is_empty() && checked.iter().all(|c| c.difference.passes()),
+            "tensors": tensors,
+        })
+        .to_string())
+    }
+
+    /// Draws one frame at `width` x `height` pixels.
+    pub fn frame(&mut self, width: u32, height: u32) {
+        let (width, height) = (width.max(1), height.max(1));
+        let gpu = self.viewer.gpu();
+        if (width, height) != (self.config.width, self.config.height) {
+            self.config.width = width;
+            self.config.height = height;
+            self.surface.configure(&gpu.device, &self.config);
+            self.picture.resize(gpu, width, height);
+        }
+        if !self.framed {
+            self.framed = true;
+            self.set_camera("overview");
+        }
+        let gpu = self.viewer.gpu();
+        let before = gpu.readback_count();
+        let texture = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            _ => {
+                self.surface.configure(&gpu.device, &self.config);
+                return;
+            }
+        };
+        let view = texture.texture.create_view(&Default::default());
+        let states = self.viewer.states();
+        let frame = Frame {
+            renderer: self.viewer.renderer(),
+            graph: self.viewer.graph(),
+            camera: &self.camera,
+            states: &states,
+        };
+        let legend = self.legend.clone();
+        let text_size = (height as f32 / 55.0).clamp(12.0, 28.0);
+        self.picture.draw_into(gpu, &view, &frame, |painter, rect| {
+            if let Some(legend) = &legend {
+                let corner = rect.right_bottom() - egui::vec2(text_size, text_size);
+                glassbox::render::legend::paint(painter, corner, legend, text_size);
+            }
+        });
+        gpu.queue.present(texture);
+        self.readbacks_per_frame = gpu.readback_count() - before;
+    }
+
+    fn viewport(&self) -> Vec2 {
+        Vec2::new(self.config.width as f32, self.config.height as f32)
+    }
+
+    pub fn pan(&mut self, delta: Vec2) {
+        let viewport = self.viewport();
+        self.camera.pan(delta, viewport);
+    }
+
+    pub fn zoom(&mut self, steps: f32, pixel: Vec2) {
+        let towards = self.camera.ray_to_plane(pixel, self.viewport());
+        self.camera.zoom(steps, towards);
+    }
+
+    pub fn set_camera(&mut self, name: &str) -> bool {
+        let aspect = self.config.width as f32 / self.config.height as f32;
+        match self.viewer.camera(name, aspect) {
+            Some(camera) => {
+                self.camera = camera;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn restore_camera(&mut self, text: &str) -> bool {
+        match camera_from_text(text) {
+            Some(camera) => {
+                self.camera = camera;
+                // A camera from a link is kept, not refitted to the canvas.
+                self.framed = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The scene's named cameras, then the regions of the layout.
+    pub fn camera_names(&self) -> Vec<String> {
+        let mut names = vec!["overview".to_string()];
+        names.extend(
+            self.viewer
+                .scene()
+                .cameras
+                .keys()
+                .filter(|n| *n != "overview")
+                .cloned(),
+        );
+        names.extend(self.viewer.layout().regions.iter().map(|r| r.name.clone()));
+        names
+    }
+
+    /// The cell under `pixel`: its tensor, value and computation (JSON), read back when the cell
+    /// changes; "null" off the tensors.
+    pub async fn hover(&mut self, pixel: Vec2) -> Result<String, String> {
+        let world = self.camera.ray_to_plane(pixel, self.viewport());
+        let key = world.and_then(|w| self.viewer.layout().pick(w));
+        if key == self.hover_key {
+            return Ok(self.hover_text.clone());
+        }
+        self.hover_key = key;
+        self.hover_text = self.describe(key).await?;
+        Ok(self.hover_text.clone())
+    }
+
+    async fn describe(&mut self, key: Option<(usize, usize, usize)>) -> Result<String, String> {
+        let had_highlights = !self.viewer.highlights().is_empty();
+        self.viewer.set_highlights(Vec::new());
+        let text = match key {
+            Some(key) => self.describe_cell(key).await?,
+            None => "null".to_string(),
+        };
+        if had_highlights || !self.viewer.highlights().is_empty() {
+            self.viewer.refresh_states();
+        }
+        Ok(text)
+    }
+
+    async fn describe_cell(
+        &mut self,
+        (panel, row, col): (usize, usize, usize),
+    ) -> Result<String, String> {
+        let viewer = &self.viewer;
+        let panel = &viewer.layout().panels[panel];
+        let tensor_id = panel.tensor;
+        let tensor = &viewer.graph().tensors[tensor_id];
+        let name = glassbox::render::names::plain_name(&tensor.name);
+        if viewer.states()[tensor_id] == glassbox::render::TensorState::NotComputed {
+            return Ok(serde_json::json!({
+                "tensor": tensor.name, "name": name, "computed": false,
+            })
+            .to_string());
+        }
+        let gpu_tensor = viewer.gpu_graph().tensor(tensor_id);
+        let element = panel.element(
+            row,
+            col,
+            panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len,
+        );
+        let index = unflatten(&tensor.shape, element);
+        let explanation = explain(viewer.graph(), tensor_id, &index, viewer.ids());
+        let read = |tensor, element| async move {
+            viewer
+                .read_elements(tensor, &[element])
+                .await
+                .map(|v| v[0])
+                .map_err(|e| e.to_string())
+        };
+        let value = read(tensor_id, element).await?;
+        let mut operands = Vec::new();
+        for operand in &explanation.operands {
+            operands.push(read(operand.tensor, operand.element).await?);
+        }
+        let text = serde_json::json!({
+            "tensor": tensor.name,
+            "name": name,
+            "computed": true,
+            "index": index,
+            "value": value,
+            "op": explanation.op,
+            "formula": explanation.formula,
+            "detail": explanation.detail,
+            "equation": explanation.equation_with(&operands, value, |v| format!("{v:.4}")),
+        })
+        .to_string();
+        let highlights = explanation.highlights.clone();
+        self.viewer.set_highlights(highlights);
+        Ok(text)
+    }
+
+    /// What the model shows now, for `#status`.
+    pub fn status(&self) -> serde_json::Value {
+        crate::status::status(self)
+    }
+}
+
+pub fn camera_to_text(camera: &Camera) -> String {
+    let t = camera.target;
+    format!(
+        "{:.4},{:.4},{:.3},{:.3},{:.3},{:.3}",
+        camera.yaw, camera.pitch, camera.distance, t.x, t.y, t.z
+    )
+}
+
+fn camera_from_text(text: &str) -> Option<Camera> {
+    let numbers: Vec<f32> = text
+        .split(',')
+        .map(|n| n.trim().parse().ok().filter(|v: &f32| v.is_finite()))
+        .collect::<Option<_>>()?;
+    let [yaw, pitch, distance, x, y, z] = numbers[..] else {
+        return None;
+    };
+    let mut camera = Camera::framing(Vec2::ZERO, Vec2::ONE, 1.0);
+    camera.yaw = yaw;
+    camera.pitch = pitch.clamp(-1.45, 1.45);
+    camera.distance = distance.max(0.5);
+    camera.target = glam::Vec3::new(x, y, z);
+    Some(camera)
+}

@@ -1,0 +1,39 @@
+//! The page's status: what the model shows, as JSON for `#status`'s `data-state` (tests and
+//! scripts read it) from which the page also writes one sentence for screen readers.
+
+use serde_json::json;
+
+use crate::state::State;
+
+pub fn status(state: &State) -> serde_json::Value {
+    let viewer = &state.viewer;
+    let scene = viewer.scene();
+    let graph = viewer.graph();
+    let tokens: Vec<String> = viewer
+        .ids()
+        .iter()
+        .map(|&id| scene.tokenizer.decode_one(id))
+        .collect();
+    let current = viewer
+        .current()
+        .filter(|_| viewer.op_count() < graph.ops.len());
+    let gpu = viewer.gpu();
+    json!({
+        "model": scene.name,
+        "prompt": state.prompt,
+        "tokens": tokens,
+        "ops_run": viewer.op_count(),
+        "ops_total": graph.ops.len(),
+        "current_op": current.map(|op| graph.ops[op].name.clone()),
+        "current_formula": current.map(|op| graph.ops[op].formula),
+        "prediction": state.prediction.map(|(id, _)| scene.tokenizer.decode_one(id)),
+        "prediction_id": state.prediction.map(|(id, _)| id),
+        "probability": state.prediction.map(|(_, p)| p),
+        "backend": "webgpu",
+        "adapter": gpu.describe(),
+        "timestamps": gpu.timestamps,
+        "readbacks_per_frame": state.readbacks_per_frame,
+        "readbacks": gpu.readback_count(),
+        "cameras": state.camera_names(),
+    })
+}

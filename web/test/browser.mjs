@@ -1,0 +1,207 @@
+// The page in a real headless Chromium on WebGPU: built dist/ served on 127.0.0.1, prompts set
+// through the prompt box, predictions checked against what the native app prints
+// (`glassbox generate --prompt P -n 1 --greedy`), a screenshot that is not blank, hovering, a
+// shared link that restores the view, and one oracle case's forward pass checked against
+// Hugging Face transformers' numbers. Run by `bash scripts/web.sh test`.
+
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const root = resolve(new URL('../..', import.meta.url).pathname);
+const dist = join(root, 'dist');
+const oracle = join(root, 'tests/data/oracle');
+const out = join(root, 'target/web-test');
+const PROMPTS = ['CBABBC', 'ABCABC', 'CCBA', 'BACAB'];
+const ORACLE_CASE = 'tiny_2l';
+// SwiftShader runs WebGPU on the CPU: a run of the graph takes seconds, not milliseconds.
+const TIMEOUT = 120_000;
+
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.safetensors': 'application/octet-stream',
+};
+
+function serve() {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    const [base, rest] = path.startsWith('/oracle/') ? [oracle, path.slice(8)] : [dist, path.slice(1) || 'index.html'];
+    const file = normalize(join(base, rest));
+    try {
+      if (!file.startsWith(base) || !statSync(file).isFile()) throw new Error('not a file');
+      const body = readFileSync(file);
+      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
+}
+
+function nativePrediction(prompt) {
+  return execFileSync(join(root, 'target/release/glassbox'), ['generate', '--prompt', prompt, '-n', '1', '--greedy'], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+async function state(page) {
+  return page.evaluate(() => JSON.parse(document.getElementById('status').dataset.state ?? 'null'));
+}
+
+// Waits until #status reports `prompt` with the whole graph run, and returns that state.
+async function waitForRun(page, prompt) {
+  await page.waitForFunction((wanted) => {
+    const s = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+    if (s?.error) throw new Error(s.error);
+    return s && s.prompt === wanted && s.ops_run === s.ops_total && s.prediction !== null;
+  }, prompt, { timeout: TIMEOUT, polling: 100 });
+  return state(page);
+}
+
+// Share of pixels unlike the background (the most common colour), and how many distinct
+// colours, of a PNG decoded by the browser itself.
+async function pixelStats(page, png) {
+  return page.evaluate(async (base64) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${base64}`;
+    await image.decode();
+    const canvas = new OffscreenCanvas(image.width, image.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const { data } = context.getImageData(0, 0, image.width, image.height);
+    const counts = new Map();
+    for (let i = 0; i < data.length; i += 4) {
+      const colour = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+      counts.set(colour, (counts.get(colour) ?? 0) + 1);
+    }
+    const [background] = [...counts.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+    const channels = (c) => [(c >> 16) & 255, (c >> 8) & 255, c & 255];
+    const [r0, g0, b0] = channels(background);
+    let differing = 0;
+    for (const [colour, count] of counts) {
+      const [r, g, b] = channels(colour);
+      if (Math.abs(r - r0) + Math.abs(g - g0) + Math.abs(b - b0) > 24) differing += count;
+    }
+    return { differing: differing / (data.length / 4), colours: counts.size };
+  }, png.toString('base64'));
+}
+
+async function main() {
+  mkdirSync(out, { recursive: true });
+  const server = await serve();
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    // WebGPU on SwiftShader's Vulkan, composited through Vulkan too: with the default GL
+    // compositor a WebGPU canvas renders but its pixels never reach a screenshot.
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+      '--ignore-gpu-blocklist', '--enable-gpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-quic'],
+  });
+  const failures = [];
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  page.on('console', (m) => m.type() === 'error' && console.log(`  page error: ${m.text()}`));
+  page.on('pageerror', (e) => failures.push(`uncaught in the page: ${e.message}`));
+  try {
+    const begin = Date.now();
+    await page.goto(`${origin}/#prompt=${PROMPTS[0]}`);
+    let s = await waitForRun(page, PROMPTS[0]);
+    const loadSeconds = (Date.now() - begin) / 1000;
+    console.log(`page loaded and ran "${PROMPTS[0]}" in ${loadSeconds.toFixed(2)} s on ${s.adapter}`);
+    assert.equal(s.backend, 'webgpu');
+
+    for (const prompt of PROMPTS) {
+      await page.fill('#prompt', prompt);
+      await page.press('#prompt', 'Enter');
+      s = await waitForRun(page, prompt);
+      const native = nativePrediction(prompt);
+      console.log(`  ${prompt}: page predicts ${JSON.stringify(s.prediction)} (p = ${s.probability.toFixed(4)}), native ${JSON.stringify(native)}`);
+      assert.equal(s.prediction, native, `prediction for ${prompt}`);
+      assert.deepEqual(s.tokens, [...prompt], `tokens of ${prompt}`);
+      const text = await page.textContent('#status');
+      assert.ok(text.includes(`predicts "${native}"`), `the status sentence names the prediction: ${text}`);
+    }
+
+    // Steady frames read nothing back.
+    await page.mouse.move(5, 5);
+    await page.waitForTimeout(500);
+    const fresh = JSON.parse(await page.evaluate(() => window.glassbox.status()));
+    assert.equal(fresh.readbacks_per_frame, 0, 'readbacks in a steady frame');
+
+    const shot = await page.locator('#view').screenshot();
+    writeFileSync(join(out, 'page.png'), await page.screenshot());
+    const pixels = await pixelStats(page, shot);
+    console.log(`  canvas: ${(100 * pixels.differing).toFixed(1)}% of pixels drawn, ${pixels.colours} colours`);
+    assert.ok(pixels.differing > 0.05 && pixels.colours > 50, 'the canvas is not blank');
+
+    // Hovering a cell reads its value back and explains it.
+    const cell = await page.evaluate(async () => {
+      const canvas = document.getElementById('view');
+      for (let y = 0.2; y < 0.9; y += 0.05) {
+        for (let x = 0.1; x < 0.95; x += 0.05) {
+          const found = JSON.parse(await window.glassbox.page.hover(x * canvas.width, y * canvas.height));
+          if (found?.computed) return found;
+        }
+      }
+      return null;
+    });
+    assert.ok(cell && Number.isFinite(cell.value), `a hovered cell has a value: ${JSON.stringify(cell)}`);
+    console.log(`  hover: ${cell.name} [${cell.index}] = ${cell.value}: ${cell.equation}`);
+
+    // The player, then a link that restores prompt, op and camera.
+    await page.click('#first');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).ops_run === 0);
+    for (let i = 0; i < 5; i += 1) await page.click('#forward');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).ops_run === 5, null, { timeout: TIMEOUT });
+    await page.evaluate(() => window.glassbox.page.orbit(40, 10));
+    await page.click('#copy-link');
+    const link = await page.evaluate(() => location.href);
+    const camera = await page.evaluate(() => window.glassbox.page.camera());
+    const shared = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await shared.goto(link);
+    await shared.waitForFunction(() => {
+      const st = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+      return st && st.ops_run === 5;
+    }, null, { timeout: TIMEOUT });
+    const restored = await state(shared);
+    assert.equal(restored.prompt, PROMPTS[PROMPTS.length - 1], 'the link restores the prompt');
+    assert.equal(await shared.evaluate(() => window.glassbox.page.camera()), camera, 'the link restores the camera');
+    console.log(`  link ${link.slice(origin.length)} restores op 5 and the camera`);
+    await shared.close();
+
+    // One oracle case: the forward pass in the browser against transformers.
+    const oraclePage = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    oraclePage.on('pageerror', (e) => failures.push(`uncaught in the oracle page: ${e.message}`));
+    await oraclePage.goto(`${origin}/?model=/oracle/${ORACLE_CASE}/`);
+    await oraclePage.waitForFunction((name) => {
+      const st = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+      if (st?.error) throw new Error(st.error);
+      return st && st.model === name && st.ops_run === st.ops_total;
+    }, `/oracle/${ORACLE_CASE}`, { timeout: TIMEOUT });
+    const report = await oraclePage.evaluate((url) => window.glassbox.check(url), `/oracle/${ORACLE_CASE}/expected.safetensors`);
+    const config = JSON.parse(readFileSync(join(oracle, ORACLE_CASE, 'config.json'), 'utf8'));
+    const worst = Math.max(...report.tensors.map((t) => t.max_abs / t.scale));
+    console.log(`  oracle ${ORACLE_CASE}: ${report.checked} tensors, worst |difference| / scale = ${worst.toExponential(2)}`);
+    assert.equal(report.checked, 1 + (config.n_layer + 1) + config.n_layer, 'every reference tensor checked');
+    assert.ok(report.passed, `the oracle case matches: ${JSON.stringify(report.tensors.filter((t) => !t.passes))}`);
+    await oraclePage.close();
+
+    assert.deepEqual(failures, []);
+    writeFileSync(join(out, 'timings.json'), JSON.stringify({ load_seconds: loadSeconds, frame_ms: fresh.frame_ms ?? null }, null, 2));
+    console.log('browser test passed');
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(`browser test failed: ${e.stack ?? e}`);
+  process.exit(1);
+});
