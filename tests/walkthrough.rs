@@ -8,6 +8,7 @@ use glassbox::scene::walkthrough::{parse_text, Segment};
 use glassbox::scene::Scene;
 use glassbox::viewer::walkthrough::{Shown, WalkthroughPlayer};
 use glassbox::viewer::Viewer;
+use pollster::block_on;
 
 #[test]
 fn text_references_parse() {
@@ -81,7 +82,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     let t = walkthrough.chapter_start(softmax)
         + walkthrough.chapters[softmax].paragraphs[0].seconds
         + 0.1;
-    player.apply(&mut viewer, &base, t, 1.5).unwrap();
+    block_on(player.apply(&mut viewer, &base, t, 1.5)).unwrap();
     assert_eq!(
         viewer.current(),
         viewer.graph().op_index("h.0.attn.softmax")
@@ -93,7 +94,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
         .collect();
     assert_eq!(numbers.len(), 2, "{:?}", player.caption);
     let before = viewer.gpu().readback_count();
-    player.apply(&mut viewer, &base, t + 0.5, 1.5).unwrap();
+    block_on(player.apply(&mut viewer, &base, t + 0.5, 1.5)).unwrap();
     assert_eq!(
         viewer.gpu().readback_count(),
         before,
@@ -102,7 +103,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
 
     let generation = walkthrough.chapter_index("generation").unwrap();
     let t = walkthrough.chapter_start(generation) + 0.5;
-    player.apply(&mut viewer, &base, t, 1.5).unwrap();
+    block_on(player.apply(&mut viewer, &base, t, 1.5)).unwrap();
     assert_eq!(viewer.ids().len(), base.len() + 1);
     assert_eq!(
         viewer.ids()[base.len()],
@@ -111,9 +112,7 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     );
     let before = viewer.gpu().readback_count();
     for step in 1..5 {
-        player
-            .apply(&mut viewer, &base, t + step as f32 * 0.2, 1.5)
-            .unwrap();
+        block_on(player.apply(&mut viewer, &base, t + step as f32 * 0.2, 1.5)).unwrap();
     }
     assert_eq!(
         viewer.ids().len(),
@@ -122,6 +121,6 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
     );
     assert_eq!(viewer.gpu().readback_count(), before);
 
-    player.apply(&mut viewer, &base, 0.0, 1.5).unwrap();
+    block_on(player.apply(&mut viewer, &base, 0.0, 1.5)).unwrap();
     assert_eq!(viewer.ids(), base, "rewinding restores the prompt");
 }

@@ -192,8 +192,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 let seconds = paragraphs[paragraph - 1].seconds;
                 let time =
                     walkthrough.paragraph_start(index, paragraph - 1) + seconds.min(1.5) * 0.99;
-                player
-                    .apply(&mut viewer, &ids, time, aspect)
+                pollster::block_on(player.apply(&mut viewer, &ids, time, aspect))
                     .context("the chapter's camera or op is not in this model")?
             }
             None => named_camera(&viewer, &args.camera, aspect)?,

@@ -245,8 +245,7 @@ pub async fn record(
         let time = index as f32 / fps as f32;
         let camera = match &plan {
             Plan::Walkthrough { start, .. } => {
-                let camera = player
-                    .apply(viewer, ids, start + time, aspect)
+                let camera = pollster::block_on(player.apply(viewer, ids, start + time, aspect))
                     .context("the walkthrough's camera or op is not in this model")?;
                 if shown != player.key() {
                     shown = player.key();

@@ -7,11 +7,8 @@ mod fill;
 mod generation;
 pub mod hover;
 mod legend;
-// The walkthrough waits for the GPU (pollster), which a browser does not allow.
-#[cfg(not(target_arch = "wasm32"))]
 pub mod narrative;
 mod restore;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod walkthrough;
 
 pub use difference::{DifferenceView, OpDifference};

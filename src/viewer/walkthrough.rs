@@ -43,8 +43,8 @@ impl WalkthroughPlayer {
 
     /// Brings the viewer to time `time` of the walkthrough, with `base_ids` as the prompt, and
     /// returns the camera to show. Reads values back only when the paragraph (or the prompt)
-    /// changes.
-    pub fn apply(
+    /// changes; otherwise it is ready at once.
+    pub async fn apply(
         &mut self,
         viewer: &mut Viewer,
         base_ids: &[u32],
@@ -62,20 +62,20 @@ impl WalkthroughPlayer {
             if moment.append && ids.len() < viewer.scene().model.config.n_positions {
                 // The generation loop: run the prompt, take the most likely token, append it.
                 if viewer.ids() != base_ids {
-                    set_ids(viewer, base_ids)?;
+                    viewer.set_ids(base_ids).await.ok()?;
                 }
                 viewer.run_to(viewer.graph().ops.len());
-                let prediction = block_on(viewer.top_predictions(1)).ok()?.first()?.0;
+                let prediction = viewer.top_predictions(1).await.ok()?.first()?.0;
                 ids.push(prediction);
             }
             if viewer.ids() != ids {
-                set_ids(viewer, &ids)?;
+                viewer.set_ids(&ids).await.ok()?;
             }
             let op = viewer.graph().op_index(&moment.op)?;
             viewer.step_to(op);
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
-            self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text);
+            self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text).await;
             // The paragraphs before this one stay as they were read, within the chapter.
             let mut so_far = match &self.applied {
                 Some((m, base)) if m.chapter == moment.chapter && base == base_ids => {
@@ -85,7 +85,7 @@ impl WalkthroughPlayer {
             };
             so_far.truncate(moment.paragraph);
             while so_far.len() < moment.paragraph {
-                so_far.push(resolve(viewer, &chapter.paragraphs[so_far.len()].text));
+                so_far.push(resolve(viewer, &chapter.paragraphs[so_far.len()].text).await);
             }
             so_far.push(self.caption.clone());
             self.narrative = Narrative::new(viewer, moment.chapter, so_far);
@@ -117,16 +117,6 @@ impl WalkthroughPlayer {
     }
 }
 
-/// The walkthrough is played natively (window and `glassbox render`), where waiting for the GPU
-/// is allowed.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    pollster::block_on(future)
-}
-
-fn set_ids(viewer: &mut Viewer, ids: &[u32]) -> Option<()> {
-    block_on(viewer.set_ids(ids)).ok()
-}
-
 fn format_number(v: f32) -> String {
     if v == f32::NEG_INFINITY {
         "-∞".into()
@@ -138,15 +128,15 @@ fn format_number(v: f32) -> String {
 }
 
 /// Fills a paragraph's references from the running model.
-pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
+pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
     let Ok(segments) = parse_text(text) else {
         return vec![Shown::Text(text.to_string())];
     };
     let graph = viewer.graph();
     let config = &viewer.scene().model.config;
-    segments
-        .into_iter()
-        .map(|segment| match segment {
+    let mut shown = Vec::with_capacity(segments.len());
+    for segment in segments {
+        shown.push(match segment {
             Segment::Text(t) => Shown::Text(t),
             // A reference without its own words reads as the tensor's plain name, the one on
             // its tag; the graph's name shows on hover.
@@ -170,19 +160,22 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                 )
             }
             Segment::Value { tensor, index } => {
-                let value = graph.tensor_id(&tensor).and_then(|id| {
+                let element = graph.tensor_id(&tensor).and_then(|id| {
                     let shape = &graph.tensors[id].shape;
-                    if index.len() != shape.len() || index.iter().zip(shape).any(|(i, n)| i >= n) {
-                        return None;
-                    }
-                    let element = shape
-                        .iter()
-                        .zip(&index)
-                        .fold(0, |acc, (&n, &i)| acc * n + i);
-                    block_on(viewer.read_elements(id, &[element]))
-                        .ok()
-                        .map(|v| v[0])
+                    let inside =
+                        index.len() == shape.len() && index.iter().zip(shape).all(|(i, n)| i < n);
+                    inside.then(|| {
+                        let flat = shape
+                            .iter()
+                            .zip(&index)
+                            .fold(0, |acc, (&n, &i)| acc * n + i);
+                        (id, flat)
+                    })
                 });
+                let value = match element {
+                    Some((id, flat)) => viewer.read_elements(id, &[flat]).await.ok().map(|v| v[0]),
+                    None => None,
+                };
                 Shown::Number(value.map_or_else(|| "—".into(), format_number))
             }
             Segment::Token(position) => Shown::Number(viewer.ids().get(position).map_or_else(
@@ -201,11 +194,14 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                 .to_string(),
             ),
             Segment::Prediction => {
-                let ran_all = viewer.op_count() == graph.ops.len();
-                let best = ran_all
-                    .then(|| block_on(viewer.top_predictions(1)).ok())
-                    .flatten()
-                    .and_then(|p| p.first().copied());
+                let best = match viewer.op_count() == graph.ops.len() {
+                    true => viewer
+                        .top_predictions(1)
+                        .await
+                        .ok()
+                        .and_then(|p| p.first().copied()),
+                    false => None,
+                };
                 Shown::Number(best.map_or_else(
                     || "—".into(),
                     |(id, p)| {
@@ -217,8 +213,9 @@ pub fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                     },
                 ))
             }
-        })
-        .collect()
+        });
+    }
+    shown
 }
 
 /// Highlights for a hovered caption reference: the tensor, or every tensor along a dimension.

@@ -7,8 +7,10 @@
 //! skipped instead of seeing a half-updated model.
 #![cfg(target_arch = "wasm32")]
 
+mod playground;
 mod state;
 mod status;
+mod tour;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -91,9 +93,96 @@ impl Page {
         })
     }
 
-    /// Draws a frame at the canvas's size in pixels; false when the model is busy (no frame).
-    pub fn frame(&self, width: u32, height: u32) -> bool {
-        self.with(|state| state.frame(width, height)).is_some()
+    /// Draws a frame at the canvas's size in pixels at page time `now` (milliseconds): 0 when
+    /// the model is busy (no frame), 1 drawn, 2 drawn with the camera still flying.
+    pub fn frame(&self, width: u32, height: u32, now: f64) -> u8 {
+        match self.with(|state| state.frame(width, height, now)) {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        }
+    }
+
+    /// The walkthrough's chapters (JSON list: name, title, paragraphs).
+    pub fn outline(&self) -> String {
+        self.with(|state| state.outline().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Shows a paragraph of the walkthrough; resolves to the status, narrative included.
+    pub fn show_paragraph(&self, chapter: usize, paragraph: usize) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.show_paragraph(chapter, paragraph).await;
+            (state, result)
+        })
+    }
+
+    /// Leaves the walkthrough for the prompt; resolves to the status.
+    pub fn leave_walkthrough(&self) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.leave_walkthrough().await;
+            (state, result)
+        })
+    }
+
+    /// Lights up what a word of the narrative names (out of range: nothing).
+    pub fn highlight_word(&self, paragraph: usize, word: usize) {
+        self.with(|state| state.highlight_word(paragraph, word));
+    }
+
+    /// Op families, their variants and sources, and which runs (JSON).
+    pub fn kernels(&self) -> String {
+        self.with(|state| state.kernels().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Runs `family` with `variant`; resolves to the status.
+    pub fn set_kernel(&self, family: String, variant: String) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.set_kernel(&family, &variant).await;
+            (state, result)
+        })
+    }
+
+    /// Loads edited kernel text; resolves to the status, or to `{"error": ...}` with the line
+    /// and column naga gave (the last good kernel keeps running).
+    pub fn edit_kernel(&self, file: String, text: String) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.edit_kernel(&file, &text).await;
+            (state, result)
+        })
+    }
+
+    /// Every op's GPU time from timestamps (JSON list of {op, nanos}).
+    pub fn measure(&self) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.measure().await;
+            (state, result)
+        })
+    }
+
+    /// The difference view against the CPU reference, on or off; resolves to the status.
+    pub fn set_difference(&self, on: bool) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.set_difference(on).await;
+            (state, result)
+        })
+    }
+
+    /// Generation through the KV cache, on or off; resolves to the status.
+    pub fn set_kv_cache(&self, on: bool) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.set_kv_cache(on).await;
+            (state, result)
+        })
+    }
+
+    /// Appends the next token (temperature 0: greedy); resolves to the status.
+    pub fn append_token(&self, temperature: f32) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.append_token(temperature).await;
+            (state, result)
+        })
     }
 
     /// The status now (JSON), or null while the model is busy.
@@ -103,7 +192,7 @@ impl Page {
 
     /// Orbits by a drag of (dx, dy) pixels.
     pub fn orbit(&self, dx: f32, dy: f32) {
-        self.with(|state| state.camera.orbit(glam::Vec2::new(dx, dy)));
+        self.with(|state| state.orbit(glam::Vec2::new(dx, dy)));
     }
 
     /// Pans by a drag of (dx, dy) pixels.

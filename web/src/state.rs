@@ -10,7 +10,10 @@ use glassbox::render::target::window_samples;
 use glassbox::render::Camera;
 use glassbox::scene::Scene;
 use glassbox::viewer::hover::{explain, unflatten};
+use glassbox::viewer::walkthrough::WalkthroughPlayer;
 use glassbox::viewer::Viewer;
+
+use crate::tour::Flight;
 
 pub struct State {
     pub viewer: Viewer,
@@ -19,10 +22,13 @@ pub struct State {
     picture: Picture,
     pub camera: Camera,
     /// Whether the camera was ever framed for a real canvas size (the first frame fits it).
-    framed: bool,
-    /// The prompt as typed, and the most likely next token after it with its probability
-    /// (read back once per run).
+    pub(crate) framed: bool,
+    /// Where the camera is flying to, if it is.
+    pub(crate) flight: Option<Flight>,
+    /// The prompt as typed, its tokens (the walkthrough may append to them), and the most
+    /// likely next token after the tokens shown with its probability (read once per run).
     pub prompt: String,
+    pub(crate) base_ids: Vec<u32>,
     pub prediction: Option<(u32, f32)>,
     /// The colour scale of the current op's output (or the probabilities), read once per run.
     legend: Option<Legend>,
@@ -31,6 +37,9 @@ pub struct State {
     hover_text: String,
     /// Readbacks made by the last frame drawn: a steady frame makes none.
     pub readbacks_per_frame: u64,
+    pub(crate) walkthrough: WalkthroughPlayer,
+    /// The walkthrough's (chapter, paragraph) shown, if the page is in it.
+    pub(crate) tour: Option<(usize, usize)>,
 }
 
 impl State {
@@ -74,7 +83,7 @@ impl State {
             prompt.to_string()
         };
         let ids = scene.tokenizer.encode(&prompt).map_err(|e| e.to_string())?;
-        let viewer = Viewer::with_gpu(gpu, scene, &ids, format)
+        let viewer = Viewer::with_gpu(gpu, scene.clone(), &ids, format)
             .await
             .map_err(|e| e.to_string())?;
         let camera = viewer
@@ -87,12 +96,16 @@ impl State {
             picture,
             camera,
             framed: false,
+            flight: None,
             prompt,
+            base_ids: ids,
             prediction: None,
             legend: None,
             hover_key: None,
             hover_text: "null".to_string(),
             readbacks_per_frame: 0,
+            walkthrough: WalkthroughPlayer::default(),
+            tour: None,
         };
         state.after_run().await?;
         Ok(state)
@@ -110,7 +123,11 @@ impl State {
         self.run_ids(&ids).await
     }
 
+    /// Runs the whole graph on `ids`, the new prompt, outside the walkthrough.
     async fn run_ids(&mut self, ids: &[u32]) -> Result<String, String> {
+        self.tour = None;
+        self.walkthrough.invalidate();
+        self.base_ids = ids.to_vec();
         self.viewer.set_ids(ids).await.map_err(|e| e.to_string())?;
         self.viewer.step_to(usize::MAX);
         self.after_run().await?;
@@ -129,7 +146,7 @@ impl State {
 
     /// Reads what the picture and the status show after a run: the prediction once every op
     /// has run, the legend of the current output.
-    async fn after_run(&mut self) -> Result<(), String> {
+    pub(crate) async fn after_run(&mut self) -> Result<(), String> {
         if let Some(problem) = self.viewer.gpu().problem() {
             return Err(problem);
         }
@@ -197,6 +214,9 @@ impl State {
             .await
             .map_err(|e| e.to_string())?;
         self.prompt = prompt;
+        self.base_ids = ids;
+        self.tour = None;
+        self.walkthrough = WalkthroughPlayer::default();
         self.viewer.step_to(usize::MAX);
         self.framed = false;
         self.after_run().await?;
@@ -236,8 +256,9 @@ impl State {
         .to_string())
     }
 
-    /// Draws one frame at `width` x `height` pixels.
-    pub fn frame(&mut self, width: u32, height: u32) {
+    /// Draws one frame at `width` x `height` pixels at page time `now` (milliseconds); returns
+    /// whether the camera is still moving (another frame is wanted).
+    pub fn frame(&mut self, width: u32, height: u32, now: f64) -> bool {
         let (width, height) = (width.max(1), height.max(1));
         let gpu = self.viewer.gpu();
         if (width, height) != (self.config.width, self.config.height) {
@@ -250,6 +271,17 @@ impl State {
             self.framed = true;
             self.set_camera("overview");
         }
+        let moving = match &mut self.flight {
+            Some(flight) => {
+                let (camera, done) = flight.at(now);
+                self.camera = camera;
+                if done {
+                    self.flight = None;
+                }
+                !done
+            }
+            None => false,
+        };
         let gpu = self.viewer.gpu();
         let before = gpu.readback_count();
         let texture = match self.surface.get_current_texture() {
@@ -257,7 +289,7 @@ impl State {
             | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             _ => {
                 self.surface.configure(&gpu.device, &self.config);
-                return;
+                return true;
             }
         };
         let view = texture.texture.create_view(&Default::default());
@@ -278,26 +310,39 @@ impl State {
         });
         gpu.queue.present(texture);
         self.readbacks_per_frame = gpu.readback_count() - before;
+        moving
+    }
+
+    pub(crate) fn aspect(&self) -> f32 {
+        self.config.width as f32 / self.config.height as f32
     }
 
     fn viewport(&self) -> Vec2 {
         Vec2::new(self.config.width as f32, self.config.height as f32)
     }
 
+    // Moving the camera by hand ends a flight.
+    pub fn orbit(&mut self, delta: Vec2) {
+        self.flight = None;
+        self.camera.orbit(delta);
+    }
+
     pub fn pan(&mut self, delta: Vec2) {
+        self.flight = None;
         let viewport = self.viewport();
         self.camera.pan(delta, viewport);
     }
 
     pub fn zoom(&mut self, steps: f32, pixel: Vec2) {
+        self.flight = None;
         let towards = self.camera.ray_to_plane(pixel, self.viewport());
         self.camera.zoom(steps, towards);
     }
 
     pub fn set_camera(&mut self, name: &str) -> bool {
-        let aspect = self.config.width as f32 / self.config.height as f32;
-        match self.viewer.camera(name, aspect) {
+        match self.viewer.camera(name, self.aspect()) {
             Some(camera) => {
+                self.flight = None;
                 self.camera = camera;
                 true
             }
@@ -308,6 +353,7 @@ impl State {
     pub fn restore_camera(&mut self, text: &str) -> bool {
         match camera_from_text(text) {
             Some(camera) => {
+                self.flight = None;
                 self.camera = camera;
                 // A camera from a link is kept, not refitted to the canvas.
                 self.framed = true;

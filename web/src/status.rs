@@ -35,5 +35,9 @@ pub fn status(state: &State) -> serde_json::Value {
         "readbacks_per_frame": state.readbacks_per_frame,
         "readbacks": gpu.readback_count(),
         "cameras": state.camera_names(),
+        "kv_cache": viewer.decoding(),
+        "cache_fill": viewer.cache_fill(),
+        "narrative": state.narrative(),
+        "differences": state.differences(),
     })
 }

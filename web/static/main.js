@@ -4,6 +4,8 @@
 import init, { start } from './glassbox.js';
 import { attachInput } from './input.js';
 import { fetchModel, readPicked } from './models.js';
+import { attachPlayground } from './playground.js';
+import { attachTour } from './tour.js';
 
 const $ = (id) => document.getElementById(id);
 const statusElement = $('status');
@@ -17,6 +19,9 @@ let frameDirty = true;
 const frameTimes = [];
 // What the URL's query names as the model (kept in links); null for the built-in one.
 let modelSource = null;
+// The walkthrough and playground panels, once the model is up.
+let tour = null;
+let playground = null;
 
 function enqueue(work) {
   const result = queue.then(work);
@@ -34,16 +39,30 @@ function clearError() {
   $('error').hidden = true;
 }
 
-// The URL carries the view: ?model=SOURCE#prompt=TEXT&op=N&camera=yaw,pitch,distance,x,y,z
+// The URL carries the view: ?model=SOURCE#prompt=TEXT&chapter=C&paragraph=P&op=N
+// &camera=yaw,pitch,distance,x,y,z&kernels=family:variant,...&kv=1&diff=1
 function readUrl() {
   const query = new URLSearchParams(location.search);
   const hash = new URLSearchParams(location.hash.slice(1));
+  const number = (name) => (hash.has(name) ? Number(hash.get(name)) : null);
   return {
     model: query.get('model'),
     prompt: hash.get('prompt'),
-    op: hash.has('op') ? Number(hash.get('op')) : null,
+    chapter: number('chapter'),
+    paragraph: number('paragraph') ?? 0,
+    op: number('op'),
     camera: hash.get('camera'),
+    kernels: (hash.get('kernels') ?? '').split(',').filter(Boolean).map((k) => k.split(':')),
+    kv: hash.get('kv') === '1',
+    diff: hash.get('diff') === '1',
   };
+}
+
+// Kernel choices other than each family's default, as family:variant.
+function chosenKernels() {
+  return JSON.parse(page.kernels() || '[]')
+    .filter((f) => f.running && f.running !== f.variants[0].variant)
+    .map((f) => `${f.family}:${f.running}`);
 }
 
 function link() {
@@ -52,7 +71,16 @@ function link() {
   const hash = new URLSearchParams();
   if (status) {
     hash.set('prompt', status.prompt);
-    if (status.ops_run !== status.ops_total) hash.set('op', String(status.ops_run));
+    if (status.narrative) {
+      hash.set('chapter', String(status.narrative.chapter));
+      hash.set('paragraph', String(status.narrative.paragraph));
+    } else if (status.ops_run !== status.ops_total) {
+      hash.set('op', String(status.ops_run));
+    }
+    const kernels = chosenKernels();
+    if (kernels.length) hash.set('kernels', kernels.join(','));
+    if (status.kv_cache) hash.set('kv', '1');
+    if (status.differences) hash.set('diff', '1');
   }
   const camera = page?.camera();
   if (camera) hash.set('camera', camera);
@@ -111,6 +139,8 @@ function showStatus(json) {
   if (select.options.length !== status.cameras.length) {
     select.replaceChildren(...status.cameras.map((name) => new Option(name, name)));
   }
+  tour?.render(status);
+  playground?.render(status);
   frameDirty = true;
   updateUrl();
 }
@@ -244,8 +274,11 @@ function frameLoop() {
   sizeCanvas();
   if (frameDirty && page) {
     const begin = performance.now();
-    if (page.frame(canvas.width, canvas.height)) {
-      frameDirty = false;
+    const drawn = page.frame(canvas.width, canvas.height, begin);
+    if (drawn) {
+      // 2: the camera is still flying, so the next frame is wanted too.
+      frameDirty = drawn === 2;
+      if (drawn === 1) updateUrl();
       frameTimes.push(performance.now() - begin);
       if (frameTimes.length > 60) frameTimes.shift();
       $('frame-time').textContent = `frame: ${averageFrame().toFixed(1)} ms to encode and submit (wall clock, not GPU time)`;
@@ -325,12 +358,28 @@ async function main() {
   await init();
   sizeCanvas();
   page = await start(canvas, wanted.model ? '' : (wanted.prompt ?? ''));
+  const app = {
+    page,
+    run,
+    enqueue,
+    showStatus,
+    status: () => status,
+    markDirty: () => {
+      frameDirty = true;
+    },
+    animate: () => {
+      frameDirty = true;
+    },
+  };
+  tour = attachTour(app);
+  playground = attachPlayground(app);
   window.glassbox = {
     page,
     setPrompt,
     step,
     // The status once every call queued before has finished (JSON).
     status: () => enqueue(() => page.status()),
+    outline: () => enqueue(() => page.outline()),
     check: async (url) => {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`${url}: ${response.status}`);
@@ -345,7 +394,12 @@ async function main() {
     await loadModel((progress) => fetchModel(wanted.model, progress));
     if (wanted.prompt !== null) await setPrompt(wanted.prompt);
   }
-  if (wanted.op !== null) await step(wanted.op);
+  await playground.restoreEdits();
+  for (const [family, variant] of wanted.kernels) await run(() => page.set_kernel(family, variant)).catch(() => {});
+  if (wanted.kv) await run(() => page.set_kv_cache(true));
+  if (wanted.diff) await run(() => page.set_difference(true));
+  if (wanted.chapter !== null) await tour.show(wanted.chapter, wanted.paragraph);
+  else if (wanted.op !== null) await step(wanted.op);
   if (wanted.camera) page.restore_camera(wanted.camera);
   frameDirty = true;
 }

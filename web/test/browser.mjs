@@ -175,6 +175,85 @@ async function main() {
     console.log(`  link ${link.slice(origin.length)} restores op 5 and the camera`);
     await shared.close();
 
+    // The walkthrough: a paragraph's narrative, Continue, and a link to the exact paragraph.
+    await page.fill('#prompt', PROMPTS[0]);
+    await page.press('#prompt', 'Enter');
+    await waitForRun(page, PROMPTS[0]);
+    // Start, then Continue three times, faster than the GPU: the fourth paragraph overall.
+    const outline = JSON.parse(await page.evaluate(() => window.glassbox.outline()));
+    let [chapter, paragraph] = [0, 0];
+    for (let i = 0; i < 3; i += 1) {
+      paragraph += 1;
+      if (paragraph === outline[chapter].paragraphs) [chapter, paragraph] = [chapter + 1, 0];
+    }
+    await page.click('#tour-start');
+    for (let i = 0; i < 3; i += 1) await page.click('#tour-continue');
+    await page.waitForFunction(([c, p]) => {
+      const st = JSON.parse(document.getElementById('status').dataset.state);
+      return st.narrative?.chapter === c && st.narrative?.paragraph === p;
+    }, [chapter, paragraph], { timeout: TIMEOUT });
+    s = await state(page);
+    const narrativeText = await page.textContent('#tour-text');
+    assert.ok(narrativeText.includes(s.narrative.title), 'the narrative shows the chapter');
+    assert.equal(s.narrative.paragraphs.length, paragraph + 1, 'the chapter\'s paragraphs so far');
+    await page.waitForTimeout(1500);
+    await page.click('#copy-link');
+    const tourLink = await page.evaluate(() => location.href);
+    const tourPage = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tourPage.goto(tourLink);
+    await tourPage.waitForFunction(([c, p]) => {
+      const st = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+      return st?.narrative?.chapter === c && st?.narrative?.paragraph === p;
+    }, [chapter, paragraph], { timeout: TIMEOUT });
+    const tourState = await state(tourPage);
+    assert.equal(tourState.narrative.chapter, s.narrative.chapter, 'the link restores the chapter');
+    assert.equal(tourState.ops_run, s.ops_run, 'the link restores the paragraph\'s op');
+    writeFileSync(join(out, 'walkthrough.png'), await tourPage.screenshot());
+    await tourPage.close();
+    console.log(`  walkthrough: "${s.narrative.title}", paragraph ${paragraph + 1}, op ${s.ops_run}; ${tourLink.slice(origin.length)} restores it`);
+    await page.click('#tour-leave');
+    await waitForRun(page, PROMPTS[0]);
+
+    // The difference view: the CPU reference, running in wasm, against every GPU op.
+    await page.check('#difference');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).differences?.length > 0, null, { timeout: TIMEOUT });
+    s = await state(page);
+    assert.equal(s.differences.length, s.ops_total, 'a difference for every op');
+    assert.ok(s.differences.every((d) => d.passes), `GPU and CPU agree: ${JSON.stringify(s.differences.filter((d) => !d.passes))}`);
+    console.log(`  difference view: ${s.differences.length} ops within tolerance of the CPU reference`);
+    await page.uncheck('#difference');
+
+    // Generation through the KV cache: the token appended is the one the native app prints.
+    await page.check('#kv-cache');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).kv_cache, null, { timeout: TIMEOUT });
+    await page.click('#append');
+    await page.waitForFunction((n) => JSON.parse(document.getElementById('status').dataset.state).tokens.length === n, PROMPTS[0].length + 1, { timeout: TIMEOUT });
+    s = await state(page);
+    assert.equal(s.tokens.at(-1), nativePrediction(PROMPTS[0]), 'the generated token');
+    console.log(`  generation with the KV cache: "${PROMPTS[0]}" + "${s.tokens.at(-1)}", cache ${s.cache_fill}`);
+    await page.uncheck('#kv-cache');
+
+    // The kernel editor: a broken edit is reported at its line and changes nothing.
+    await page.click('.family:has-text("gelu") button');
+    const original = await page.inputValue('#editor-text');
+    const brokenLine = original.split('\n').length + 1;
+    await page.fill('#editor-text', `${original}\nfn broken( {\n`);
+    await page.click('#editor-apply');
+    await page.waitForSelector('#editor-error.fail');
+    const editorError = await page.textContent('#editor-error');
+    assert.ok(editorError.includes(`:${brokenLine}:`), `the error names line ${brokenLine}: ${editorError}`);
+    assert.equal(await page.locator('#editor-colours .error-line').count(), 1, 'the line is marked');
+    await page.fill('#prompt', PROMPTS[1]);
+    await page.press('#prompt', 'Enter');
+    s = await waitForRun(page, PROMPTS[1]);
+    assert.equal(s.prediction, nativePrediction(PROMPTS[1]), 'the last good kernel keeps running');
+    await page.fill('#editor-text', original.replace('// Kernel:', '// An edit.\n// Kernel:'));
+    await page.click('#editor-apply');
+    await page.waitForSelector('#editor-error.pass');
+    console.log(`  editor: ${editorError.split('\n')[0]}`);
+    await page.click('#editor-revert');
+    await page.click('#editor-close');
+
     // One oracle case: the forward pass in the browser against transformers.
     const oraclePage = await browser.newPage({ viewport: { width: 960, height: 540 } });
     oraclePage.on('pageerror', (e) => failures.push(`uncaught in the oracle page: ${e.message}`));

@@ -16,9 +16,9 @@ impl UiState {
         };
         let before = self.walkthrough.key();
         let ids_before = viewer.ids().to_vec();
+        let aspect = self.scene_rect.aspect_ratio();
         if let Some(camera) =
-            self.walkthrough
-                .apply(viewer, &base, time, self.scene_rect.aspect_ratio())
+            pollster::block_on(self.walkthrough.apply(viewer, &base, time, aspect))
         {
             self.camera = camera;
             self.flight = None;
