@@ -64,6 +64,19 @@ impl GpuModel {
         .await
     }
 
+    /// A model whose weights are already on the device (streamed there, see `stream`).
+    pub(super) fn from_tensors(
+        config: Config,
+        precision: Precision,
+        weights: HashMap<String, GpuTensor>,
+    ) -> GpuModel {
+        GpuModel {
+            config,
+            precision,
+            weights,
+        }
+    }
+
     /// Bytes of weights on the device.
     pub fn bytes(&self) -> u64 {
         self.weights.values().map(GpuTensor::total_bytes).sum()

@@ -7,6 +7,7 @@ pub mod kernels;
 pub mod launch;
 mod plan;
 mod precision;
+pub mod stream;
 mod tensor;
 pub mod trace;
 pub mod variants;
@@ -58,6 +59,8 @@ pub enum GpuError {
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    #[error("{0} needs the model's weights in memory, but they were streamed to the GPU and not kept (open the model with the native app, or a smaller one)")]
+    WeightsNotKept(&'static str),
     /// A picture this device cannot draw or read back.
     #[error("--size: {0}")]
     ImageSize(String),

@@ -19,6 +19,16 @@ pub(super) struct TensorEntry<'a> {
     pub data: &'a [u8],
 }
 
+/// Where one tensor lies in the file: its dtype, shape, and its bytes as offsets from the start
+/// of the file.
+#[derive(Clone, Debug)]
+pub struct TensorSpan {
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub begin: usize,
+    pub end: usize,
+}
+
 #[derive(Deserialize)]
 struct RawEntry {
     dtype: serde_json::Value,
@@ -31,26 +41,53 @@ pub(super) fn read<'a>(
     file: &str,
     bytes: &'a [u8],
 ) -> Result<HashMap<String, TensorEntry<'a>>, LoadError> {
+    let spans = read_spans(file, bytes, bytes.len())?.ok_or_else(|| LoadError::Safetensors {
+        file: file.to_string(),
+        message: "the header runs past the end of the file".into(),
+    })?;
+    Ok(spans
+        .into_iter()
+        .map(|(name, span)| {
+            let entry = TensorEntry {
+                dtype: span.dtype,
+                shape: span.shape,
+                data: &bytes[span.begin..span.end],
+            };
+            (name, entry)
+        })
+        .collect())
+}
+
+/// Where every tensor of a safetensors file `total` bytes long lies, read from its first bytes
+/// `head`; `None` while `head` does not hold the whole header yet (a file arriving over the
+/// network). `file` names it in errors.
+pub fn read_spans(
+    file: &str,
+    head: &[u8],
+    total: usize,
+) -> Result<Option<HashMap<String, TensorSpan>>, LoadError> {
     let error = |message: String| LoadError::Safetensors {
         file: file.to_string(),
         message,
     };
-    if bytes.is_empty() {
+    let bytes = head;
+    if total == 0 {
         return Err(error(
             "the file is empty; a safetensors file starts with an 8-byte header length".into(),
         ));
     }
-    let Some((length, rest)) = bytes.split_first_chunk::<8>() else {
+    if total < 8 {
         return Err(error(format!(
-            "the file is {} bytes, shorter than the 8-byte header length a safetensors file starts with",
-            bytes.len()
+            "the file is {total} bytes, shorter than the 8-byte header length a safetensors file starts with"
         )));
+    }
+    let Some((length, rest)) = bytes.split_first_chunk::<8>() else {
+        return Ok(None);
     };
     let header_len = u64::from_le_bytes(*length);
-    if header_len > rest.len() as u64 {
+    if header_len > (total - 8) as u64 {
         return Err(error(format!(
-            "the header length in the first 8 bytes is {header_len}, past the end of the file ({} bytes): the file is truncated or not safetensors",
-            bytes.len()
+            "the header length in the first 8 bytes is {header_len}, past the end of the file ({total} bytes): the file is truncated or not safetensors"
         )));
     }
     if header_len > MAX_HEADER_BYTES {
@@ -58,7 +95,12 @@ pub(super) fn read<'a>(
             "the header length in the first 8 bytes is {header_len}, over the limit of {MAX_HEADER_BYTES} bytes"
         )));
     }
-    let (header, data) = rest.split_at(header_len as usize);
+    if (rest.len() as u64) < header_len {
+        return Ok(None);
+    }
+    let header = &rest[..header_len as usize];
+    let data_start = 8 + header_len as usize;
+    let data_len = total - data_start;
     let header = std::str::from_utf8(header).map_err(|e| {
         error(format!(
             "the header (bytes 8..{}) is not UTF-8: {e}",
@@ -120,10 +162,9 @@ pub(super) fn read<'a>(
                 "data_offsets [{begin}, {end}] end before they begin"
             )));
         }
-        if end > data.len() {
+        if end > data_len {
             return Err(tensor_error(format!(
-                "data_offsets [{begin}, {end}] run past the end of the data ({} bytes after the header): the file is truncated",
-                data.len()
+                "data_offsets [{begin}, {end}] run past the end of the data ({data_len} bytes after the header): the file is truncated"
             )));
         }
         if end - begin != size {
@@ -136,15 +177,16 @@ pub(super) fn read<'a>(
         spans.push((begin, end, name));
         tensors.insert(
             name.clone(),
-            TensorEntry {
+            TensorSpan {
                 dtype,
                 shape: raw.shape,
-                data: &data[begin..end],
+                begin: data_start + begin,
+                end: data_start + end,
             },
         );
     }
-    check_coverage(file, &mut spans, data.len())?;
-    Ok(tensors)
+    check_coverage(file, &mut spans, data_len)?;
+    Ok(Some(tensors))
 }
 
 /// The tensors' bytes must tile the data exactly, as the format requires: no overlap (two

@@ -1,7 +1,7 @@
 //! Models in the Hugging Face GPT-2 layout: `config.json` plus `model.safetensors`.
 
 mod config;
-mod header;
+pub(crate) mod header;
 mod weights;
 
 pub use config::Config;

@@ -42,6 +42,19 @@ fn expected_weights(config: &Config) -> Vec<(String, Vec<usize>)> {
 }
 
 impl Model {
+    /// A model known by its config alone, its weights elsewhere (streamed to the GPU).
+    pub fn config_only(config: Config) -> Model {
+        Model {
+            config,
+            weights: Weights::default(),
+        }
+    }
+
+    /// Whether the weights are in memory (not for a model streamed to the GPU).
+    pub fn has_weights(&self) -> bool {
+        !self.weights.tensors.is_empty()
+    }
+
     /// Reads `config.json` and `model.safetensors` from a folder.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(dir: &std::path::Path) -> Result<Model, LoadError> {

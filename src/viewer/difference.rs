@@ -146,6 +146,9 @@ impl Viewer {
     fn reference_values(&self) -> Result<TensorValues, GpuError> {
         let graph = &self.graph.graph();
         let model = &self.scene.model;
+        if !model.has_weights() {
+            return Err(GpuError::WeightsNotKept("the CPU reference"));
+        }
         if graph.decode_capacity.is_none() {
             return Ok(crate::cpu::forward(graph, model, &self.ids)?);
         }

@@ -189,6 +189,25 @@ impl Viewer {
         self.set_ids(ids).await
     }
 
+    /// Shows another model whose weights are already on the device (streamed there by
+    /// [`crate::gpu::stream::WeightStream`]); `scene.model` holds its config and no weights.
+    pub async fn set_scene_on_gpu(
+        &mut self,
+        scene: Scene,
+        gpu_model: GpuModel,
+        ids: &[u32],
+    ) -> Result<(), GpuError> {
+        crate::model::validate_ids(&scene.model.config, ids)?;
+        self.gpu_model = gpu_model;
+        self.scene = scene;
+        self.difference = None;
+        self.op_count = usize::MAX;
+        self.current = None;
+        self.highlights.clear();
+        self.rebuild(ids.len()).await?;
+        self.set_ids(ids).await
+    }
+
     /// Runs the graph on new token ids, rebuilding buffers and layout only when the length changes
     /// (or, decoding, when the KV cache is full). Decoding, every token runs through the cache.
     pub async fn set_ids(&mut self, ids: &[u32]) -> Result<(), GpuError> {
@@ -250,6 +269,9 @@ impl Viewer {
                 ));
             }
             self.registry.enable_f16(&self.gpu.device)?;
+        }
+        if !self.scene.model.has_weights() {
+            return Err(GpuError::WeightsNotKept("changing the precision"));
         }
         let previous = self.gpu.precision;
         self.gpu.precision = precision;

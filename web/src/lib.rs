@@ -51,17 +51,32 @@ impl Page {
         })
     }
 
-    /// Shows another GPT-2 model: `config.json` and `model.safetensors` bytes; runs `prompt`
-    /// (the model's default prompt when empty). Resolves to the status.
-    pub fn load_model(
+    /// Starts loading another GPT-2 model: the bytes of its `config.json` and the length of its
+    /// `model.safetensors`, whose bytes follow through [`Page::push_weights`], in order.
+    pub fn begin_weights(
         &self,
         name: String,
         config: Vec<u8>,
-        weights: Vec<u8>,
-        prompt: String,
-    ) -> Promise {
+        total: usize,
+    ) -> Result<(), JsValue> {
+        self.with(|state| state.begin_weights(&name, &config, total))
+            .ok_or_else(|| js_error("busy: the model is still running"))?
+            .map_err(js_error)
+    }
+
+    /// The next piece of `model.safetensors`: it goes straight into GPU buffers (the file is
+    /// never held whole in memory).
+    pub fn push_weights(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.with(|state| state.push_weights(bytes))
+            .ok_or_else(|| js_error("busy: the model is still running"))?
+            .map_err(js_error)
+    }
+
+    /// Shows the model once its weights have all arrived, running `prompt` (its default when
+    /// empty); resolves to the status.
+    pub fn finish_weights(&self, prompt: String) -> Promise {
         self.spawn(move |mut state| async move {
-            let result = state.load_model(&name, &config, &weights, &prompt).await;
+            let result = state.finish_weights(&prompt).await;
             (state, result)
         })
     }

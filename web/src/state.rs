@@ -2,6 +2,7 @@
 //! what the last run predicted.
 
 use glam::Vec2;
+use glassbox::gpu::stream::WeightStream;
 use glassbox::gpu::{Gpu, GpuOptions};
 use glassbox::model::{Config, Model};
 use glassbox::render::legend::Legend;
@@ -14,6 +15,18 @@ use glassbox::viewer::walkthrough::WalkthroughPlayer;
 use glassbox::viewer::Viewer;
 
 use crate::tour::Flight;
+
+/// A model file up to this size is also kept in memory, for the CPU reference (the difference
+/// view); larger ones only stream to the GPU.
+const KEEP_ON_CPU_BYTES: usize = 64 << 20;
+
+/// A model on its way to the GPU.
+struct Incoming {
+    name: String,
+    stream: WeightStream,
+    /// The file's bytes, when it is small enough to keep.
+    kept: Option<Vec<u8>>,
+}
 
 pub struct State {
     pub viewer: Viewer,
@@ -40,6 +53,7 @@ pub struct State {
     pub(crate) walkthrough: WalkthroughPlayer,
     /// The walkthrough's (chapter, paragraph) shown, if the page is in it.
     pub(crate) tour: Option<(usize, usize)>,
+    incoming: Option<Incoming>,
 }
 
 impl State {
@@ -106,6 +120,7 @@ impl State {
             readbacks_per_frame: 0,
             walkthrough: WalkthroughPlayer::default(),
             tour: None,
+            incoming: None,
         };
         state.after_run().await?;
         Ok(state)
@@ -184,22 +199,54 @@ impl State {
         }
     }
 
-    /// Shows another model, from the bytes of its `config.json` and `model.safetensors`.
-    pub async fn load_model(
-        &mut self,
-        name: &str,
-        config: &[u8],
-        weights: &[u8],
-        prompt: &str,
-    ) -> Result<String, String> {
+    /// Starts loading another model: its `config.json` bytes, and the length of its
+    /// `model.safetensors`, whose bytes then come through [`State::push_weights`].
+    pub fn begin_weights(&mut self, name: &str, config: &[u8], total: usize) -> Result<(), String> {
         let config_file = format!("{name}/config.json");
         let weights_file = format!("{name}/model.safetensors");
         let text = std::str::from_utf8(config)
             .map_err(|e| format!("{config_file}: expected UTF-8 JSON: {e}"))?;
         let config = Config::from_json(&config_file, text).map_err(|e| e.to_string())?;
-        let model = Model::from_safetensors(config, &config_file, &weights_file, weights)
+        let stream = WeightStream::new(config, &config_file, &weights_file, total)
             .map_err(|e| e.to_string())?;
-        let scene = Scene::from_model(name, model);
+        self.incoming = Some(Incoming {
+            name: name.to_string(),
+            stream,
+            kept: (total <= KEEP_ON_CPU_BYTES).then(Vec::new),
+        });
+        Ok(())
+    }
+
+    /// The next bytes of the weights: they go straight to their GPU buffers.
+    pub fn push_weights(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let incoming = self.incoming.as_mut().ok_or("no model is loading")?;
+        if let Some(kept) = &mut incoming.kept {
+            kept.extend_from_slice(bytes);
+        }
+        let pushed = incoming.stream.push(self.viewer.gpu(), bytes);
+        pushed.map_err(|e| {
+            self.incoming = None;
+            e.to_string()
+        })
+    }
+
+    /// Shows the model whose weights have all arrived, running `prompt` (the model's default
+    /// prompt when empty).
+    pub async fn finish_weights(&mut self, prompt: &str) -> Result<String, String> {
+        let incoming = self.incoming.take().ok_or("no model is loading")?;
+        let config = incoming.stream.config().clone();
+        let (config_file, weights_file) = incoming.stream.files();
+        let model = match &incoming.kept {
+            // Small enough to keep a copy for the CPU reference (the difference view).
+            Some(bytes) => Model::from_safetensors(config, &config_file, &weights_file, bytes)
+                .map_err(|e| e.to_string())?,
+            None => Model::config_only(config),
+        };
+        let gpu_model = incoming
+            .stream
+            .finish(self.viewer.gpu())
+            .map_err(|e| e.to_string())?;
+        let scene = Scene::from_model(&incoming.name, model);
         let prompt = if prompt.is_empty() {
             scene.prompt.clone()
         } else {
@@ -210,7 +257,7 @@ impl State {
             .encode(&prompt)
             .map_err(|e| format!("prompt {prompt:?}: {e}"))?;
         self.viewer
-            .set_scene(scene, &ids)
+            .set_scene_on_gpu(scene, gpu_model, &ids)
             .await
             .map_err(|e| e.to_string())?;
         self.prompt = prompt;

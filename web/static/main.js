@@ -3,7 +3,7 @@
 
 import init, { start } from './glassbox.js';
 import { attachInput } from './input.js';
-import { fetchModel, readPicked } from './models.js';
+import { fromFiles, fromUrl } from './models.js';
 import { attachPlayground } from './playground.js';
 import { attachTour } from './tour.js';
 
@@ -181,17 +181,33 @@ function stepBy(delta) {
   return step((requestedOp ?? status.ops_run) + delta);
 }
 
-async function loadModel(load) {
+// Streams a model's weights into the GPU, piece by piece, with a progress bar; `open` gives
+// { name, config, total, stream, saved } (models.js).
+async function loadModel(open) {
   const bar = $('progress-bar');
   $('progress').hidden = false;
   try {
-    const model = await load((done, total, what) => {
-      bar.max = total || 1;
-      bar.value = total ? done : 0;
-      $('progress-text').textContent = `${what}: ${(done / 1e6).toFixed(1)} MB${total ? ` of ${(total / 1e6).toFixed(1)} MB` : ''}`;
+    const model = await open();
+    await enqueue(async () => {
+      page.begin_weights(model.name, model.config, model.total);
+      const reader = model.stream.getReader();
+      let done = 0;
+      for (;;) {
+        const { value, done: finished } = await reader.read();
+        if (finished) break;
+        page.push_weights(value);
+        done += value.length;
+        bar.max = model.total;
+        bar.value = done;
+        $('progress-text').textContent = `${model.name}: ${(done / 1e6).toFixed(1)} of ${(model.total / 1e6).toFixed(1)} MB into GPU buffers`;
+      }
+      await model.saved;
+      $('progress-text').textContent = 'running the model…';
     });
-    $('progress-text').textContent = 'uploading the weights to the GPU…';
-    await run(() => page.load_model(model.name, model.config, model.weights, ''));
+    await run(() => page.finish_weights(''));
+  } catch (e) {
+    showError(String(e.message ?? e));
+    throw e;
   } finally {
     $('progress').hidden = true;
   }
@@ -320,7 +336,7 @@ function wireControls() {
   };
   $('open-model').addEventListener('change', (e) => {
     modelSource = null;
-    loadModel(() => readPicked(e.target.files)).catch((err) => showError(String(err.message ?? err)));
+    loadModel(() => fromFiles(e.target.files)).catch(() => {});
   });
   $('open-reference').addEventListener('change', async (e) => {
     const file = e.target.files[0];
@@ -330,7 +346,7 @@ function wireControls() {
   window.addEventListener('drop', (e) => {
     e.preventDefault();
     modelSource = null;
-    loadModel(() => readPicked(e.dataTransfer.files)).catch((err) => showError(String(err.message ?? err)));
+    loadModel(() => fromFiles(e.dataTransfer.files)).catch(() => {});
   });
   window.addEventListener('hashchange', () => {
     const wanted = readUrl();
@@ -391,7 +407,7 @@ async function main() {
   showStatus(page.status());
   if (wanted.model) {
     modelSource = wanted.model;
-    await loadModel((progress) => fetchModel(wanted.model, progress));
+    await loadModel(() => fromUrl(wanted.model));
     if (wanted.prompt !== null) await setPrompt(wanted.prompt);
   }
   await playground.restoreEdits();

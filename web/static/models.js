@@ -1,6 +1,7 @@
 // Getting a model's two files into the page: from a folder the user picks or drops, or from a
-// URL (a Hugging Face repo name, or a folder served beside the page), with a progress bar, kept
-// in the browser's Cache storage so that a second visit downloads nothing.
+// URL (a Hugging Face repo name, or a folder served beside the page), kept in the browser's
+// Cache storage so that a second visit downloads nothing. The weights come as a stream, which
+// the page pushes piece by piece into GPU buffers.
 
 const CACHE = 'glassbox-models-v1';
 const FILES = ['config.json', 'model.safetensors'];
@@ -17,52 +18,36 @@ export function modelBase(source) {
   return `https://huggingface.co/${source}/resolve/main/`;
 }
 
-// Fetches the two files of `source`, from the cache when they are there; `progress(done, total,
-// what)` reports bytes. Returns { name, config, weights } as Uint8Arrays.
-export async function fetchModel(source, progress) {
+// Opens `source`'s two files, from the cache when they are there: the config's bytes, and the
+// weights as a stream (never read whole) with their length. Returns { name, config, total,
+// stream, saved }, `saved` settling once a download is in the cache.
+export async function fromUrl(source) {
   const base = modelBase(source);
   const cache = 'caches' in self ? await caches.open(CACHE) : null;
-  const files = [];
-  for (const file of FILES) {
-    files.push(await fetchOne(base + file, cache, (done, total) => progress(done, total, file)));
+  const config = new Uint8Array(await (await open(base + FILES[0], cache)).response.arrayBuffer());
+  const url = base + FILES[1];
+  const { response, saved } = await open(url, cache);
+  const total = Number(response.headers.get('content-length'));
+  if (!total) {
+    throw new Error(`${url}: the server did not say how long the file is (no Content-Length), which streaming the weights needs`);
   }
-  return { name: source.replace(/\/$/, ''), config: files[0], weights: files[1] };
+  return { name: source.replace(/\/$/, ''), config, total, stream: response.body, saved };
 }
 
-async function fetchOne(url, cache, progress) {
-  let response = cache ? await cache.match(url) : undefined;
-  const cached = Boolean(response);
-  if (!response) {
-    response = await fetch(url);
-    if (!response.ok) {
-      throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
-    }
+async function open(url, cache) {
+  const cached = cache ? await cache.match(url) : undefined;
+  if (cached) return { response: cached, saved: Promise.resolve() };
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
   }
-  const total = Number(response.headers.get('content-length')) || 0;
-  const reader = response.clone().body.getReader();
-  const chunks = [];
-  let done = 0;
-  for (;;) {
-    const { value, done: finished } = await reader.read();
-    if (finished) break;
-    chunks.push(value);
-    done += value.length;
-    progress(done, total);
-  }
-  if (cache && !cached) {
-    await cache.put(url, response);
-  }
-  const bytes = new Uint8Array(done);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  // The cache stores its own copy as the page reads the other.
+  const saved = cache ? cache.put(url, response.clone()).catch(() => {}) : Promise.resolve();
+  return { response, saved };
 }
 
-// The two files of a model among files the user picked or dropped.
-export async function readPicked(fileList) {
+// The two files of a model among files the user picked or dropped, the weights as a stream.
+export function fromFiles(fileList) {
   const files = Array.from(fileList);
   const config = files.find((f) => f.name === 'config.json');
   const weights = files.find((f) => f.name.endsWith('.safetensors'));
@@ -71,9 +56,11 @@ export async function readPicked(fileList) {
     throw new Error(`a model folder needs config.json and model.safetensors; got ${names}`);
   }
   const folder = (config.webkitRelativePath || '').split('/')[0] || 'local model';
-  return {
+  return config.arrayBuffer().then((bytes) => ({
     name: folder,
-    config: new Uint8Array(await config.arrayBuffer()),
-    weights: new Uint8Array(await weights.arrayBuffer()),
-  };
+    config: new Uint8Array(bytes),
+    total: weights.size,
+    stream: weights.stream(),
+    saved: Promise.resolve(),
+  }));
 }

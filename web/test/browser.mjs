@@ -25,9 +25,13 @@ const TYPES = {
   '.json': 'application/json', '.safetensors': 'application/octet-stream',
 };
 
+// How many times each path was asked for.
+const requests = new Map();
+
 function serve() {
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    requests.set(path, (requests.get(path) ?? 0) + 1);
     const [base, rest] = path.startsWith('/oracle/') ? [oracle, path.slice(8)] : [dist, path.slice(1) || 'index.html'];
     const file = normalize(join(base, rest));
     try {
@@ -255,7 +259,9 @@ async function main() {
     await page.click('#editor-close');
 
     // One oracle case: the forward pass in the browser against transformers.
-    const oraclePage = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    // One browser context (one profile's storage) for both visits.
+    const visitor = await browser.newContext({ viewport: { width: 960, height: 540 } });
+    const oraclePage = await visitor.newPage();
     oraclePage.on('pageerror', (e) => failures.push(`uncaught in the oracle page: ${e.message}`));
     await oraclePage.goto(`${origin}/?model=/oracle/${ORACLE_CASE}/`);
     await oraclePage.waitForFunction((name) => {
@@ -270,6 +276,19 @@ async function main() {
     assert.equal(report.checked, 1 + (config.n_layer + 1) + config.n_layer, 'every reference tensor checked');
     assert.ok(report.passed, `the oracle case matches: ${JSON.stringify(report.tensors.filter((t) => !t.passes))}`);
     await oraclePage.close();
+
+    // A second visit takes the model from the browser's cache: nothing is downloaded again.
+    const weightsPath = `/oracle/${ORACLE_CASE}/model.safetensors`;
+    assert.equal(requests.get(weightsPath), 1, 'the weights were downloaded once');
+    const again = await visitor.newPage();
+    await again.goto(`${origin}/?model=/oracle/${ORACLE_CASE}/`);
+    await again.waitForFunction((name) => {
+      const st = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+      return st && st.model === name && st.ops_run === st.ops_total;
+    }, `/oracle/${ORACLE_CASE}`, { timeout: TIMEOUT });
+    assert.equal(requests.get(weightsPath), 1, 'the second visit downloads nothing');
+    await again.close();
+    console.log('  a second visit loads the model from the browser\'s cache');
 
     assert.deepEqual(failures, []);
     writeFileSync(join(out, 'timings.json'), JSON.stringify({ load_seconds: loadSeconds, frame_ms: fresh.frame_ms ?? null }, null, 2));
