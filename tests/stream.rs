@@ -42,7 +42,7 @@ fn stream(gpu: &Gpu, config: &Config, bytes: &[u8], sizes: &[usize]) -> Result<G
             .map_err(|e| e.to_string())?;
         at = end;
     }
-    stream.finish(gpu).map_err(|e| e.to_string())
+    block_on(stream.finish(gpu)).map_err(|e| e.to_string())
 }
 
 fn assert_matches(gpu: &Gpu, registry: &KernelRegistry, model: &GpuModel, expected: &[u8]) {
@@ -91,7 +91,7 @@ fn a_short_or_broken_file_is_an_error_that_names_it() {
     )
     .unwrap();
     short.push(&gpu, &weights[..weights.len() - 10]).unwrap();
-    let error = short.finish(&gpu).err().unwrap().to_string();
+    let error = block_on(short.finish(&gpu)).err().unwrap().to_string();
     assert!(
         error.contains("model.safetensors") && error.contains("arrived"),
         "{error}"

@@ -4,6 +4,8 @@
 //! as the loader: every weight present, F32, the graph's shape, finite.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
 use safetensors::Dtype;
 
@@ -43,6 +45,10 @@ pub struct WeightStream {
     received: usize,
     /// The weights, in file order, once the header has been read.
     targets: Vec<Target>,
+    /// What the device said about allocating them (out of memory), answered later.
+    allocation: Option<Pin<Box<dyn Future<Output = Option<wgpu::Error>>>>>,
+    /// Their bytes, for the error when they do not fit.
+    bytes: u64,
 }
 
 impl WeightStream {
@@ -63,6 +69,8 @@ impl WeightStream {
             head: Vec::new(),
             received: 0,
             targets: Vec::new(),
+            allocation: None,
+            bytes: 0,
         })
     }
 
@@ -90,7 +98,15 @@ impl WeightStream {
             let Some(spans) = read_spans(&self.file, &self.head, self.total)? else {
                 return Ok(());
             };
-            self.targets = self.plan(gpu, &spans)?;
+            self.bytes = Graph::gpt2(&self.config, 1)
+                .weights()
+                .map(|t| 4 * t.len() as u64)
+                .sum();
+            gpu.ensure_memory("uploading the weights", self.bytes)?;
+            let memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let planned = self.plan(gpu, &spans);
+            self.allocation = Some(Box::pin(memory.pop()));
+            self.targets = planned?;
             // What arrived past the header is weight data: write it as if pushed now.
             let head = std::mem::take(&mut self.head);
             let data_start = spans.values().map(|s| s.begin).min().unwrap_or(head.len());
@@ -100,13 +116,28 @@ impl WeightStream {
         self.write(gpu, start, bytes)
     }
 
-    /// The model on the device, once every byte has arrived.
-    pub fn finish(self, gpu: &Gpu) -> Result<GpuModel, StreamError> {
+    /// The model on the device, once every byte has arrived; a model the device could not
+    /// hold is the loader's out-of-memory error.
+    pub async fn finish(mut self, gpu: &Gpu) -> Result<GpuModel, StreamError> {
         if self.received < self.total || self.targets.is_empty() {
             return Err(self.error(format!(
                 "only {} of its {} bytes arrived",
                 self.received, self.total
             )));
+        }
+        if let Some(error) = self
+            .allocation
+            .take()
+            .expect("planned with the targets")
+            .await
+        {
+            return Err(GpuError::Device {
+                what: "uploading the weights".into(),
+                bytes: self.bytes,
+                message: error.to_string(),
+                has: gpu.memory_description(),
+            }
+            .into());
         }
         gpu.queue.submit([]);
         let weights = self
@@ -131,8 +162,6 @@ impl WeightStream {
         spans: &HashMap<String, TensorSpan>,
     ) -> Result<Vec<Target>, StreamError> {
         let graph = Graph::gpt2(&self.config, 1);
-        let bytes: u64 = graph.weights().map(|t| 4 * t.len() as u64).sum();
-        gpu.ensure_memory("uploading the weights", bytes)?;
         let mut targets = Vec::new();
         for tensor in graph.weights() {
             let name = &tensor.name;

@@ -245,6 +245,7 @@ impl State {
         let gpu_model = incoming
             .stream
             .finish(self.viewer.gpu())
+            .await
             .map_err(|e| e.to_string())?;
         let scene = Scene::from_model(&incoming.name, model);
         let prompt = if prompt.is_empty() {

@@ -16,7 +16,11 @@ export function attachInput(canvas, page, { changed, hover }) {
   let pinch = null;
 
   canvas.addEventListener('pointerdown', (e) => {
-    canvas.setPointerCapture(e.pointerId);
+    try {
+      canvas.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer the browser no longer tracks (or a synthetic one): follow it uncaptured.
+    }
     const p = at(e);
     pointers.set(e.pointerId, { ...p, start: p, pan: e.button === 2 || e.shiftKey });
     pinch = pointers.size === 2 ? twoFingers() : null;

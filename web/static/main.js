@@ -292,6 +292,8 @@ function frameLoop() {
     const begin = performance.now();
     const drawn = page.frame(canvas.width, canvas.height, begin);
     if (drawn) {
+      // Interactive: the model has run, its first frame is on screen and the controls work.
+      window.glassbox.interactiveMs ??= performance.now();
       // 2: the camera is still flying, so the next frame is wanted too.
       frameDirty = drawn === 2;
       if (drawn === 1) updateUrl();
@@ -371,6 +373,8 @@ async function main() {
     return;
   }
   const wanted = readUrl();
+  // On a phone the panels start folded, so that the model has the screen.
+  if (matchMedia('(max-width: 760px)').matches) $('panel').open = false;
   await init();
   sizeCanvas();
   page = await start(canvas, wanted.model ? '' : (wanted.prompt ?? ''));

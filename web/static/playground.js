@@ -124,7 +124,13 @@ export function attachPlayground(app) {
 
   $('measure').onclick = async () => {
     try {
-      const timings = JSON.parse(await app.enqueue(() => page.measure()));
+      const measured = JSON.parse(await app.enqueue(() => page.measure()));
+      if (!measured.ops) {
+        $('timings').replaceChildren();
+        $('timing-total').textContent = `${measured.total_ms.toFixed(2)} ms by the ${measured.clock}`;
+        return;
+      }
+      const timings = measured.ops;
       const total = timings.reduce((sum, t) => sum + t.nanos, 0);
       const slowest = [...timings].sort((a, b) => b.nanos - a.nanos).slice(0, 8);
       $('timings').replaceChildren(...slowest.map((t) => {
@@ -133,7 +139,7 @@ export function attachPlayground(app) {
         row.firstChild.textContent = t.op;
         return row;
       }));
-      $('timing-total').textContent = `${timings.length} ops, ${(total / 1e6).toFixed(2)} ms of GPU time (timestamps)`;
+      $('timing-total').textContent = `${timings.length} ops, ${(total / 1e6).toFixed(2)} ms of GPU time (${measured.clock})`;
     } catch (e) {
       $('timing-total').textContent = String(e.message ?? e);
     }
