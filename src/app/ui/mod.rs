@@ -2,6 +2,7 @@
 //! predictions, the attention heatmap, hover details and the help overlay.
 
 mod difference;
+mod editor;
 mod fill;
 mod generation;
 mod open_model;
@@ -68,6 +69,7 @@ pub struct UiState {
     pub quit: bool,
     kernels: Option<(KernelWatcher, Instant)>,
     timing: TimingView,
+    editor: editor::KernelEditor,
     /// The last failed kernel reload per kernel file, shown until the file compiles again.
     kernel_errors: Vec<(String, String)>,
     generation_error: Option<String>,
@@ -141,6 +143,7 @@ impl UiState {
             quit: false,
             kernels: None,
             timing: TimingView::default(),
+            editor: Default::default(),
             kernel_errors: Vec::new(),
             generation_error: None,
             model_path: String::new(),
@@ -284,31 +287,43 @@ impl UiState {
             }
         }
         if !reloaded.is_empty() {
-            // A new variant may now run its family, and an edited header may change the grid:
-            // the launches are planned again.
-            let choice = viewer.gpu().kernels.clone();
-            let ran = pollster::block_on(viewer.set_kernels(choice))
-                .and_then(|()| viewer.gpu().wait_idle());
-            match ran {
-                Err(e @ GpuError::Hung { .. }) => {
-                    // The device is given up: the window opens a new one, with the kernels as
-                    // they were before these files.
-                    for file in &reloaded {
-                        self.kernel_errors.retain(|(f, _)| f != file);
-                        self.kernel_errors
-                            .push((file.clone(), format!("{file}: {e}")));
-                    }
-                    self.kernel_rollback = Some(files_before);
+            self.kernels_changed(viewer, &reloaded, files_before);
+        }
+    }
+
+    /// Runs the graph again after kernel files were loaded (from the folder watched or the
+    /// editor): checks them against the CPU reference, and rolls the device back to
+    /// `files_before` if they hung it.
+    fn kernels_changed(
+        &mut self,
+        viewer: &mut Viewer,
+        reloaded: &[String],
+        files_before: Vec<(String, String)>,
+    ) {
+        // A new variant may now run its family, and an edited header may change the grid:
+        // the launches are planned again.
+        let choice = viewer.gpu().kernels.clone();
+        let ran =
+            pollster::block_on(viewer.set_kernels(choice)).and_then(|()| viewer.gpu().wait_idle());
+        match ran {
+            Err(e @ GpuError::Hung { .. }) => {
+                // The device is given up: the window opens a new one, with the kernels as
+                // they were before these files.
+                for file in reloaded {
+                    self.kernel_errors.retain(|(f, _)| f != file);
+                    self.kernel_errors
+                        .push((file.clone(), format!("{file}: {e}")));
                 }
-                Err(e) => self.kernel_errors.push(("kernels".into(), e.to_string())),
-                Ok(()) => self.check_loaded_kernels(viewer, &reloaded),
+                self.kernel_rollback = Some(files_before);
             }
-            self.clear_hover();
-            self.cancel_fill(viewer);
-            self.changed_this_frame = true;
-            if Self::position(viewer) == Self::ops(viewer) {
-                self.refresh_predictions(viewer);
-            }
+            Err(e) => self.kernel_errors.push(("kernels".into(), e.to_string())),
+            Ok(()) => self.check_loaded_kernels(viewer, reloaded),
+        }
+        self.clear_hover();
+        self.cancel_fill(viewer);
+        self.changed_this_frame = true;
+        if Self::position(viewer) == Self::ops(viewer) {
+            self.refresh_predictions(viewer);
         }
     }
 
@@ -456,6 +471,7 @@ impl UiState {
             panels::help_window(ui, &mut self.show_help);
         }
         self.timing.show(ui.ctx(), viewer);
+        self.kernel_editor(ui.ctx(), viewer);
         self.refresh_difference(viewer);
     }
 

@@ -154,6 +154,7 @@ impl UiState {
                     }
                 });
         }
+        self.edit_menu(ui, viewer);
         if changed {
             match pollster::block_on(viewer.set_kernels(choice)) {
                 Ok(()) => {
