@@ -32,4 +32,9 @@ xvfb-run -a -s "-screen 0 1600x900x24" bash -c "
     import -window root docs/app.png
     kill \$app
 "
+# The page in headless Chromium (its test writes the screenshots): the walkthrough at 1600x900,
+# and a phone.
+bash scripts/web.sh test
+cp target/web-test/walkthrough.png docs/web.png
+cp target/web-test/phone.png docs/web_phone.png
 echo "pictures written to docs/"

@@ -4,7 +4,7 @@
 // shared link that restores the view, and one oracle case's forward pass checked against
 // Hugging Face transformers' numbers. Run by `bash scripts/web.sh test`.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -94,8 +94,27 @@ async function pixelStats(page, png) {
   }, png.toString('base64'));
 }
 
+// `bash scripts/web.sh serve`, as the README shows it: serves the site on 127.0.0.1:8080 with
+// the wasm's type right. Resolves to a function that stops it.
+async function readmeServe() {
+  const child = spawn('bash', ['scripts/web.sh', 'serve'], { cwd: root, stdio: 'ignore', detached: true });
+  const stop = () => process.kill(-child.pid);
+  for (let i = 0; i < 600; i += 1) {
+    const index = await fetch('http://127.0.0.1:8080/').catch(() => null);
+    if (index?.ok) {
+      const wasm = await fetch('http://127.0.0.1:8080/glassbox_bg.wasm');
+      assert.equal(wasm.headers.get('content-type'), 'application/wasm', 'web.sh serve gives the wasm its type');
+      return stop;
+    }
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  stop();
+  throw new Error('bash scripts/web.sh serve did not serve http://127.0.0.1:8080 within 5 minutes');
+}
+
 async function main() {
   mkdirSync(out, { recursive: true });
+  const stopServe = await readmeServe();
   const server = await serve();
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({
@@ -113,6 +132,12 @@ async function main() {
   page.on('console', (m) => m.type() === 'error' && console.log(`  page error: ${m.text()}`));
   page.on('pageerror', (e) => failures.push(`uncaught in the page: ${e.message}`));
   try {
+    // The README's served page runs the built-in model.
+    await page.goto(`http://127.0.0.1:8080/#prompt=${PROMPTS[1]}`);
+    await waitForRun(page, PROMPTS[1]);
+    stopServe();
+    console.log('bash scripts/web.sh serve: the page on http://127.0.0.1:8080 runs the model');
+
     const begin = Date.now();
     await page.goto(`${origin}/#prompt=${PROMPTS[0]}`);
     let s = await waitForRun(page, PROMPTS[0]);
@@ -229,8 +254,17 @@ async function main() {
     const tourState = await state(tourPage);
     assert.equal(tourState.narrative.chapter, s.narrative.chapter, 'the link restores the chapter');
     assert.equal(tourState.ops_run, s.ops_run, 'the link restores the paragraph\'s op');
-    writeFileSync(join(out, 'walkthrough.png'), await tourPage.screenshot());
     await tourPage.close();
+
+    // The README's picture of the page (tools/pictures.sh copies it): a link to the softmax
+    // chapter, opened at 1600x900, the camera flown to its view.
+    const readme = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    const softmax = outline.findIndex((c) => c.name === 'softmax');
+    await readme.goto(`${origin}/#prompt=${PROMPTS[0]}&chapter=${softmax}&paragraph=1`);
+    await readme.waitForFunction((c) => JSON.parse(document.getElementById('status').dataset.state ?? 'null')?.narrative?.chapter === c, softmax, { timeout: TIMEOUT });
+    await readme.waitForTimeout(2500);
+    writeFileSync(join(out, 'walkthrough.png'), await readme.screenshot());
+    await readme.close();
     console.log(`  walkthrough: "${s.narrative.title}", paragraph ${paragraph + 1}, op ${s.ops_run}; ${tourLink.slice(origin.length)} restores it`);
     await page.click('#tour-leave');
     await waitForRun(page, PROMPTS[0]);
@@ -357,6 +391,11 @@ async function main() {
     writeFileSync(join(out, 'timings.json'), JSON.stringify({ load_seconds: loadSeconds, interactive_ms: interactiveMs, frame_ms: frameMs }, null, 2));
     console.log('browser test passed');
   } finally {
+    try {
+      stopServe();
+    } catch {
+      // Already stopped.
+    }
     await browser.close();
     server.close();
   }
