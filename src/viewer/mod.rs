@@ -180,13 +180,8 @@ impl Viewer {
     /// leaves the current one in place.
     pub async fn set_scene(&mut self, scene: Scene, ids: &[u32]) -> Result<(), GpuError> {
         crate::model::validate_ids(&scene.model.config, ids)?;
-        self.gpu_model = GpuModel::upload(&self.gpu, &scene.model).await?;
-        self.scene = scene;
-        self.op_count = usize::MAX;
-        self.current = None;
-        self.highlights.clear();
-        self.rebuild(ids.len()).await?;
-        self.set_ids(ids).await
+        let gpu_model = GpuModel::upload(&self.gpu, &scene.model).await?;
+        self.set_scene_on_gpu(scene, gpu_model, ids).await
     }
 
     /// Shows another model whose weights are already on the device (streamed there by
@@ -198,9 +193,12 @@ impl Viewer {
         ids: &[u32],
     ) -> Result<(), GpuError> {
         crate::model::validate_ids(&scene.model.config, ids)?;
+        if !scene.model.has_weights() {
+            // No CPU reference to compare with.
+            self.difference = None;
+        }
         self.gpu_model = gpu_model;
         self.scene = scene;
-        self.difference = None;
         self.op_count = usize::MAX;
         self.current = None;
         self.highlights.clear();

@@ -86,6 +86,12 @@ impl State {
             .set_kernels(choice)
             .await
             .map_err(|e| e.to_string())?;
+        self.show_whole_run().await
+    }
+
+    /// After the graph changed: every op run, the difference view and the prediction read
+    /// again; the status.
+    async fn show_whole_run(&mut self) -> Result<String, String> {
         self.viewer.step_to(usize::MAX);
         self.refresh_difference().await?;
         self.after_run().await?;
@@ -171,10 +177,7 @@ impl State {
             .set_decoding(on)
             .await
             .map_err(|e| e.to_string())?;
-        self.viewer.step_to(usize::MAX);
-        self.refresh_difference().await?;
-        self.after_run().await?;
-        Ok(self.status().to_string())
+        self.show_whole_run().await
     }
 
     /// Appends the next token (greedy, or sampled at `temperature` with the GPU's sampler when
@@ -193,10 +196,7 @@ impl State {
         }
         self.base_ids = self.viewer.ids().to_vec();
         self.prompt = self.viewer.scene().tokenizer.decode(&self.base_ids);
-        self.viewer.step_to(usize::MAX);
-        self.refresh_difference().await?;
-        self.after_run().await?;
-        Ok(self.status().to_string())
+        self.show_whole_run().await
     }
 }
 
