@@ -29,7 +29,7 @@ pub struct Page {
 }
 
 /// Opens the GPU for `canvas`, uploads the built-in sorting model and runs `prompt` through it
-/// (the scene's own prompt when empty).
+/// (the scene's own prompt when it is empty or the model cannot read it).
 #[wasm_bindgen]
 pub async fn start(canvas: web_sys::HtmlCanvasElement, prompt: String) -> Result<Page, JsValue> {
     std::panic::set_hook(Box::new(|info| {

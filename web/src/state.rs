@@ -91,13 +91,19 @@ impl State {
         gpu.watch_health();
         let picture = Picture::new(&gpu, format, window_samples(&gpu), width, height);
         let scene = Scene::embedded();
-        let prompt = if prompt.is_empty() {
-            scene.prompt.clone()
-        } else {
-            prompt.to_string()
+        // A prompt the model cannot read starts the page on the scene's own; the page then
+        // asks for it again, which reports why.
+        let (prompt, ids) = match scene.tokenizer.encode(prompt) {
+            Ok(ids) if !ids.is_empty() => (prompt.to_string(), ids),
+            _ => {
+                let ids = scene
+                    .tokenizer
+                    .encode(&scene.prompt)
+                    .map_err(|e| e.to_string())?;
+                (scene.prompt.clone(), ids)
+            }
         };
-        let ids = scene.tokenizer.encode(&prompt).map_err(|e| e.to_string())?;
-        let viewer = Viewer::with_gpu(gpu, scene.clone(), &ids, format)
+        let viewer = Viewer::with_gpu(gpu, scene, &ids, format)
             .await
             .map_err(|e| e.to_string())?;
         let camera = viewer

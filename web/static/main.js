@@ -414,6 +414,10 @@ async function main() {
     await loadModel(() => fromUrl(wanted.model));
     if (wanted.prompt !== null) await setPrompt(wanted.prompt);
   }
+  // A prompt the model could not read started the page on its own prompt: asking again says why.
+  if (!wanted.model && wanted.prompt !== null && wanted.prompt !== status.prompt) {
+    await setPrompt(wanted.prompt).catch(() => {});
+  }
   await playground.restoreEdits();
   for (const [family, variant] of wanted.kernels) await run(() => page.set_kernel(family, variant)).catch(() => {});
   if (wanted.kv) await run(() => page.set_kv_cache(true));

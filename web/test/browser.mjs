@@ -374,6 +374,44 @@ async function main() {
     await phone.close();
     console.log(`  phone: panels folded, a tap explains a value, a pinch zooms ${distance(before).toFixed(0)} -> ${distance(after).toFixed(0)}`);
 
+    // A model folder picked with Open model…: the weights stream in from the file.
+    const picker = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    await picker.goto(`${origin}/#prompt=${PROMPTS[0]}`);
+    await waitForRun(picker, PROMPTS[0]);
+    await picker.setInputFiles('#open-model', ['config.json', 'model.safetensors'].map((f) => join(oracle, ORACLE_CASE, f)));
+    await picker.waitForFunction(() => {
+      const st = JSON.parse(document.getElementById('status').dataset.state ?? 'null');
+      return st && st.model === 'local model' && st.ops_run === st.ops_total;
+    }, null, { timeout: TIMEOUT });
+    const picked = await picker.evaluate(() => window.glassbox.check('/oracle/tiny_2l/expected.safetensors'));
+    assert.ok(picked.passed, 'the picked model computes what transformers computes');
+    await picker.close();
+    console.log('  Open model…: a picked folder streams in and matches the oracle');
+
+    // A prompt the model cannot read: the page still starts, and says why.
+    const bad = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    await bad.goto(`${origin}/#prompt=CBAXZ`);
+    await bad.waitForSelector('#error:not([hidden])', { timeout: TIMEOUT });
+    const badError = await bad.textContent('#error');
+    assert.ok(badError.includes('CBAXZ'), `the error names the prompt: ${badError}`);
+    assert.equal((await state(bad)).ops_run, (await state(bad)).ops_total, 'the scene\'s own prompt ran');
+    await bad.close();
+    console.log(`  a prompt the model cannot read: ${badError.split('\n')[0]}`);
+
+    // A browser without WebGPU gets a message, not a blank canvas.
+    const old = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    await old.addInitScript(() => {
+      delete Navigator.prototype.gpu;
+    });
+    await old.goto(`${origin}/`);
+    await old.waitForFunction(() => document.getElementById('status').dataset.state);
+    const refused = await state(old);
+    assert.equal(refused.error, 'no WebGPU');
+    assert.ok(await old.isVisible('#error'), 'the message is on the page');
+    assert.ok((await old.textContent('#error')).includes('WebGPU'), 'it names WebGPU');
+    await old.close();
+    console.log('  without WebGPU: the page says so');
+
     // A second visit takes the model from the browser's cache: nothing is downloaded again.
     const weightsPath = `/oracle/${ORACLE_CASE}/model.safetensors`;
     assert.equal(requests.get(weightsPath), 1, 'the weights were downloaded once');
