@@ -7,6 +7,7 @@
 //! skipped instead of seeing a half-updated model.
 #![cfg(target_arch = "wasm32")]
 
+mod attention;
 mod playground;
 mod state;
 mod status;
@@ -104,6 +105,15 @@ impl Page {
     pub fn hover(&self, x: f32, y: f32) -> Promise {
         self.spawn(move |mut state| async move {
             let result = state.hover(glam::Vec2::new(x, y)).await;
+            (state, result)
+        })
+    }
+
+    /// Shows `layer` and `head` in the attention panel (the status's `attention`: tokens and
+    /// [query][key] probabilities, null before that layer's softmax has run).
+    pub fn set_attention(&self, layer: usize, head: usize) -> Promise {
+        self.spawn(move |mut state| async move {
+            let result = state.set_attention(layer, head).await;
             (state, result)
         })
     }

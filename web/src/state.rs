@@ -43,6 +43,11 @@ pub struct State {
     pub prompt: String,
     pub(crate) base_ids: Vec<u32>,
     pub prediction: Option<(u32, f32)>,
+    /// The five most likely next tokens with their probabilities (the same readback).
+    pub top: Vec<(u32, f32)>,
+    /// The layer and head of the attention panel, and what it shows (read after each run).
+    pub(crate) attention_pick: (usize, usize),
+    pub attention: serde_json::Value,
     /// The colour scale of the current op's output (or the probabilities), read once per run.
     legend: Option<Legend>,
     /// The panel and cell under the pointer, to read back only when it changes.
@@ -120,6 +125,9 @@ impl State {
             prompt,
             base_ids: ids,
             prediction: None,
+            top: Vec::new(),
+            attention_pick: (0, 0),
+            attention: serde_json::Value::Null,
             legend: None,
             hover_key: None,
             hover_text: "null".to_string(),
@@ -172,16 +180,16 @@ impl State {
             return Err(problem);
         }
         let total = self.viewer.graph().ops.len();
-        self.prediction = if self.viewer.op_count() == total {
-            let top = self
-                .viewer
-                .top_predictions(1)
+        self.top = if self.viewer.op_count() == total {
+            self.viewer
+                .top_predictions(5)
                 .await
-                .map_err(|e| e.to_string())?;
-            top.first().copied()
+                .map_err(|e| e.to_string())?
         } else {
-            None
+            Vec::new()
         };
+        self.prediction = self.top.first().copied();
+        self.attention = self.read_attention().await?;
         let graph = self.viewer.graph();
         let shown = match self.viewer.current() {
             Some(op) if self.viewer.op_count() < total => graph.ops[op].outputs.first().copied(),
@@ -271,6 +279,7 @@ impl State {
         self.base_ids = ids;
         self.tour = None;
         self.walkthrough = WalkthroughPlayer::default();
+        self.attention_pick = (0, 0);
         self.viewer.step_to(usize::MAX);
         self.framed = false;
         self.after_run().await?;

@@ -29,6 +29,14 @@ pub fn status(state: &State) -> serde_json::Value {
         "prediction": state.prediction.map(|(id, _)| scene.tokenizer.decode_one(id)),
         "prediction_id": state.prediction.map(|(id, _)| id),
         "probability": state.prediction.map(|(_, p)| p),
+        "top": state
+            .top
+            .iter()
+            .map(|&(id, p)| json!([scene.tokenizer.decode_one(id), p]))
+            .collect::<Vec<_>>(),
+        "n_layer": scene.model.config.n_layer,
+        "n_head": scene.model.config.n_head,
+        "attention": state.attention,
         "backend": "webgpu",
         "adapter": gpu.describe(),
         "timestamps": gpu.timestamps,

@@ -4,6 +4,7 @@
 import init, { start } from './glassbox.js';
 import { attachInput } from './input.js';
 import { fromFiles, fromUrl } from './models.js';
+import { attachAttention, renderAttention, renderTop } from './panels.js';
 import { attachPlayground } from './playground.js';
 import { attachTour } from './tour.js';
 
@@ -139,6 +140,8 @@ function showStatus(json) {
   if (select.options.length !== status.cameras.length) {
     select.replaceChildren(...status.cameras.map((name) => new Option(name, name)));
   }
+  renderTop(status);
+  renderAttention(status);
   tour?.render(status);
   playground?.render(status);
   frameDirty = true;
@@ -312,7 +315,10 @@ function wireControls() {
     typing = setTimeout(() => setPrompt(e.target.value).catch(() => {}), 150);
   });
   $('prompt').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') setPrompt(e.target.value).catch(() => {});
+    if (e.key === 'Enter') {
+      clearTimeout(typing);
+      setPrompt(e.target.value).catch(() => {});
+    }
   });
   $('op').addEventListener('input', (e) => step(Number(e.target.value)).catch(() => {}));
   $('first').onclick = () => step(0);
@@ -391,6 +397,7 @@ async function main() {
       frameDirty = true;
     },
   };
+  attachAttention(app);
   tour = attachTour(app);
   playground = attachPlayground(app);
   window.glassbox = {

@@ -44,7 +44,10 @@ export function attachPlayground(app) {
       const select = document.createElement('select');
       select.setAttribute('aria-label', `kernel of ${family.family}`);
       for (const v of family.variants) select.add(new Option(v.variant, v.variant, false, v.variant === family.running));
-      select.onchange = () => app.run(() => page.set_kernel(family.family, select.value)).then(listKernels);
+      select.onchange = () => {
+        const variant = select.value;
+        app.run(() => page.set_kernel(family.family, variant)).then(listKernels);
+      };
       const edit = document.createElement('button');
       edit.textContent = 'edit';
       edit.onclick = () => openEditor(family.family, select.value);
@@ -145,12 +148,22 @@ export function attachPlayground(app) {
     }
   };
 
-  $('difference').onchange = (e) => app.run(() => page.set_difference(e.target.checked));
-  $('kv-cache').onchange = (e) => app.run(() => page.set_kv_cache(e.target.checked));
+  // Choices are read when made: a run queued before them may still set the boxes back.
+  $('difference').onchange = (e) => {
+    const on = e.target.checked;
+    app.run(() => page.set_difference(on));
+  };
+  $('kv-cache').onchange = (e) => {
+    const on = e.target.checked;
+    app.run(() => page.set_kv_cache(on));
+  };
   $('temperature').oninput = (e) => {
     $('temperature-value').textContent = Number(e.target.value) === 0 ? '0 (greedy)' : e.target.value;
   };
-  $('append').onclick = () => app.run(() => page.append_token(Number($('temperature').value)));
+  $('append').onclick = () => {
+    const temperature = Number($('temperature').value);
+    app.run(() => page.append_token(temperature));
+  };
 
   // Edits kept from an earlier visit are loaded again.
   async function restoreEdits() {

@@ -159,6 +159,25 @@ async function main() {
       assert.ok(text.includes(`predicts "${native}"`), `the status sentence names the prediction: ${text}`);
     }
 
+    // The next-token bars and the attention panel come with the status.
+    assert.equal(s.top.length, 3, 'the sorter has three tokens to rank');
+    assert.equal(s.top[0][0], s.prediction);
+    await page.selectOption('#att-layer', '2');
+    await page.selectOption('#att-head', '1');
+    await page.waitForFunction(() => {
+      const a = JSON.parse(document.getElementById('status').dataset.state).attention;
+      return a?.layer === 2 && a?.head === 1;
+    }, null, { timeout: TIMEOUT });
+    s = await state(page);
+    const rows = s.attention.probs;
+    assert.equal(rows.length, s.tokens.length);
+    rows.forEach((row, i) => {
+      const sum = row.slice(0, i + 1).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `row ${i} of the attention sums to 1: ${sum}`);
+      assert.ok(row.slice(i + 1).every((p) => p === 0), `row ${i} attends to no later token`);
+    });
+    console.log(`  attention: layer 2, head 1, ${rows.length} rows, each a distribution over the tokens so far`);
+
     // Steady frames read nothing back.
     await page.mouse.move(5, 5);
     await page.waitForTimeout(500);
