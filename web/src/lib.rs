@@ -215,6 +215,11 @@ impl Page {
         self.with(|state| state.status().to_string())
     }
 
+    /// Whether each step fills the op's output in the order the GPU ran it, slowed to 2 s.
+    pub fn set_fill(&self, on: bool) {
+        self.with(|state| state.fill_slow = on);
+    }
+
     /// Orbits by a drag of (dx, dy) pixels.
     pub fn orbit(&self, dx: f32, dy: f32) {
         self.with(|state| state.orbit(glam::Vec2::new(dx, dy)));

@@ -59,7 +59,14 @@ pub struct State {
     /// The walkthrough's (chapter, paragraph) shown, if the page is in it.
     pub(crate) tour: Option<(usize, usize)>,
     incoming: Option<Incoming>,
+    /// Whether each step fills the op's output in the order its workgroups ran, over
+    /// [`FILL_MS`]; and the fill under way: its workgroups and when its first frame drew it.
+    pub fill_slow: bool,
+    pub filling: Option<(u32, Option<f64>)>,
 }
+
+/// How long a slowed-down op takes to fill, in milliseconds (the window's pace).
+const FILL_MS: f64 = 2000.0;
 
 impl State {
     pub async fn open(canvas: web_sys::HtmlCanvasElement, prompt: &str) -> Result<State, String> {
@@ -135,6 +142,8 @@ impl State {
             walkthrough: WalkthroughPlayer::default(),
             tour: None,
             incoming: None,
+            fill_slow: false,
+            filling: None,
         };
         state.after_run().await?;
         Ok(state)
@@ -163,19 +172,42 @@ impl State {
         Ok(self.status().to_string())
     }
 
-    /// Runs the graph to op `op` (0: nothing run).
+    /// Runs the graph to op `op` (0: nothing run); with the slow fill on, the op's output then
+    /// fills in the order the GPU ran its workgroups (traced once: one readback).
     pub async fn step(&mut self, op: usize) -> Result<String, String> {
         match op.checked_sub(1) {
             Some(index) => self.viewer.step_to(index),
             None => self.viewer.run_to(0),
         }
         self.after_run().await?;
+        if self.fill_slow && op > 0 {
+            let workgroups = self.viewer.start_fill().await.map_err(|e| e.to_string())?;
+            self.filling = workgroups.map(|w| (w, None));
+        }
         Ok(self.status().to_string())
+    }
+
+    /// Reveals the filling op's output up to page time `now`; whether it is still filling.
+    fn advance_fill(&mut self, now: f64) -> bool {
+        let Some((workgroups, start)) = &mut self.filling else {
+            return false;
+        };
+        let start = *start.get_or_insert(now);
+        let t = ((now - start) / FILL_MS).clamp(0.0, 1.0);
+        let rank = ((t * *workgroups as f64).ceil() as u32).clamp(1, *workgroups);
+        self.viewer.show_fill(rank);
+        if t >= 1.0 {
+            self.viewer.stop_fill();
+            self.filling = None;
+        }
+        true
     }
 
     /// Reads what the picture and the status show after a run: the prediction once every op
     /// has run, the legend of the current output.
     pub(crate) async fn after_run(&mut self) -> Result<(), String> {
+        self.viewer.stop_fill();
+        self.filling = None;
         if let Some(problem) = self.viewer.gpu().problem() {
             return Err(problem);
         }
@@ -345,6 +377,7 @@ impl State {
             }
             None => false,
         };
+        let moving = self.advance_fill(now) || moving;
         let gpu = self.viewer.gpu();
         let before = gpu.readback_count();
         let texture = match self.surface.get_current_texture() {

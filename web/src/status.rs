@@ -37,6 +37,8 @@ pub fn status(state: &State) -> serde_json::Value {
         "n_layer": scene.model.config.n_layer,
         "n_head": scene.model.config.n_head,
         "attention": state.attention,
+        "fill": state.fill_slow,
+        "filling": state.filling.map(|(workgroups, _)| workgroups),
         "backend": "webgpu",
         "adapter": gpu.describe(),
         "timestamps": gpu.timestamps,

@@ -55,6 +55,7 @@ function readUrl() {
     camera: hash.get('camera'),
     kernels: (hash.get('kernels') ?? '').split(',').filter(Boolean).map((k) => k.split(':')),
     kv: hash.get('kv') === '1',
+    fill: hash.get('fill') === '1',
     diff: hash.get('diff') === '1',
   };
 }
@@ -81,6 +82,7 @@ function link() {
     const kernels = chosenKernels();
     if (kernels.length) hash.set('kernels', kernels.join(','));
     if (status.kv_cache) hash.set('kv', '1');
+    if (status.fill) hash.set('fill', '1');
     if (status.differences) hash.set('diff', '1');
   }
   const camera = page?.camera();
@@ -320,6 +322,11 @@ function wireControls() {
       setPrompt(e.target.value).catch(() => {});
     }
   });
+  $('fill').addEventListener('change', (e) => {
+    page.set_fill(e.target.checked);
+    status.fill = e.target.checked;
+    updateUrl();
+  });
   $('op').addEventListener('input', (e) => step(Number(e.target.value)).catch(() => {}));
   $('first').onclick = () => step(0);
   $('back').onclick = () => stepBy(-1);
@@ -427,6 +434,10 @@ async function main() {
   }
   await playground.restoreEdits();
   for (const [family, variant] of wanted.kernels) await run(() => page.set_kernel(family, variant)).catch(() => {});
+  if (wanted.fill) {
+    page.set_fill(true);
+    $('fill').checked = true;
+  }
   if (wanted.kv) await run(() => page.set_kv_cache(true));
   if (wanted.diff) await run(() => page.set_difference(true));
   if (wanted.chapter !== null) await tour.show(wanted.chapter, wanted.paragraph);

@@ -225,6 +225,18 @@ async function main() {
     console.log(`  link ${link.slice(origin.length)} restores op 5 and the camera`);
     await shared.close();
 
+    // Data seen moving: with the slow fill on, a step traces the op and fills its output in
+    // the order its workgroups ran, then shows it whole.
+    await page.check('#fill');
+    await page.click('#back');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).ops_run === 4, null, { timeout: TIMEOUT });
+    s = await state(page);
+    assert.ok(s.filling > 0, `the op fills by workgroups: ${s.filling}`);
+    await page.waitForTimeout(2500);
+    assert.equal(JSON.parse(await page.evaluate(() => window.glassbox.status())).filling, null, 'the fill ends');
+    console.log(`  fill: op ${s.current_op} filled by its ${s.filling} workgroups over 2 s`);
+    await page.uncheck('#fill');
+
     // Frame time while orbiting (wall clock of encoding and submitting a frame).
     await page.mouse.move(400, 300);
     await page.mouse.down();
