@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use safetensors::Dtype;
-
 use super::{Gpu, GpuError, GpuModel, GpuTensor, Precision};
 use crate::graph::Graph;
 use crate::model::header::{read_spans, TensorSpan};
+use crate::model::weights::{check_finite, weight_span};
 use crate::model::{Config, LoadError};
 
 /// Why a stream failed: the file, or the device.
@@ -98,15 +97,7 @@ impl WeightStream {
             let Some(spans) = read_spans(&self.file, &self.head, self.total)? else {
                 return Ok(());
             };
-            self.bytes = Graph::gpt2(&self.config, 1)
-                .weights()
-                .map(|t| 4 * t.len() as u64)
-                .sum();
-            gpu.ensure_memory("uploading the weights", self.bytes)?;
-            let memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-            let planned = self.plan(gpu, &spans);
-            self.allocation = Some(Box::pin(memory.pop()));
-            self.targets = planned?;
+            self.targets = self.plan(gpu, &spans)?;
             // What arrived past the header is weight data: write it as if pushed now.
             let head = std::mem::take(&mut self.head);
             let data_start = spans.values().map(|s| s.begin).min().unwrap_or(head.len());
@@ -139,7 +130,6 @@ impl WeightStream {
             }
             .into());
         }
-        gpu.queue.submit([]);
         let weights = self
             .targets
             .into_iter()
@@ -155,49 +145,37 @@ impl WeightStream {
         })
     }
 
-    /// Checks every weight the graph needs against the header and makes its buffers.
+    /// Checks every weight the graph needs against the header and makes its buffers; what the
+    /// device says about allocating them is answered in `finish`.
     fn plan(
-        &self,
+        &mut self,
         gpu: &Gpu,
         spans: &HashMap<String, TensorSpan>,
     ) -> Result<Vec<Target>, StreamError> {
         let graph = Graph::gpt2(&self.config, 1);
+        self.bytes = graph.weights().map(|t| 4 * t.len() as u64).sum();
+        gpu.ensure_memory("uploading the weights", self.bytes)?;
+        let memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut targets = Vec::new();
-        for tensor in graph.weights() {
-            let name = &tensor.name;
-            let span = spans
-                .get(name)
-                .or_else(|| spans.get(&format!("transformer.{name}")))
-                .ok_or_else(|| LoadError::MissingTensor {
-                    file: self.file.clone(),
-                    tensor: name.clone(),
-                })?;
-            if span.dtype != Dtype::F32 {
-                return Err(LoadError::DType {
-                    file: self.file.clone(),
-                    tensor: name.clone(),
-                    found: format!("{:?}", span.dtype),
-                }
-                .into());
-            }
-            if span.shape != tensor.shape {
-                return Err(LoadError::Shape {
-                    file: self.file.clone(),
-                    tensor: name.clone(),
-                    found: span.shape.clone(),
-                    expected: tensor.shape.clone(),
-                    config: self.config_file.clone(),
-                }
-                .into());
-            }
+        let planned = graph.weights().try_for_each(|tensor| {
+            let span = weight_span(
+                spans,
+                &self.file,
+                &self.config_file,
+                &tensor.name,
+                &tensor.shape,
+            )?;
             targets.push(Target {
-                name: name.clone(),
+                name: tensor.name.clone(),
                 begin: span.begin,
                 end: span.end,
                 tensor: GpuTensor::zeroed(gpu, tensor, Precision::F32)?,
                 partial: Vec::new(),
             });
-        }
+            Ok::<(), StreamError>(())
+        });
+        self.allocation = Some(Box::pin(memory.pop()));
+        planned?;
         targets.sort_by_key(|t| t.begin);
         Ok(targets)
     }
@@ -216,19 +194,7 @@ impl WeightStream {
             let first = (from - piece.len() - target.begin) / 4;
             piece.extend_from_slice(&bytes[from - at..to - at]);
             let whole = piece.len() / 4 * 4;
-            if let Some(index) = piece[..whole]
-                .chunks_exact(4)
-                .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
-            {
-                let b = &piece[index * 4..index * 4 + 4];
-                return Err(LoadError::NonFinite {
-                    file: self.file.clone(),
-                    tensor: target.name.clone(),
-                    index: first + index,
-                    value: f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                }
-                .into());
-            }
+            check_finite(&self.file, &target.name, first, &piece[..whole])?;
             write_values(gpu, &target.tensor, first, &piece[..whole]);
             target.partial = piece[whole..].to_vec();
         }

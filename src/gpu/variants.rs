@@ -89,6 +89,13 @@ impl KernelChoice {
         self.chosen.insert(id.family.clone(), id.variant.clone());
     }
 
+    /// Every choice made, by family.
+    pub fn choices(&self) -> impl Iterator<Item = KernelId> + '_ {
+        self.chosen
+            .iter()
+            .map(|(family, variant)| KernelId::new(family, variant))
+    }
+
     /// The variant chosen for `family`, if any.
     pub fn chosen(&self, family: &str) -> Option<KernelId> {
         self.chosen

@@ -12,13 +12,6 @@ use super::LoadError;
 /// The header-size bound of the reference implementation: a larger header is refused there too.
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// One tensor of the file: its dtype, shape and bytes.
-pub(super) struct TensorEntry<'a> {
-    pub dtype: Dtype,
-    pub shape: Vec<usize>,
-    pub data: &'a [u8],
-}
-
 /// Where one tensor lies in the file: its dtype, shape, and its bytes as offsets from the start
 /// of the file.
 #[derive(Clone, Debug)]
@@ -36,28 +29,6 @@ struct RawEntry {
     data_offsets: [usize; 2],
 }
 
-/// The tensors of safetensors `bytes`, by name; `file` names it in errors.
-pub(super) fn read<'a>(
-    file: &str,
-    bytes: &'a [u8],
-) -> Result<HashMap<String, TensorEntry<'a>>, LoadError> {
-    let spans = read_spans(file, bytes, bytes.len())?.ok_or_else(|| LoadError::Safetensors {
-        file: file.to_string(),
-        message: "the header runs past the end of the file".into(),
-    })?;
-    Ok(spans
-        .into_iter()
-        .map(|(name, span)| {
-            let entry = TensorEntry {
-                dtype: span.dtype,
-                shape: span.shape,
-                data: &bytes[span.begin..span.end],
-            };
-            (name, entry)
-        })
-        .collect())
-}
-
 /// Where every tensor of a safetensors file `total` bytes long lies, read from its first bytes
 /// `head`; `None` while `head` does not hold the whole header yet (a file arriving over the
 /// network). `file` names it in errors.
@@ -70,7 +41,6 @@ pub fn read_spans(
         file: file.to_string(),
         message,
     };
-    let bytes = head;
     if total == 0 {
         return Err(error(
             "the file is empty; a safetensors file starts with an 8-byte header length".into(),
@@ -81,7 +51,7 @@ pub fn read_spans(
             "the file is {total} bytes, shorter than the 8-byte header length a safetensors file starts with"
         )));
     }
-    let Some((length, rest)) = bytes.split_first_chunk::<8>() else {
+    let Some((length, rest)) = head.split_first_chunk::<8>() else {
         return Ok(None);
     };
     let header_len = u64::from_le_bytes(*length);

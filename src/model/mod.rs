@@ -2,7 +2,7 @@
 
 mod config;
 pub(crate) mod header;
-mod weights;
+pub(crate) mod weights;
 
 pub use config::Config;
 pub use weights::{Model, Progress, Weights};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use safetensors::Dtype;
 
-use super::header::{self, TensorEntry};
+use super::header::{read_spans, TensorSpan};
 use super::{Config, LoadError};
 use crate::graph::Graph;
 
@@ -104,7 +104,12 @@ impl Model {
         progress: Progress,
     ) -> Result<Model, LoadError> {
         config.check(config_file)?;
-        let tensors = header::read(file, bytes)?;
+        // With the whole file at hand, the header is all there: `None` cannot happen.
+        let spans =
+            read_spans(file, bytes, bytes.len())?.ok_or_else(|| LoadError::Safetensors {
+                file: file.to_string(),
+                message: "the header runs past the end of the file".into(),
+            })?;
         let mut weights = Weights::default();
         let expected = expected_weights(&config);
         let total: u64 = expected
@@ -113,35 +118,18 @@ impl Model {
             .sum();
         let mut done = 0;
         for (name, shape) in expected {
-            let view = tensors
-                .get(&name)
-                .or_else(|| tensors.get(&format!("transformer.{name}")))
-                .ok_or_else(|| LoadError::MissingTensor {
-                    file: file.to_string(),
-                    tensor: name.clone(),
-                })?;
-            if view.dtype != Dtype::F32 {
-                return Err(LoadError::DType {
-                    file: file.to_string(),
-                    tensor: name,
-                    found: format!("{:?}", view.dtype),
-                });
-            }
-            if view.shape != shape {
-                return Err(LoadError::Shape {
-                    file: file.to_string(),
-                    tensor: name,
-                    found: view.shape.clone(),
-                    expected: shape,
-                    config: config_file.to_string(),
-                });
-            }
-            let values = decode_finite(file, &name, view.data)?;
+            let span = weight_span(&spans, file, config_file, &name, &shape)?;
+            let data = &bytes[span.begin..span.end];
+            check_finite(file, &name, 0, data)?;
+            let values = data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
             weights.insert(&name, values);
-            done += view.data.len() as u64;
+            done += data.len() as u64;
             progress("decoding the weights", done, total);
         }
-        check_tied_head(&tensors, file, &weights)?;
+        check_tied_head(&spans, bytes, file, &weights)?;
         Ok(Model { config, weights })
     }
 
@@ -194,39 +182,81 @@ impl Model {
     }
 }
 
-/// Little-endian f32 values, refused if any is NaN or infinite: such a weight would make every
-/// number downstream of it NaN or infinite, far from where the file went wrong.
-fn decode_finite(file: &str, tensor: &str, bytes: &[u8]) -> Result<Vec<f32>, LoadError> {
-    let values: Vec<f32> = bytes
+/// Where weight `name` lies in a file (under its own name, or the `transformer.` one that
+/// `save_pretrained` writes), checked to be F32 of `shape` (which `config_file` asks for). The
+/// loader and the GPU stream check weights through it alike.
+pub(crate) fn weight_span<'s>(
+    spans: &'s HashMap<String, TensorSpan>,
+    file: &str,
+    config_file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'s TensorSpan, LoadError> {
+    let span = spans
+        .get(name)
+        .or_else(|| spans.get(&format!("transformer.{name}")))
+        .ok_or_else(|| LoadError::MissingTensor {
+            file: file.to_string(),
+            tensor: name.to_string(),
+        })?;
+    if span.dtype != Dtype::F32 {
+        return Err(LoadError::DType {
+            file: file.to_string(),
+            tensor: name.to_string(),
+            found: format!("{:?}", span.dtype),
+        });
+    }
+    if span.shape != shape {
+        return Err(LoadError::Shape {
+            file: file.to_string(),
+            tensor: name.to_string(),
+            found: span.shape.clone(),
+            expected: shape.to_vec(),
+            config: config_file.to_string(),
+        });
+    }
+    Ok(span)
+}
+
+/// Refuses little-endian f32 `bytes` of `tensor` holding a NaN or an infinity (`first` is the
+/// index of their first value in the tensor): such a weight would make every number downstream
+/// of it NaN or infinite, far from where the file went wrong.
+pub(crate) fn check_finite(
+    file: &str,
+    tensor: &str,
+    first: usize,
+    bytes: &[u8],
+) -> Result<(), LoadError> {
+    let values = bytes
         .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(LoadError::NonFinite {
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    match values.enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((index, value)) => Err(LoadError::NonFinite {
             file: file.to_string(),
             tensor: tensor.to_string(),
-            index,
-            value: values[index],
+            index: first + index,
+            value,
         }),
-        None => Ok(values),
+        None => Ok(()),
     }
 }
 
 /// GPT-2's output head is `wte` itself. Files written by `save_pretrained` may carry a copy as
 /// `lm_head.weight`; a head that differs from `wte` would give logits glassbox does not compute.
 fn check_tied_head(
-    tensors: &HashMap<String, TensorEntry>,
+    spans: &HashMap<String, TensorSpan>,
+    bytes: &[u8],
     file: &str,
     weights: &Weights,
 ) -> Result<(), LoadError> {
-    let Some(head) = tensors.get("lm_head.weight") else {
+    let Some(head) = spans.get("lm_head.weight") else {
         return Ok(());
     };
+    let data = &bytes[head.begin..head.end];
     let wte = weights.get("wte.weight").expect("wte was loaded");
     let same = head.dtype == Dtype::F32
-        && head.data.len() == wte.len() * 4
-        && head
-            .data
+        && data.len() == wte.len() * 4
+        && data
             .chunks_exact(4)
             .zip(wte)
             .all(|(b, &w)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) == w);

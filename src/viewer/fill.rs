@@ -4,6 +4,15 @@
 use super::Viewer;
 use crate::gpu::GpuError;
 
+/// How long a slowed-down op takes to fill, in seconds (the window's and the page's pace).
+pub const SLOW_FILL_SECONDS: f32 = 2.0;
+
+/// The workgroup rank to show `seconds` into a slowed-down fill of `workgroups`: past
+/// `workgroups`, the fill is over.
+pub fn slow_fill_rank(workgroups: u32, seconds: f32) -> u32 {
+    (seconds / SLOW_FILL_SECONDS * workgroups as f32).ceil() as u32
+}
+
 impl Viewer {
     /// Traces the current op and starts drawing its output as its first workgroups wrote it
     /// (nothing shown yet). Returns how many workgroups there are; `None` when there is no

@@ -2,7 +2,57 @@
 //! formula, the operands (highlighted in the picture) and the few operand values worth reading.
 
 use crate::graph::{Graph, OpKind, TensorId};
-use crate::render::Highlight;
+use crate::render::{Highlight, TensorState};
+use crate::viewer::Viewer;
+
+/// A hovered cell as read from the GPU: where it is, its value, how it was computed and the
+/// values of the operands worth reading (NaN where a readback failed).
+#[derive(Clone, Debug)]
+pub struct HoveredCell {
+    pub tensor: TensorId,
+    pub index: Vec<usize>,
+    pub value: f32,
+    pub explanation: Explanation,
+    pub operand_values: Vec<f32>,
+}
+
+impl Viewer {
+    /// The cell at (panel, row, column) of the layout, with its value and its operands' read
+    /// back (the window and the page read a cell only when the pointer moves to another);
+    /// `None` while its tensor has not been computed.
+    pub async fn read_hovered(
+        &self,
+        (panel, row, col): (usize, usize, usize),
+    ) -> Option<HoveredCell> {
+        let panel = &self.layout().panels[panel];
+        let tensor = panel.tensor;
+        if self.states()[tensor] == TensorState::NotComputed {
+            return None;
+        }
+        let gpu_tensor = self.gpu_graph().tensor(tensor);
+        let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
+        let element = panel.element(row, col, chunk_start);
+        let index = unflatten(&self.graph().tensors[tensor].shape, element);
+        let explanation = explain(self.graph(), tensor, &index, self.ids());
+        let read = |tensor, element| async move {
+            self.read_elements(tensor, &[element])
+                .await
+                .map_or(f32::NAN, |v| v[0])
+        };
+        let value = read(tensor, element).await;
+        let mut operand_values = Vec::with_capacity(explanation.operands.len());
+        for operand in &explanation.operands {
+            operand_values.push(read(operand.tensor, operand.element).await);
+        }
+        Some(HoveredCell {
+            tensor,
+            index,
+            value,
+            explanation,
+            operand_values,
+        })
+    }
+}
 
 /// One value to read back and show: a label and the element of a tensor.
 #[derive(Clone, Debug)]

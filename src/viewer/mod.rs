@@ -3,7 +3,7 @@
 //! both drive this.
 
 mod difference;
-mod fill;
+pub mod fill;
 mod generation;
 pub mod hover;
 mod legend;

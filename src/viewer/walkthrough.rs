@@ -10,7 +10,7 @@ use crate::viewer::narrative::Narrative;
 use crate::viewer::Viewer;
 
 /// Seconds the camera takes to fly from one paragraph's camera to the next.
-const FLIGHT_SECONDS: f32 = 1.2;
+pub const FLIGHT_SECONDS: f32 = 1.2;
 
 /// A piece of caption text, ready to show.
 #[derive(Clone, Debug, PartialEq)]

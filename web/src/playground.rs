@@ -14,14 +14,23 @@ impl State {
     pub fn kernels(&self) -> Value {
         let registry = self.viewer.registry();
         let choice = &self.viewer.gpu().kernels;
-        let mut families: Vec<String> = registry.kernels().map(|k| k.id.family).collect();
-        families.dedup();
+        // Catalog order; a variant loaded later joins its family's row.
+        let mut families: Vec<String> = Vec::new();
+        for kernel in registry.kernels() {
+            if !families.contains(&kernel.id.family) {
+                families.push(kernel.id.family);
+            }
+        }
+        let ops = &self.viewer.gpu_graph().graph().ops;
         let list: Vec<Value> = families
             .iter()
             .map(|family| {
-                let running = choice
-                    .chosen(family)
-                    .or_else(|| registry.dropped_in(family))
+                // What runs is what the graph's ops use (a decode step's one-token ops may take
+                // another kernel than the family's default); a family no op uses, its default.
+                let running = ops
+                    .iter()
+                    .find(|op| op.kind.kernel_name() == family)
+                    .map(|op| choice.kernel_for_op(&op.kind, registry))
                     .or_else(|| registry.default_for(family).cloned());
                 let variants: Vec<Value> = registry
                     .variants(family)

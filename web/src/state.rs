@@ -6,13 +6,15 @@ use glassbox::gpu::stream::WeightStream;
 use glassbox::gpu::{Gpu, GpuOptions};
 use glassbox::model::{Config, Model};
 use glassbox::render::legend::Legend;
+use glassbox::render::names::plain_name;
 use glassbox::render::picture::{Frame, Picture};
 use glassbox::render::target::window_samples;
 use glassbox::render::Camera;
 use glassbox::scene::Scene;
-use glassbox::viewer::hover::{explain, unflatten};
+use glassbox::viewer::fill::slow_fill_rank;
 use glassbox::viewer::walkthrough::WalkthroughPlayer;
 use glassbox::viewer::Viewer;
+use serde_json::json;
 
 use crate::tour::Flight;
 
@@ -59,14 +61,12 @@ pub struct State {
     /// The walkthrough's (chapter, paragraph) shown, if the page is in it.
     pub(crate) tour: Option<(usize, usize)>,
     incoming: Option<Incoming>,
-    /// Whether each step fills the op's output in the order its workgroups ran, over
-    /// [`FILL_MS`]; and the fill under way: its workgroups and when its first frame drew it.
+    /// Whether each step fills the op's output in the order its workgroups ran, slowed down
+    /// ([`slow_fill_rank`]); and the fill under way: its workgroups and when its first frame
+    /// drew it.
     pub fill_slow: bool,
     pub filling: Option<(u32, Option<f64>)>,
 }
-
-/// How long a slowed-down op takes to fill, in milliseconds (the window's pace).
-const FILL_MS: f64 = 2000.0;
 
 impl State {
     pub async fn open(canvas: web_sys::HtmlCanvasElement, prompt: &str) -> Result<State, String> {
@@ -193,12 +193,13 @@ impl State {
             return false;
         };
         let start = *start.get_or_insert(now);
-        let t = ((now - start) / FILL_MS).clamp(0.0, 1.0);
-        let rank = ((t * *workgroups as f64).ceil() as u32).clamp(1, *workgroups);
-        self.viewer.show_fill(rank);
-        if t >= 1.0 {
+        let rank = slow_fill_rank(*workgroups, ((now - start) / 1000.0) as f32);
+        if rank > *workgroups {
             self.viewer.stop_fill();
             self.filling = None;
+        } else {
+            // The first frame shows the first workgroup.
+            self.viewer.show_fill(rank.max(1));
         }
         true
     }
@@ -334,7 +335,7 @@ impl State {
         let tensors: Vec<_> = checked
             .iter()
             .map(|c| {
-                serde_json::json!({
+                json!({
                     "name": c.name,
                     "max_abs": c.difference.max_abs,
                     "scale": c.difference.scale,
@@ -342,7 +343,7 @@ impl State {
                 })
             })
             .collect();
-        Ok(serde_json::json!({
+        Ok(json!({
             "file": file,
             "checked": checked.len(),
             "passed": !checked.is_empty() && checked.iter().all(|c| c.difference.passes()),
@@ -483,73 +484,50 @@ impl State {
             return Ok(self.hover_text.clone());
         }
         self.hover_key = key;
-        self.hover_text = self.describe(key).await?;
+        self.hover_text = self.describe(key).await;
         Ok(self.hover_text.clone())
     }
 
-    async fn describe(&mut self, key: Option<(usize, usize, usize)>) -> Result<String, String> {
+    /// The cell at `key` (JSON; "null" off the tensors), its operands lit up.
+    async fn describe(&mut self, key: Option<(usize, usize, usize)>) -> String {
         let had_highlights = !self.viewer.highlights().is_empty();
-        self.viewer.set_highlights(Vec::new());
-        let text = match key {
-            Some(key) => self.describe_cell(key).await?,
-            None => "null".to_string(),
+        let cell = match key {
+            Some(key) => self.viewer.read_hovered(key).await,
+            None => None,
         };
+        let text = match (key, &cell) {
+            (None, _) => "null".to_string(),
+            (Some(_), Some(cell)) => {
+                let tensor = &self.viewer.graph().tensors[cell.tensor];
+                let equation =
+                    cell.explanation
+                        .equation_with(&cell.operand_values, cell.value, |v| format!("{v:.4}"));
+                json!({
+                    "tensor": tensor.name,
+                    "name": plain_name(&tensor.name),
+                    "computed": true,
+                    "index": cell.index,
+                    "value": cell.value,
+                    "op": cell.explanation.op,
+                    "formula": cell.explanation.formula,
+                    "detail": cell.explanation.detail,
+                    "equation": equation,
+                })
+                .to_string()
+            }
+            // Not computed yet: its name only.
+            (Some((panel, _, _)), None) => {
+                let tensor = self.viewer.layout().panels[panel].tensor;
+                let name = &self.viewer.graph().tensors[tensor].name;
+                json!({"tensor": name, "name": plain_name(name), "computed": false}).to_string()
+            }
+        };
+        let highlights = cell.map_or_else(Vec::new, |c| c.explanation.highlights);
+        self.viewer.set_highlights(highlights);
         if had_highlights || !self.viewer.highlights().is_empty() {
             self.viewer.refresh_states();
         }
-        Ok(text)
-    }
-
-    async fn describe_cell(
-        &mut self,
-        (panel, row, col): (usize, usize, usize),
-    ) -> Result<String, String> {
-        let viewer = &self.viewer;
-        let panel = &viewer.layout().panels[panel];
-        let tensor_id = panel.tensor;
-        let tensor = &viewer.graph().tensors[tensor_id];
-        let name = glassbox::render::names::plain_name(&tensor.name);
-        if viewer.states()[tensor_id] == glassbox::render::TensorState::NotComputed {
-            return Ok(serde_json::json!({
-                "tensor": tensor.name, "name": name, "computed": false,
-            })
-            .to_string());
-        }
-        let gpu_tensor = viewer.gpu_graph().tensor(tensor_id);
-        let element = panel.element(
-            row,
-            col,
-            panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len,
-        );
-        let index = unflatten(&tensor.shape, element);
-        let explanation = explain(viewer.graph(), tensor_id, &index, viewer.ids());
-        let read = |tensor, element| async move {
-            viewer
-                .read_elements(tensor, &[element])
-                .await
-                .map(|v| v[0])
-                .map_err(|e| e.to_string())
-        };
-        let value = read(tensor_id, element).await?;
-        let mut operands = Vec::new();
-        for operand in &explanation.operands {
-            operands.push(read(operand.tensor, operand.element).await?);
-        }
-        let text = serde_json::json!({
-            "tensor": tensor.name,
-            "name": name,
-            "computed": true,
-            "index": index,
-            "value": value,
-            "op": explanation.op,
-            "formula": explanation.formula,
-            "detail": explanation.detail,
-            "equation": explanation.equation_with(&operands, value, |v| format!("{v:.4}")),
-        })
-        .to_string();
-        let highlights = explanation.highlights.clone();
-        self.viewer.set_highlights(highlights);
-        Ok(text)
+        text
     }
 
     /// What the model shows now, for `#status`.

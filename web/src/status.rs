@@ -45,6 +45,11 @@ pub fn status(state: &State) -> serde_json::Value {
         "readbacks_per_frame": state.readbacks_per_frame,
         "readbacks": gpu.readback_count(),
         "cameras": state.camera_names(),
+        "kernel_choices": gpu
+            .kernels
+            .choices()
+            .map(|id| format!("{}:{}", id.family, id.variant))
+            .collect::<Vec<_>>(),
         "kv_cache": viewer.decoding(),
         "cache_fill": viewer.cache_fill(),
         "narrative": state.narrative(),

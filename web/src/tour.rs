@@ -4,13 +4,10 @@
 
 use glassbox::render::Camera;
 use glassbox::viewer::narrative::word_color;
-use glassbox::viewer::walkthrough::{highlights_for, Shown};
+use glassbox::viewer::walkthrough::{highlights_for, Shown, FLIGHT_SECONDS};
 use serde_json::{json, Value};
 
 use crate::state::State;
-
-/// Milliseconds the camera takes to fly to a paragraph's view (the window's flight).
-const FLIGHT_MS: f64 = 1200.0;
 
 /// A camera on its way from one view to another.
 pub struct Flight {
@@ -33,7 +30,7 @@ impl Flight {
     /// The camera at page time `now`, and whether the flight has ended.
     pub fn at(&mut self, now: f64) -> (Camera, bool) {
         let start = *self.start.get_or_insert(now);
-        let t = ((now - start) / FLIGHT_MS).clamp(0.0, 1.0) as f32;
+        let t = ((now - start) / (1000.0 * FLIGHT_SECONDS as f64)).clamp(0.0, 1.0) as f32;
         (self.from.lerp(&self.to, t), t >= 1.0)
     }
 }

@@ -60,12 +60,6 @@ function readUrl() {
   };
 }
 
-// Kernel choices other than each family's default, as family:variant.
-function chosenKernels() {
-  return JSON.parse(page.kernels() || '[]')
-    .filter((f) => f.running && f.running !== f.variants[0].variant)
-    .map((f) => `${f.family}:${f.running}`);
-}
 
 function link() {
   const url = new URL(location.href);
@@ -79,8 +73,7 @@ function link() {
     } else if (status.ops_run !== status.ops_total) {
       hash.set('op', String(status.ops_run));
     }
-    const kernels = chosenKernels();
-    if (kernels.length) hash.set('kernels', kernels.join(','));
+    if (status.kernel_choices.length) hash.set('kernels', status.kernel_choices.join(','));
     if (status.kv_cache) hash.set('kv', '1');
     if (status.fill) hash.set('fill', '1');
     if (status.differences) hash.set('diff', '1');

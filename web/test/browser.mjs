@@ -309,6 +309,14 @@ async function main() {
     console.log(`  difference view: ${s.differences.length} ops within tolerance of the CPU reference`);
     await page.uncheck('#difference');
 
+    // A kernel variant chosen in the panel runs the graph, and the link carries the choice.
+    await page.selectOption('.family:has-text("linear") select', 'naive');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).kernel_choices.includes('linear:naive'), null, { timeout: TIMEOUT });
+    s = await state(page);
+    assert.equal(s.prediction, nativePrediction(s.prompt), 'linear=naive predicts what the native app does');
+    await page.waitForFunction(() => location.hash.includes('kernels=linear%3Anaive'));
+    console.log('  kernels: linear=naive runs the graph, and the link says so');
+
     // Generation through the KV cache: the token appended is the one the native app prints.
     await page.check('#kv-cache');
     await page.waitForFunction(() => JSON.parse(document.getElementById('status').dataset.state).kv_cache, null, { timeout: TIMEOUT });

@@ -2,13 +2,11 @@
 //! its workgroups started on the GPU, slowed down so the order can be followed, or one
 //! workgroup per frame; at the GPU's own pace it simply appears.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::UiState;
+use crate::viewer::fill::slow_fill_rank;
 use crate::viewer::Viewer;
-
-/// How long a slowed-down op takes to fill.
-const SLOW: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pace {
@@ -70,10 +68,10 @@ impl UiState {
         };
         let rank = match self.fill_pace {
             Pace::Gpu => fill.workgroups,
-            Pace::Slow => {
-                let share = now.duration_since(fill.started).as_secs_f32() / SLOW.as_secs_f32();
-                (share * fill.workgroups as f32).ceil() as u32
-            }
+            Pace::Slow => slow_fill_rank(
+                fill.workgroups,
+                now.duration_since(fill.started).as_secs_f32(),
+            ),
             Pace::PerFrame => fill.shown + 1,
         };
         if rank > fill.workgroups {

@@ -23,7 +23,7 @@ use super::timing::TimingView;
 use crate::gpu::watch::{KernelWatcher, Reload};
 use crate::gpu::GpuError;
 use crate::render::Camera;
-use crate::viewer::hover::Explanation;
+use crate::viewer::hover::HoveredCell as Hover;
 use crate::viewer::walkthrough::WalkthroughPlayer;
 use crate::viewer::Viewer;
 
@@ -33,14 +33,6 @@ const PLAY_STEP: Duration = Duration::from_millis(450);
 const FLIGHT: Duration = Duration::from_millis(600);
 /// How often the watched kernel files are checked.
 const KERNEL_POLL: Duration = Duration::from_millis(500);
-
-struct Hover {
-    tensor: usize,
-    index: Vec<usize>,
-    value: f32,
-    explanation: Explanation,
-    operand_values: Vec<f32>,
-}
 
 pub struct UiState {
     pub camera: Camera,

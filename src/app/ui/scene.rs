@@ -10,7 +10,6 @@ use super::UiState;
 use crate::app::screenshot::NOTICE;
 use crate::render::overlay;
 use crate::render::style::{dim_color, dim_letter, on_light, role_color, to_egui};
-use crate::viewer::hover::{explain, unflatten};
 use crate::viewer::Viewer;
 
 impl UiState {
@@ -111,39 +110,12 @@ impl UiState {
         }
         self.hover_key = key;
         let previous_highlights = !viewer.highlights().is_empty();
-        self.hover = None;
-        viewer.set_highlights(Vec::new());
-        if let Some((panel_index, row, col)) = key {
-            let panel = &viewer.layout().panels[panel_index];
-            let tensor_id = panel.tensor;
-            let states = viewer.states();
-            if states[tensor_id] != crate::render::TensorState::NotComputed {
-                let gpu_tensor = viewer.gpu_graph().tensor(tensor_id);
-                let chunk_start = panel.chunk * gpu_tensor.rows_per_chunk * gpu_tensor.row_len;
-                let element = panel.element(row, col, chunk_start);
-                let tensor = &viewer.graph().tensors[tensor_id];
-                let index = unflatten(&tensor.shape, element);
-                let explanation = explain(viewer.graph(), tensor_id, &index, viewer.ids());
-                let value = pollster::block_on(viewer.read_elements(tensor_id, &[element]))
-                    .map_or(f32::NAN, |v| v[0]);
-                let operand_values = explanation
-                    .operands
-                    .iter()
-                    .map(|o| {
-                        pollster::block_on(viewer.read_elements(o.tensor, &[o.element]))
-                            .map_or(f32::NAN, |v| v[0])
-                    })
-                    .collect();
-                viewer.set_highlights(explanation.highlights.clone());
-                self.hover = Some(Hover {
-                    tensor: tensor_id,
-                    index,
-                    value,
-                    explanation,
-                    operand_values,
-                });
-            }
-        }
+        self.hover = key.and_then(|key| pollster::block_on(viewer.read_hovered(key)));
+        let highlights = self
+            .hover
+            .as_ref()
+            .map_or_else(Vec::new, |h| h.explanation.highlights.clone());
+        viewer.set_highlights(highlights);
         if previous_highlights || !viewer.highlights().is_empty() {
             viewer.refresh_states();
         }
