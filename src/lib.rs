@@ -18,3 +18,4 @@ pub mod render;
 pub mod scene;
 pub mod values;
 pub mod viewer;
+pub mod why;

@@ -6,6 +6,8 @@ mod generate;
 pub mod progress;
 mod render;
 mod video;
+mod why;
+mod why_tables;
 
 pub use fetch::load_model;
 use generate::{generate, GenerateArgs};
@@ -84,7 +86,7 @@ struct ViewArgs {
     soak: Option<u64>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
     Gpu,
     Cpu,
@@ -143,6 +145,8 @@ enum Command {
         /// How many predictions to print.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        #[command(flatten)]
+        ablate: why::AblateArgs,
     },
     /// Run both backends and compare every op's outputs, GPU against CPU.
     Check {
@@ -169,6 +173,8 @@ enum Command {
     /// Download GPT-2 weights from the Hugging Face hub into its cache (resuming a broken
     /// download) and print the folder to open with --model.
     Fetch(fetch::FetchArgs),
+    #[command(flatten)]
+    Why(why::WhyCommand),
     Bench {
         /// Model folder; without it, a GPT-2-small-shaped model with random weights.
         #[arg(long)]
@@ -281,7 +287,16 @@ pub fn run() -> Result<ExitCode> {
             backend,
             dump,
             top,
-        } => forward(&model, &ids, backend, dump.as_deref(), top, &gpu_options),
+            ablate,
+        } => forward(
+            &model,
+            &ids,
+            backend,
+            (dump.as_deref(), top),
+            &ablate,
+            &gpu_options,
+        ),
+        Command::Why(command) => why::run(&command, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Check { model, ids } => check(&model, &ids, &gpu_options),
         Command::Generate(args) => generate(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
@@ -411,11 +426,22 @@ fn forward(
     dir: &Path,
     ids: &[u32],
     backend: Backend,
-    dump_path: Option<&Path>,
-    top: usize,
+    (dump_path, top): (Option<&Path>, usize),
+    ablate: &why::AblateArgs,
     options: &GpuOptions,
 ) -> Result<ExitCode> {
-    let (model, graph) = load(dir, ids)?;
+    let (model, _) = load(dir, ids)?;
+    let ablations = ablate.ablations(&model)?;
+    let graph = Graph::gpt2_ablated(&model.config, ids.len(), &ablations);
+    if !ablations.is_empty() {
+        let units: Vec<String> = ablations.units.iter().map(|u| u.to_string()).collect();
+        let with = if ablations.mean {
+            "their mean over positions"
+        } else {
+            "zero"
+        };
+        println!("ablated ({}; replaced with {with})", units.join(", "));
+    }
     let values = match backend {
         Backend::Gpu => gpu_forward(&model, &graph, ids, options)?,
         Backend::Cpu => cpu::forward(&graph, &model, ids)?,

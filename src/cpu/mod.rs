@@ -3,6 +3,7 @@
 pub mod decode;
 pub mod ops;
 pub mod sampling;
+pub mod why;
 
 use crate::cpu::sampling::{sample, Sampling};
 use crate::graph::{Graph, OpKind, Role};
@@ -31,15 +32,17 @@ pub struct CpuRun<'a> {
 
 impl<'a> CpuRun<'a> {
     pub fn new(graph: &'a Graph, model: &'a Model, ids: &[u32]) -> Result<Self, LoadError> {
-        validate_ids(&model.config, ids)?;
-        assert_eq!(
-            ids.len(),
-            graph.seq_len,
-            "graph built for another sequence length"
-        );
         let mut values = TensorValues::zeroed(graph);
-        let input = graph.tensor_id("input_ids").expect("graph has input_ids");
-        values.values[input] = ids.iter().map(|&id| id as f32).collect();
+        // A graph over a vector rather than tokens (nearest neighbours) has no ids.
+        if let Some(input) = graph.tensor_id("input_ids") {
+            validate_ids(&model.config, ids)?;
+            assert_eq!(
+                ids.len(),
+                graph.seq_len,
+                "graph built for another sequence length"
+            );
+            values.values[input] = ids.iter().map(|&id| id as f32).collect();
+        }
         let mut run = CpuRun {
             graph,
             model,
@@ -64,6 +67,12 @@ impl<'a> CpuRun<'a> {
         self.ids = vec![id];
         self.position = position;
         Ok(())
+    }
+
+    /// Sets an input tensor that is not the token ids (the query of nearest neighbours).
+    pub fn set_input(&mut self, id: crate::graph::TensorId, values: &[f32]) {
+        assert_eq!(values.len(), self.graph.tensors[id].len(), "input size");
+        self.values.values[id] = values.to_vec();
     }
 
     /// Runs every op of the graph in order.
@@ -128,6 +137,41 @@ impl<'a> CpuRun<'a> {
             (OpKind::Sample { .. }, [next]) => {
                 next[0] = sample(ins[0], &self.sampling, self.position as u32) as f32
             }
+            (
+                OpKind::Ablate {
+                    cols,
+                    start,
+                    len,
+                    mean,
+                    ..
+                },
+                [y],
+            ) => why::ablate(y, ins[0], cols, (start, len), mean),
+            (OpKind::TopK { cols, k, .. }, [value, index]) => {
+                why::top_k(value, index, ins[0], cols, k)
+            }
+            (OpKind::HeadScores { t, h }, [scores]) => {
+                why::head_scores(scores, ins[0], &self.ids, t, h)
+            }
+            (OpKind::AttributeDirection { token, .. }, [direction, bias_term]) => {
+                why::attribute_direction(
+                    direction,
+                    bias_term,
+                    ins[0],
+                    ins[1],
+                    ins[2],
+                    token as usize,
+                )
+            }
+            (OpKind::AttributeVector { position, .. }, [out]) => {
+                why::attribute_vector(out, ins[0], ins[1], ins[2], position)
+            }
+            (OpKind::AttributeHeads { h, d, position, .. }, [out]) => why::attribute_heads(
+                out,
+                [ins[0], ins[1], ins[2], ins[3], ins[4]],
+                (h, d, position),
+            ),
+            (OpKind::Cosine { c, .. }, [out]) => why::cosine(out, ins[0], ins[1], c),
             (kind, outs) => unreachable!("op {kind:?} built with {} outputs", outs.len()),
         }
         for (&o, value) in op.outputs.iter().zip(outs) {

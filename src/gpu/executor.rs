@@ -210,6 +210,15 @@ impl GpuGraph {
         write(pos, position as u32)
     }
 
+    /// Writes an f32 input tensor that is not the token ids (the query of nearest neighbours).
+    pub fn set_floats(&self, gpu: &Gpu, id: TensorId, values: &[f32]) -> Result<(), GpuError> {
+        assert_eq!(values.len(), self.graph.tensors[id].len(), "input size");
+        let bytes = self.tensors[id].encode_floats(values);
+        gpu.queue
+            .write_buffer(self.tensors[id].single()?, 0, &bytes);
+        Ok(())
+    }
+
     /// For a decode graph: how its sample op picks the next token.
     pub fn set_sampling(&self, gpu: &Gpu, sampling: &Sampling) {
         let buffer = self.sampling.as_ref().expect("a decode graph");
@@ -248,6 +257,46 @@ impl GpuGraph {
     pub fn run_prefix(&self, gpu: &Gpu, registry: &KernelRegistry, op_count: usize) {
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.encode(registry, &mut encoder, 0..op_count, None);
+        gpu.submit_timed(encoder.finish());
+    }
+
+    /// Runs ops `range` only: what activation patching re-runs downstream of a patched tensor.
+    pub fn run_range(&self, gpu: &Gpu, registry: &KernelRegistry, range: Range<usize>) {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.encode(registry, &mut encoder, range, None);
+        gpu.submit_timed(encoder.finish());
+    }
+
+    /// Activation patching: runs op `producer`, copies element `ranges` of tensor `target` from
+    /// `source` (the same tensor of another run of this graph), then runs the rest of the graph.
+    /// Running the producer first undoes the previous patch.
+    pub fn run_patched(
+        &self,
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        producer: usize,
+        source: &GpuTensor,
+        target: TensorId,
+        ranges: &[Range<usize>],
+    ) {
+        let destination = &self.tensors[target];
+        let elem = destination.elem;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.encode(registry, &mut encoder, producer..producer + 1, None);
+        let (from, to) = (
+            source.single().expect("activations are one buffer"),
+            destination.single().expect("activations are one buffer"),
+        );
+        for range in ranges {
+            let (offset, size) = ((range.start * elem) as u64, (range.len() * elem) as u64);
+            encoder.copy_buffer_to_buffer(from, offset, to, offset, size);
+        }
+        self.encode(
+            registry,
+            &mut encoder,
+            producer + 1..self.graph.ops.len(),
+            None,
+        );
         gpu.submit_timed(encoder.finish());
     }
 

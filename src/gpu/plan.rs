@@ -230,6 +230,86 @@ impl Planned<'_> {
                     &[logits, settings, position, next],
                 ))
             }
+            OpKind::Ablate {
+                rows,
+                cols,
+                start,
+                len,
+                mean,
+            } => one(at.launch(
+                AblateParams {
+                    rows: u(rows),
+                    cols: u(cols),
+                    start: u(start),
+                    len: u(len),
+                    mean: u32::from(mean),
+                },
+                &single_io()?,
+            )),
+            OpKind::TopK { cols, k, .. } => {
+                let (x, value, index) = (input(0), output(0).single()?, output(1).single()?);
+                x.chunk_ranges()
+                    .map(|(chunk, start, rows)| {
+                        let params = TopKParams {
+                            rows: u(rows * x.row_len / cols),
+                            cols: u(cols),
+                            k: u(k),
+                            row_offset: u(start * x.row_len / cols),
+                        };
+                        at.launch(params, &[chunk, value, index])
+                    })
+                    .collect()
+            }
+            OpKind::HeadScores { t, h } => {
+                one(at.launch(HeadScoresParams { t: u(t), h: u(h) }, &single_io()?))
+            }
+            OpKind::AttributeDirection { c, token, .. } => {
+                let (gain, bias, wte) = (input(0).single()?, input(1).single()?, input(2));
+                let (direction, bias_term) = (output(0).single()?, output(1).single()?);
+                wte.chunk_ranges()
+                    .map(|(chunk, start, rows)| {
+                        let params = AttributeDirectionParams {
+                            c: u(c),
+                            token,
+                            vocab_start: u(start),
+                            vocab_rows: u(rows),
+                        };
+                        at.launch(params, &[gain, bias, chunk, direction, bias_term])
+                    })
+                    .collect()
+            }
+            OpKind::AttributeVector { t, c, position } => one(at.launch(
+                AttributeVectorParams {
+                    t: u(t),
+                    c: u(c),
+                    position: u(position),
+                },
+                &single_io()?,
+            )),
+            OpKind::AttributeHeads { t, h, d, position } => one(at.launch(
+                AttributeHeadsParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                    position: u(position),
+                },
+                &single_io()?,
+            )),
+            OpKind::Cosine { rows, c, v } => {
+                let (q, wte, cosine) = (input(0).single()?, input(1), output(0).single()?);
+                wte.chunk_ranges()
+                    .map(|(chunk, start, vocab_rows)| {
+                        let params = CosineParams {
+                            rows: u(rows),
+                            c: u(c),
+                            vocab: u(v),
+                            vocab_start: u(start),
+                            vocab_rows: u(vocab_rows),
+                        };
+                        at.launch(params, &[q, chunk, cosine])
+                    })
+                    .collect()
+            }
         }
     }
 }

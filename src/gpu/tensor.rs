@@ -161,6 +161,19 @@ impl GpuTensor {
         })
     }
 
+    /// Floats as this tensor stores them (f32, or rounded to f16), padded to whole words.
+    pub fn encode_floats(&self, values: &[f32]) -> Vec<u8> {
+        let mut bytes: Vec<u8> = match self.elem {
+            2 => values
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_bits().to_le_bytes())
+                .collect(),
+            _ => bytemuck::cast_slice(values).to_vec(),
+        };
+        bytes.resize(words(bytes.len()), 0);
+        bytes
+    }
+
     /// Values from their stored bytes: f32 or u32 bits as they are, f16 widened to f32.
     fn decode(&self, bytes: &[u8], count: usize) -> Vec<f32> {
         if self.elem == 2 {

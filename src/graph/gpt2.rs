@@ -2,6 +2,7 @@
 //! new token against the KV cache. Both share the layer body built here; only the attention core
 //! (how keys and values reach the scores) and the ends differ.
 
+use super::probe::Ablations;
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
 use crate::model::Config;
 
@@ -16,12 +17,21 @@ impl Graph {
     /// Builds the GPT-2 graph for `seq_len` tokens. `seq_len` must be in 1..=n_positions (the
     /// model loader and CLI check this and report it; here it is a programming error).
     pub fn gpt2(config: &Config, seq_len: usize) -> Graph {
+        Graph::gpt2_ablated(config, seq_len, &Ablations::default())
+    }
+
+    /// [`Graph::gpt2`] with `ablations` applied where their units' outputs are made (checked
+    /// against the model by the caller).
+    pub fn gpt2_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
         assert!(
             (1..=config.n_positions).contains(&seq_len),
             "sequence length {seq_len} outside 1..={}",
             config.n_positions
         );
-        let mut b = Builder::default();
+        let mut b = Builder {
+            ablations: ablations.clone(),
+            ..Builder::default()
+        };
         let (t, c) = (seq_len, config.n_embd);
         let ids = b.tensor_typed("input_ids", &[t], &[Token], Input, DType::U32);
         let (wte, wpe) = b.embeddings(config);
@@ -187,6 +197,7 @@ impl Builder {
                 "qkv = ln_1 . W_attn + b: each token's query, key and value side by side",
             );
             let mix = attention(self, &p, qkv);
+            let mix = self.ablate(mix, config, t);
             let proj = self.linear(
                 &p,
                 "attn.c_proj",
@@ -224,6 +235,7 @@ impl Builder {
                 &[gelu],
                 "gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
             );
+            let gelu = self.ablate(gelu, config, t);
             let mproj = self.linear(
                 &p,
                 "mlp.c_proj",
@@ -234,6 +246,7 @@ impl Builder {
                 c,
                 "proj = gelu . W_proj + b: back down to C channels",
             );
+            let mproj = self.ablate(mproj, config, t);
             let resid_out = a(self, "resid_out", &[t, c]);
             self.op(
                 &format!("{p}.resid_out"),

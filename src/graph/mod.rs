@@ -4,6 +4,7 @@
 
 mod decode;
 mod gpt2;
+pub mod probe;
 
 use crate::model::Config;
 
@@ -42,6 +43,10 @@ pub enum Dim {
     Vocab,
     /// Learned positions (n_positions).
     Position,
+    /// Places in a ranking (the k best tokens of the logit lens or of nearest neighbours).
+    Rank,
+    /// Named scores (a head's previous-token, first-token, diagonal and induction scores).
+    Score,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +126,34 @@ pub enum OpKind {
     /// Decode: the next token from one row of logits, greedy or sampled with temperature, top-k
     /// and top-p, drawn with a uniform number hashed from the seed and the position.
     Sample { v: usize },
+    /// y = x with columns start..start+len of every row set to zero, or with `mean` to their
+    /// mean over the rows (positions): a unit switched off.
+    Ablate {
+        rows: usize,
+        cols: usize,
+        start: usize,
+        len: usize,
+        mean: bool,
+    },
+    /// The k largest values of each row and their columns, largest first (ties: lower column).
+    TopK { rows: usize, cols: usize, k: usize },
+    /// Per head of probabilities [h, t, t]: the previous-token, first-token, diagonal and
+    /// induction scores.
+    HeadScores { t: usize, h: usize },
+    /// g = ln_f.weight * wte[token] minus its mean over channels, and ln_f.bias . wte[token].
+    AttributeDirection { c: usize, v: usize, token: u32 },
+    /// rstd[position] * (x[position] . g): one residual term's direct effect on a logit.
+    AttributeVector { t: usize, c: usize, position: usize },
+    /// Per head h: rstd[position] * sum over the head's channels r of mix[position, r] (W[r] . g);
+    /// then the same for the projection's bias.
+    AttributeHeads {
+        t: usize,
+        h: usize,
+        d: usize,
+        position: usize,
+    },
+    /// cos[r, v] = q[r] . wte[v] / (|q[r]| |wte[v]|): every token's cosine similarity to a vector.
+    Cosine { rows: usize, c: usize, v: usize },
 }
 
 impl OpKind {
@@ -142,6 +175,13 @@ impl OpKind {
             OpKind::AttnScoresCached { .. } => "attn_scores_cached",
             OpKind::AttnMixCached { .. } => "attn_mix_cached",
             OpKind::Sample { .. } => "sample",
+            OpKind::Ablate { .. } => "ablate",
+            OpKind::TopK { .. } => "top_k",
+            OpKind::HeadScores { .. } => "head_scores",
+            OpKind::AttributeDirection { .. } => "attribute_direction",
+            OpKind::AttributeVector { .. } => "attribute_vector",
+            OpKind::AttributeHeads { .. } => "attribute_heads",
+            OpKind::Cosine { .. } => "cosine",
         }
     }
 
@@ -166,6 +206,15 @@ impl OpKind {
             OpKind::AttnScoresCached { h, d, capacity }
             | OpKind::AttnMixCached { h, d, capacity } => 2 * f(h * d * capacity),
             OpKind::Sample { v } => f(v * 4),
+            OpKind::Ablate {
+                rows, len, mean, ..
+            } => f(rows * len * if mean { 2 } else { 0 }),
+            OpKind::TopK { rows, cols, k } => f(rows * cols * k),
+            OpKind::HeadScores { t, h } => f(h * t * t),
+            OpKind::AttributeDirection { c, .. } => f(4 * c),
+            OpKind::AttributeVector { c, .. } => 2 * f(c),
+            OpKind::AttributeHeads { h, d, .. } => 2 * f(h * d) * f(h * d + 1),
+            OpKind::Cosine { rows, c, v } => 2 * f(rows * c * v + v * c),
         }
     }
 
@@ -188,6 +237,13 @@ impl OpKind {
             OpKind::AttnScoresCached { h, d, capacity } => w(1 + h * d + h * capacity * (d + 1)),
             OpKind::AttnMixCached { h, d, capacity } => w(1 + h * capacity * (d + 1) + h * d),
             OpKind::Sample { v } => w(v + 7),
+            OpKind::Ablate { rows, cols, .. } => w(2 * rows * cols),
+            OpKind::TopK { rows, cols, k } => w(rows * cols + 2 * rows * k),
+            OpKind::HeadScores { t, h } => w(h * t * t + t + 4 * h),
+            OpKind::AttributeDirection { c, .. } => w(4 * c + 1),
+            OpKind::AttributeVector { c, .. } => w(2 * c + 2),
+            OpKind::AttributeHeads { h, d, .. } => w((h * d + 3) * h * d + h + 1),
+            OpKind::Cosine { rows, c, v } => w(rows * c + v * c + rows * v),
         }
     }
 }
@@ -272,6 +328,8 @@ impl Graph {
 struct Builder {
     tensors: Vec<Tensor>,
     ops: Vec<Op>,
+    /// Units the layers switch off as they are built.
+    ablations: probe::Ablations,
 }
 
 impl Builder {
@@ -320,6 +378,20 @@ impl Builder {
         use Dim::*;
         let w = self.tensor(&format!("{name}.weight"), &[c], &[Channel], Role::Weight);
         let b = self.tensor(&format!("{name}.bias"), &[c], &[Channel], Role::Weight);
+        self.layernorm_with(name, x, [w, b], t, c, eps)
+    }
+
+    /// A layer norm named `name` with the given gain and bias (the logit lens reuses `ln_f`'s).
+    fn layernorm_with(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        [w, b]: [TensorId; 2],
+        t: usize,
+        c: usize,
+        eps: f32,
+    ) -> TensorId {
+        use Dim::*;
         let y = self.tensor(name, &[t, c], &[Token, Channel], Role::Activation);
         let mean = self.tensor(&format!("{name}.mean"), &[t], &[Token], Role::Aggregate);
         let rstd = self.tensor(&format!("{name}.rstd"), &[t], &[Token], Role::Aggregate);

@@ -35,6 +35,8 @@ pub fn dim_color(dim: Dim) -> Rgba {
         Dim::HeadChannel => [0.35, 0.85, 0.85, 1.0],
         Dim::Vocab => [0.70, 0.55, 1.0, 1.0],
         Dim::Position => [0.95, 0.90, 0.40, 1.0],
+        Dim::Rank => [0.55, 0.75, 1.0, 1.0],
+        Dim::Score => [0.85, 0.85, 0.85, 1.0],
     }
 }
 
@@ -47,6 +49,8 @@ pub fn dim_letter(dim: Dim) -> &'static str {
         Dim::HeadChannel => "D",
         Dim::Vocab => "V",
         Dim::Position => "P",
+        Dim::Rank => "K",
+        Dim::Score => "S",
     }
 }
 

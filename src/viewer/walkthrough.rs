@@ -153,6 +153,8 @@ pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                     Dim::HeadChannel => config.head_dim(),
                     Dim::Vocab => config.vocab_size,
                     Dim::Position => config.n_positions,
+                    Dim::Rank => crate::graph::probe::DEFAULT_TOP,
+                    Dim::Score => crate::graph::probe::HEAD_SCORE_NAMES.len(),
                 };
                 Shown::Dim(
                     format!("{} = {size}", crate::render::style::dim_letter(dim)),

@@ -18,8 +18,9 @@ macro_rules! builtin {
     };
 }
 
-/// Every built-in compute kernel: the ops' kernels by family and variant, the decode step's,
-/// the benchmark probes and the renderer's.
+/// Every built-in compute kernel: the ops' kernels by family and variant, the decode step's, the
+/// "why" tools' (ablation, lens, head scores, attribution, neighbours), the benchmark probes and
+/// the renderer's.
 pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/embed.wgsl"),
     builtin!("ops/layernorm/workgroup.wgsl"),
@@ -45,6 +46,13 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("decode/attn_scores_cached.wgsl"),
     builtin!("decode/attn_mix_cached.wgsl"),
     builtin!("decode/sample.wgsl"),
+    builtin!("why/ablate.wgsl"),
+    builtin!("why/top_k.wgsl"),
+    builtin!("why/head_scores.wgsl"),
+    builtin!("why/attribute_direction.wgsl"),
+    builtin!("why/attribute_vector.wgsl"),
+    builtin!("why/attribute_heads.wgsl"),
+    builtin!("why/cosine.wgsl"),
     builtin!("probes/peak_copy.wgsl"),
     builtin!("probes/peak_fma.wgsl"),
     builtin!("render/absmax.wgsl"),

@@ -111,6 +111,17 @@ families! {
     "attn_scores_cached" => AttnScoresCachedParams { h: u32, d: u32, capacity: u32, scale: f32 }
     "attn_mix_cached" => AttnMixCachedParams { h: u32, d: u32, capacity: u32 }
     "sample" => SampleParams { v: u32 }
+    /// Columns start..start+len of [rows, cols] zeroed, or (mean != 0) set to their mean.
+    "ablate" => AblateParams { rows: u32, cols: u32, start: u32, len: u32, mean: u32 }
+    /// The k best of `rows` rows of one chunk, the first being row `row_offset` of the tensor.
+    "top_k" => TopKParams { rows: u32, cols: u32, k: u32, row_offset: u32 }
+    "head_scores" => HeadScoresParams { t: u32, h: u32 }
+    /// The attribution direction of `token`, written by the launch of the wte chunk holding it.
+    "attribute_direction" => AttributeDirectionParams { c: u32, token: u32, vocab_start: u32, vocab_rows: u32 }
+    "attribute_vector" => AttributeVectorParams { t: u32, c: u32, position: u32 }
+    "attribute_heads" => AttributeHeadsParams { t: u32, h: u32, d: u32, position: u32 }
+    /// Cosine of `rows` vectors with one chunk of wte's rows.
+    "cosine" => CosineParams { rows: u32, c: u32, vocab: u32, vocab_start: u32, vocab_rows: u32 }
     /// The bandwidth probe: copies `n` vec4s.
     "peak_copy" => PeakCopyParams { n: u32 }
     /// The arithmetic probe.

@@ -1,0 +1,145 @@
+//! CPU reference of the "why" tools' ops: ablation, top-k, head scores, direct logit
+//! attribution and cosine similarity. Plain loops, accumulated in f64 where a sum is long, so
+//! that they are the ground truth the kernels are checked against.
+
+/// y = x with columns start..start+len of each row zeroed, or with `mean` set to their mean
+/// over the rows.
+pub fn ablate(y: &mut [f32], x: &[f32], cols: usize, columns: (usize, usize), mean: bool) {
+    let (start, len) = columns;
+    let rows = x.len() / cols;
+    y.copy_from_slice(x);
+    for col in start..start + len {
+        let value = if mean {
+            let sum: f64 = (0..rows).map(|r| f64::from(x[r * cols + col])).sum();
+            (sum / rows as f64) as f32
+        } else {
+            0.0
+        };
+        for r in 0..rows {
+            y[r * cols + col] = value;
+        }
+    }
+}
+
+/// The `k` largest values of each row and their columns, largest first, lower column first on
+/// ties. Columns are written as floats (ids are exact in f32 up to 2^24).
+pub fn top_k(value: &mut [f32], index: &mut [f32], x: &[f32], cols: usize, k: usize) {
+    for (r, row) in x.chunks_exact(cols).enumerate() {
+        let mut order: Vec<usize> = (0..cols).collect();
+        // Stable: equal values keep ascending columns.
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        for (rank, &j) in order.iter().take(k).enumerate() {
+            value[r * k + rank] = row[j];
+            index[r * k + rank] = j as f32;
+        }
+    }
+}
+
+/// Per head of probabilities [h, t, t]: previous-token, first-token and diagonal scores (means
+/// over queries i >= 1) and the induction score (over the queries whose token occurred before,
+/// the mean of the attention paid to the tokens that followed its earlier occurrences).
+pub fn head_scores(scores: &mut [f32], probs: &[f32], ids: &[u32], t: usize, h: usize) {
+    let queries = t.max(2) as f64 - 1.0;
+    for head in 0..h {
+        let p = |i: usize, j: usize| f64::from(probs[(head * t + i) * t + j]);
+        let (mut previous, mut first, mut diagonal, mut induction) = (0.0, 0.0, 0.0, 0.0);
+        let mut repeated = 0usize;
+        for i in 1..t {
+            previous += p(i, i - 1);
+            first += p(i, 0);
+            diagonal += p(i, i);
+            let earlier: Vec<usize> = (0..i).filter(|&j| ids[j] == ids[i]).collect();
+            if !earlier.is_empty() {
+                induction += earlier.iter().map(|&j| p(i, j + 1)).sum::<f64>();
+                repeated += 1;
+            }
+        }
+        let out = &mut scores[head * 4..][..4];
+        out[0] = (previous / queries) as f32;
+        out[1] = (first / queries) as f32;
+        out[2] = (diagonal / queries) as f32;
+        out[3] = (induction / repeated.max(1) as f64) as f32;
+    }
+}
+
+/// The attribution direction of `token` (its unembedding times the final norm's gain, centred)
+/// and the final norm bias's term, bias . wte[token].
+pub fn attribute_direction(
+    direction: &mut [f32],
+    bias_term: &mut [f32],
+    gain: &[f32],
+    bias: &[f32],
+    wte: &[f32],
+    token: usize,
+) {
+    let c = gain.len();
+    let w = &wte[token * c..][..c];
+    let mean = gain
+        .iter()
+        .zip(w)
+        .map(|(&g, &w)| f64::from(g * w))
+        .sum::<f64>()
+        / c as f64;
+    for ((out, &g), &w) in direction.iter_mut().zip(gain).zip(w) {
+        *out = (f64::from(g * w) - mean) as f32;
+    }
+    bias_term[0] = bias
+        .iter()
+        .zip(w)
+        .map(|(&b, &w)| f64::from(b * w))
+        .sum::<f64>() as f32;
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
+}
+
+/// rstd[position] * (x[position] . direction).
+pub fn attribute_vector(
+    out: &mut [f32],
+    direction: &[f32],
+    rstd: &[f32],
+    x: &[f32],
+    position: usize,
+) {
+    let c = direction.len();
+    out[0] = (f64::from(rstd[position]) * dot(&x[position * c..][..c], direction)) as f32;
+}
+
+/// Each head's term, rstd * sum over its channels r of mix[position, r] (weight[r] . direction),
+/// then the bias's, rstd * (bias . direction). `weight` is [c, c] in Conv1D's [in, out] layout.
+pub fn attribute_heads(
+    out: &mut [f32],
+    [direction, rstd, mix, weight, bias]: [&[f32]; 5],
+    (h, d, position): (usize, usize, usize),
+) {
+    let c = h * d;
+    let scale = f64::from(rstd[position]);
+    for head in 0..h {
+        let sum: f64 = (head * d..(head + 1) * d)
+            .map(|r| f64::from(mix[position * c + r]) * dot(&weight[r * c..][..c], direction))
+            .sum();
+        out[head] = (scale * sum) as f32;
+    }
+    out[h] = (scale * dot(bias, direction)) as f32;
+}
+
+/// cos[r, v] = q[r] . wte[v] / (|q[r]| |wte[v]|), 0 where a norm is 0.
+pub fn cosine(out: &mut [f32], q: &[f32], wte: &[f32], c: usize) {
+    let v = wte.len() / c;
+    let norms: Vec<f64> = wte.chunks_exact(c).map(|w| dot(w, w).sqrt()).collect();
+    for (r, query) in q.chunks_exact(c).enumerate() {
+        let q_norm = dot(query, query).sqrt();
+        for (token, w) in wte.chunks_exact(c).enumerate() {
+            let norms = q_norm * norms[token];
+            out[r * v + token] = if norms > 0.0 {
+                (dot(query, w) / norms) as f32
+            } else {
+                0.0
+            };
+        }
+    }
+}

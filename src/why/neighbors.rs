@@ -1,0 +1,78 @@
+//! Nearest neighbours in the embedding space: the rows of `wte` most similar (by cosine) to a
+//! token's own row, or to a sum and difference of rows (king - man + woman).
+
+use serde::Serialize;
+
+use super::{ids_of, tensor, Runner, WhyError};
+use crate::graph::Graph;
+use crate::model::Model;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Neighbor {
+    pub id: u32,
+    pub cosine: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NeighborsReport {
+    /// The query, as signed token ids: [[1, 5], [-1, 9]] is wte[5] - wte[9].
+    pub query: Vec<(i32, u32)>,
+    pub neighbors: Vec<Neighbor>,
+}
+
+/// The vector sum of signed rows of `wte`.
+pub fn query_vector(model: &Model, terms: &[(i32, u32)]) -> Result<Vec<f32>, WhyError> {
+    let config = &model.config;
+    let c = config.n_embd;
+    let wte = model
+        .weights
+        .get("wte.weight")
+        .ok_or(WhyError::Invalid("the model has no wte.weight".to_string()))?;
+    let mut vector = vec![0.0f32; c];
+    for &(sign, id) in terms {
+        if id as usize >= config.vocab_size {
+            return Err(WhyError::Invalid(format!(
+                "token {id}: expected 0..={} (the vocabulary's size is {})",
+                config.vocab_size - 1,
+                config.vocab_size
+            )));
+        }
+        for (out, &w) in vector.iter_mut().zip(&wte[id as usize * c..][..c]) {
+            *out += sign as f32 * w;
+        }
+    }
+    Ok(vector)
+}
+
+/// The `k` nearest tokens to the signed sum of `terms`' embeddings, most similar first.
+pub async fn neighbors(
+    runner: &Runner<'_>,
+    model: &Model,
+    terms: &[(i32, u32)],
+    k: usize,
+) -> Result<NeighborsReport, WhyError> {
+    super::lens::check_top(k, model.config.vocab_size)?;
+    let vector = query_vector(model, terms)?;
+    let graph = Graph::neighbors(&model.config, 1, k);
+    let query = tensor(&graph, "query");
+    let values = runner
+        .run(
+            &graph,
+            &[],
+            &[(query, &vector)],
+            &[
+                tensor(&graph, "neighbors.top.value"),
+                tensor(&graph, "neighbors.top.index"),
+            ],
+        )
+        .await?;
+    let neighbors = ids_of(&values[1])
+        .into_iter()
+        .zip(&values[0])
+        .map(|(id, &cosine)| Neighbor { id, cosine })
+        .collect();
+    Ok(NeighborsReport {
+        query: terms.to_vec(),
+        neighbors,
+    })
+}
