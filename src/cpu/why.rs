@@ -118,11 +118,11 @@ pub fn attribute_heads(
 ) {
     let c = h * d;
     let scale = f64::from(rstd[position]);
-    for head in 0..h {
+    for (head, out) in out[..h].iter_mut().enumerate() {
         let sum: f64 = (head * d..(head + 1) * d)
             .map(|r| f64::from(mix[position * c + r]) * dot(&weight[r * c..][..c], direction))
             .sum();
-        out[head] = (scale * sum) as f32;
+        *out = (scale * sum) as f32;
     }
     out[h] = (scale * dot(bias, direction)) as f32;
 }
@@ -141,5 +141,55 @@ pub fn cosine(out: &mut [f32], q: &[f32], wte: &[f32], c: usize) {
                 0.0
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_ranks_ties_by_lower_column() {
+        let x = [0.1, 0.5, 0.5, 0.9, 0.5];
+        let (mut value, mut index) = ([0.0; 4], [0.0; 4]);
+        top_k(&mut value, &mut index, &x, 5, 4);
+        assert_eq!(value, [0.9, 0.5, 0.5, 0.5]);
+        assert_eq!(index, [3.0, 1.0, 2.0, 4.0]);
+    }
+
+    #[test]
+    fn head_scores_of_known_patterns() {
+        let t = 4;
+        // Head 0 attends to the previous token (token 0 to itself); head 1 to the first token.
+        let mut probs = vec![0.0; 2 * t * t];
+        for i in 0..t {
+            probs[i * t + i.saturating_sub(1)] = 1.0;
+            probs[t * t + i * t] = 1.0;
+        }
+        // Ids 7 8 7 8: query 2 repeats 0 (followed by 1), query 3 repeats 1 (followed by 2).
+        let ids = [7, 8, 7, 8];
+        let mut scores = [0.0; 8];
+        head_scores(&mut scores, &probs, &ids, t, 2);
+        assert_eq!(scores[..4], [1.0, 1.0 / 3.0, 0.0, 0.0]);
+        assert_eq!(scores[4..], [1.0 / 3.0, 1.0, 1.0 / 3.0, 0.0]);
+        // An induction head: query 2 attends to 1, query 3 to 2.
+        let mut induction = vec![0.0; t * t];
+        induction[0] = 1.0;
+        induction[t] = 1.0;
+        induction[2 * t + 1] = 1.0;
+        induction[3 * t + 2] = 1.0;
+        let mut one = [0.0; 4];
+        head_scores(&mut one, &induction, &ids, t, 1);
+        assert_eq!(one[3], 1.0);
+    }
+
+    #[test]
+    fn ablate_zeroes_or_averages_only_the_unit() {
+        let x = [1.0, 2.0, 3.0, 5.0, 6.0, 7.0];
+        let mut y = [0.0; 6];
+        ablate(&mut y, &x, 3, (1, 1), false);
+        assert_eq!(y, [1.0, 0.0, 3.0, 5.0, 0.0, 7.0]);
+        ablate(&mut y, &x, 3, (1, 2), true);
+        assert_eq!(y, [1.0, 4.0, 5.0, 5.0, 4.0, 5.0]);
     }
 }

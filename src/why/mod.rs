@@ -31,11 +31,14 @@ pub enum WhyError {
 /// One backend with the model on it, reused by every run of a tool (patching runs many).
 pub enum Runner<'a> {
     Cpu(&'a Model),
-    Gpu {
-        gpu: Gpu,
-        registry: KernelRegistry,
-        weights: GpuModel,
-    },
+    Gpu(Box<GpuBackend>),
+}
+
+/// A device with the kernels built and the model's weights uploaded.
+pub struct GpuBackend {
+    pub gpu: Gpu,
+    pub registry: KernelRegistry,
+    pub weights: GpuModel,
 }
 
 /// A graph ready to run on a [`Runner`]'s backend.
@@ -50,11 +53,11 @@ impl<'a> Runner<'a> {
         let gpu = Gpu::new(options).await?;
         let registry = KernelRegistry::for_gpu(&gpu)?;
         let weights = GpuModel::upload(&gpu, model).await?;
-        Ok(Runner::Gpu {
+        Ok(Runner::Gpu(Box::new(GpuBackend {
             gpu,
             registry,
             weights,
-        })
+        })))
     }
 
     /// Builds `graph` for this backend with its token ids (none for a graph without
@@ -73,11 +76,12 @@ impl<'a> Runner<'a> {
                 }
                 Ok(Prepared::Cpu(run))
             }
-            Runner::Gpu {
-                gpu,
-                registry,
-                weights,
-            } => {
+            Runner::Gpu(backend) => {
+                let GpuBackend {
+                    gpu,
+                    registry,
+                    weights,
+                } = backend.as_ref();
                 let built = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
                 if graph.tensor_id("input_ids").is_some() {
                     built.set_ids(gpu, ids)?;
@@ -94,8 +98,8 @@ impl<'a> Runner<'a> {
     pub fn run_range(&self, prepared: &mut Prepared, range: Range<usize>) {
         match (self, prepared) {
             (Runner::Cpu(_), Prepared::Cpu(run)) => range.for_each(|index| run.run_op(index)),
-            (Runner::Gpu { gpu, registry, .. }, Prepared::Gpu(graph)) => {
-                graph.run_range(gpu, registry, range)
+            (Runner::Gpu(backend), Prepared::Gpu(graph)) => {
+                graph.run_range(&backend.gpu, &backend.registry, range)
             }
             _ => unreachable!("a graph prepared for another backend"),
         }
@@ -111,7 +115,9 @@ impl<'a> Runner<'a> {
         for &id in tensors {
             values.push(match (self, prepared) {
                 (Runner::Cpu(_), Prepared::Cpu(run)) => run.values.get(id).to_vec(),
-                (Runner::Gpu { gpu, .. }, Prepared::Gpu(graph)) => graph.read(gpu, id).await?,
+                (Runner::Gpu(backend), Prepared::Gpu(graph)) => {
+                    graph.read(&backend.gpu, id).await?
+                }
                 _ => unreachable!("a graph prepared for another backend"),
             });
         }
