@@ -10,7 +10,7 @@ use glassbox::graph::{DType, Graph};
 use glassbox::model::Model;
 use glassbox::values::compare::{compare, TOLERANCE};
 use glassbox::why::patch::Site;
-use glassbox::why::{self, Runner};
+use glassbox::why::{self, GpuBackend, Runner};
 
 fn model() -> Model {
     Model::load_dir(&common::oracle_dir("tiny_2l")).unwrap()
@@ -30,21 +30,26 @@ fn ids() -> Vec<u32> {
     ids.iter().map(|&v| v as u32).collect()
 }
 
-/// Both backends, GPU first; a test with no adapter fails here.
-fn runners(model: &Model) -> Vec<(&'static str, Runner<'_>)> {
-    let gpu = pollster::block_on(Runner::gpu(model, &GpuOptions::default()))
-        .expect("a GPU adapter (lavapipe on CI)");
-    vec![("gpu", gpu), ("cpu", Runner::Cpu(model))]
+/// A device with the model on it; a test with no adapter fails here.
+fn backend(model: &Model) -> GpuBackend {
+    pollster::block_on(GpuBackend::open(model, &GpuOptions::default()))
+        .expect("a GPU adapter (lavapipe on CI)")
+}
+
+/// Both backends, GPU first.
+fn runners<'a>(model: &'a Model, gpu: &'a GpuBackend) -> Vec<(&'static str, Runner<'a>)> {
+    vec![("gpu", gpu.runner()), ("cpu", Runner::Cpu(model))]
 }
 
 #[test]
 fn lens_matches_transformers_on_both_backends() {
     let model = model();
+    let gpu = backend(&model);
     let ids = ids();
     let expected = why_file("lens.safetensors");
     let v = model.config.vocab_size;
     let top = 5;
-    for (backend, runner) in runners(&model) {
+    for (backend, runner) in runners(&model, &gpu) {
         let report = pollster::block_on(why::lens::lens(
             &runner,
             &model.config,
@@ -111,10 +116,11 @@ fn cases() -> Vec<(String, Ablations)> {
 #[test]
 fn ablations_match_transformers_hooks_on_both_backends() {
     let model = model();
+    let gpu = backend(&model);
     let ids = ids();
     let cases = cases();
     assert_eq!(cases.len(), 7, "every case of tools/why_oracle/make.py");
-    for (backend, runner) in runners(&model) {
+    for (backend, runner) in runners(&model, &gpu) {
         for (name, ablations) in &cases {
             let graph = Graph::gpt2_ablated(&model.config, ids.len(), ablations);
             let aliases = graph.hf_aliases();
@@ -241,9 +247,10 @@ fn every_probe_op_matches_the_cpu_reference() {
 #[test]
 fn attribution_terms_sum_to_the_logit_on_both_backends() {
     let model = model();
+    let gpu = backend(&model);
     let ids = ids();
     let n = model.config.n_layer * (model.config.n_head + 2) + 2;
-    for (backend, runner) in runners(&model) {
+    for (backend, runner) in runners(&model, &gpu) {
         for ablations in [
             Ablations::default(),
             Ablations {
@@ -288,12 +295,13 @@ fn attribution_terms_sum_to_the_logit_on_both_backends() {
 #[test]
 fn patching_recovers_exactly_where_the_prompts_differ() {
     let model = model();
+    let gpu = backend(&model);
     let clean = ids();
     let mut corrupt = clean.clone();
     corrupt[6] = (corrupt[6] + 1) % model.config.vocab_size as u32;
     let (answer, wrong) = (75, 47);
     let mut reports = Vec::new();
-    for (backend, runner) in runners(&model) {
+    for (backend, runner) in runners(&model, &gpu) {
         let report = pollster::block_on(why::patch::patch(
             &runner,
             &model.config,
@@ -330,10 +338,11 @@ fn patching_recovers_exactly_where_the_prompts_differ() {
 #[test]
 fn patching_each_site_agrees_between_backends() {
     let model = model();
+    let gpu = backend(&model);
     let clean = ids()[..8].to_vec();
     let mut corrupt = clean.clone();
     corrupt[2] = (corrupt[2] + 7) % model.config.vocab_size as u32;
-    let runners = runners(&model);
+    let runners = runners(&model, &gpu);
     for site in Site::ALL {
         let reports: Vec<_> = runners
             .iter()
@@ -365,8 +374,9 @@ fn patching_each_site_agrees_between_backends() {
 #[test]
 fn neighbors_agree_and_start_with_the_token_itself() {
     let model = model();
+    let gpu = backend(&model);
     let mut reports = Vec::new();
-    for (backend, runner) in runners(&model) {
+    for (backend, runner) in runners(&model, &gpu) {
         for id in [0, 48, 127] {
             let report =
                 pollster::block_on(why::neighbors::neighbors(&runner, &model, &[(1, id)], 6))
@@ -416,9 +426,10 @@ fn neighbors_agree_and_start_with_the_token_itself() {
 #[test]
 fn head_scores_agree_between_backends() {
     let model = model();
+    let gpu = backend(&model);
     // Repeats, so that the induction score has queries to average.
     let ids = [5, 9, 14, 5, 9, 14, 5, 9, 22, 5];
-    let runners = runners(&model);
+    let runners = runners(&model, &gpu);
     let reports: Vec<_> = runners
         .iter()
         .map(|(_, runner)| {

@@ -150,13 +150,6 @@ impl From<SiteArg> for Site {
     }
 }
 
-fn runner<'a>(model: &'a Model, backend: Backend, options: &GpuOptions) -> Result<Runner<'a>> {
-    Ok(match backend {
-        Backend::Cpu => Runner::Cpu(model),
-        Backend::Gpu => pollster::block_on(Runner::gpu(model, options))?,
-    })
-}
-
 fn print<T: serde::Serialize>(
     json: bool,
     report: &T,
@@ -208,7 +201,11 @@ pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
     };
     let model = load_model(&tool.model)?;
     let ablations = tool.ablate.ablations(&model)?;
-    let runner = runner(&model, tool.backend, options)?;
+    let backend = match tool.backend {
+        Backend::Cpu => None,
+        Backend::Gpu => Some(pollster::block_on(why::GpuBackend::open(&model, options))?),
+    };
+    let runner = backend.as_ref().map_or(Runner::Cpu(&model), |b| b.runner());
     let config = &model.config;
     pollster::block_on(async {
         match command {

@@ -59,6 +59,10 @@ pub enum GpuError {
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
+    /// Units to switch off that this model or mode cannot (a head it does not have, a mean
+    /// ablation in a decode step).
+    #[error("ablation: {0}")]
+    Ablation(String),
     #[error("{0} needs the model's weights in memory, but they were streamed to the GPU and not kept (open the model with the native app, or a smaller one)")]
     WeightsNotKept(&'static str),
     /// A picture this device cannot draw or read back.

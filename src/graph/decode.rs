@@ -3,6 +3,7 @@
 //! the next token on the device. The same graph runs every step; only the `position` and
 //! `input_ids` inputs change, so nothing is rebuilt while generating.
 
+use super::probe::Ablations;
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
 use crate::model::Config;
 
@@ -12,12 +13,22 @@ use Role::*;
 impl Graph {
     /// Builds the decode step of a cache holding up to `capacity` tokens (at most n_positions).
     pub fn gpt2_decode(config: &Config, capacity: usize) -> Graph {
+        Graph::gpt2_decode_ablated(config, capacity, &Ablations::default())
+    }
+
+    /// [`Graph::gpt2_decode`] with units switched off. Only zeroing: a mean over positions
+    /// needs every position at once, which one decode step does not have (callers refuse it).
+    pub fn gpt2_decode_ablated(config: &Config, capacity: usize, ablations: &Ablations) -> Graph {
+        assert!(!ablations.mean, "mean ablation in a decode step");
         assert!(
             (1..=config.n_positions).contains(&capacity),
             "KV cache capacity {capacity} outside 1..={}",
             config.n_positions
         );
-        let mut b = Builder::default();
+        let mut b = Builder {
+            ablations: ablations.clone(),
+            ..Builder::default()
+        };
         let (c, v) = (config.n_embd, config.vocab_size);
         let ids = b.tensor_typed("input_ids", &[1], &[Token], Input, DType::U32);
         let position = b.tensor_typed("position", &[1], &[Token], Input, DType::U32);

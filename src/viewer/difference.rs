@@ -36,7 +36,8 @@ impl Viewer {
     pub async fn set_difference(&mut self, on: bool) -> Result<(), GpuError> {
         if !on {
             self.difference = None;
-            self.renderer.set_reference(&self.gpu, &self.graph, None);
+            self.renderer
+                .set_reference(&self.gpu, &self.graph, None, None);
             self.refresh_states();
             return Ok(());
         }
@@ -76,9 +77,10 @@ impl Viewer {
                 per_op: Vec::new(),
             });
         }
+        let threshold = self.difference_threshold();
         let view = self.difference.as_mut().expect("set above");
         self.renderer
-            .set_reference(&self.gpu, &self.graph, Some(&view.reference));
+            .set_reference(&self.gpu, &self.graph, Some(&view.reference), threshold);
         let gpu_values = self.graph.read_all(&self.gpu).await?;
         let mut per_op = Vec::new();
         for op in &self.graph.graph().ops[..self.op_count] {
@@ -142,9 +144,18 @@ impl Viewer {
         Ok(worst)
     }
 
-    /// Every tensor of the graph as the CPU reference computes it for the current tokens.
+    /// Every tensor of the graph as the CPU reference computes it for the current tokens; with
+    /// ablations, as the run without them computes it.
     fn reference_values(&self) -> Result<TensorValues, GpuError> {
-        let graph = &self.graph.graph();
+        if self.ablations.is_empty() {
+            self.reference_of(self.graph.graph())
+        } else {
+            self.without_ablations(|graph| self.reference_of(graph))
+        }
+    }
+
+    /// The CPU reference of `graph` (this viewer's, or the same without ablations).
+    fn reference_of(&self, graph: &crate::graph::Graph) -> Result<TensorValues, GpuError> {
         let model = &self.scene.model;
         if !model.has_weights() {
             return Err(GpuError::WeightsNotKept("the CPU reference"));

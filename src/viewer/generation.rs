@@ -43,6 +43,11 @@ impl Viewer {
         if on == self.decoding {
             return Ok(());
         }
+        if on && self.ablations.mean {
+            return Err(GpuError::Ablation(
+                "a mean over positions needs every position at once; the decode step has one (zero the units instead, or leave the KV cache off)".to_string(),
+            ));
+        }
         self.decoding = on;
         self.op_count = usize::MAX;
         self.current = None;

@@ -2,6 +2,7 @@
 //! renderer, and how far through the graph the GPU has run. The window and `glassbox render`
 //! both drive this.
 
+mod ablation;
 mod difference;
 pub mod fill;
 mod generation;
@@ -46,6 +47,8 @@ pub struct Viewer {
     difference: Option<DifferenceView>,
     /// How many times the graph was built (a new length, model, kernel choice or mode).
     builds: u64,
+    /// Units switched off in every run (the "why" tools' ablation).
+    ablations: crate::graph::probe::Ablations,
 }
 
 /// What the viewer shows, read by the window, `render` and tests; changed only through its
@@ -171,6 +174,7 @@ impl Viewer {
             sampling: Sampling::GREEDY,
             difference: None,
             builds: 0,
+            ablations: Default::default(),
         };
         viewer.set_ids(ids).await?;
         Ok(viewer)
@@ -227,9 +231,10 @@ impl Viewer {
     async fn rebuild(&mut self, seq_len: usize) -> Result<(), GpuError> {
         let config = &self.scene.model.config;
         let graph = if self.decoding {
-            Graph::gpt2_decode(config, generation::cache_capacity(config, seq_len))
+            let capacity = generation::cache_capacity(config, seq_len);
+            Graph::gpt2_decode_ablated(config, capacity, &self.ablations)
         } else {
-            Graph::gpt2(config, seq_len)
+            Graph::gpt2_ablated(config, seq_len, &self.ablations)
         };
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
         self.builds += 1;

@@ -29,16 +29,43 @@ pub enum WhyError {
 }
 
 /// One backend with the model on it, reused by every run of a tool (patching runs many).
+#[derive(Clone, Copy)]
 pub enum Runner<'a> {
     Cpu(&'a Model),
-    Gpu(Box<GpuBackend>),
+    Gpu {
+        gpu: &'a Gpu,
+        registry: &'a KernelRegistry,
+        weights: &'a GpuModel,
+    },
 }
 
-/// A device with the kernels built and the model's weights uploaded.
+/// A device with the kernels built and a model's weights uploaded, for commands that open one.
 pub struct GpuBackend {
     pub gpu: Gpu,
     pub registry: KernelRegistry,
     pub weights: GpuModel,
+}
+
+impl GpuBackend {
+    /// Opens a device and uploads the weights once.
+    pub async fn open(model: &Model, options: &GpuOptions) -> Result<GpuBackend, WhyError> {
+        let gpu = Gpu::new(options).await?;
+        let registry = KernelRegistry::for_gpu(&gpu)?;
+        let weights = GpuModel::upload(&gpu, model).await?;
+        Ok(GpuBackend {
+            gpu,
+            registry,
+            weights,
+        })
+    }
+
+    pub fn runner(&self) -> Runner<'_> {
+        Runner::Gpu {
+            gpu: &self.gpu,
+            registry: &self.registry,
+            weights: &self.weights,
+        }
+    }
 }
 
 /// A graph ready to run on a [`Runner`]'s backend.
@@ -48,22 +75,10 @@ pub enum Prepared<'a> {
 }
 
 impl<'a> Runner<'a> {
-    /// The GPU backend: opens a device and uploads the weights once.
-    pub async fn gpu(model: &Model, options: &GpuOptions) -> Result<Runner<'a>, WhyError> {
-        let gpu = Gpu::new(options).await?;
-        let registry = KernelRegistry::for_gpu(&gpu)?;
-        let weights = GpuModel::upload(&gpu, model).await?;
-        Ok(Runner::Gpu(Box::new(GpuBackend {
-            gpu,
-            registry,
-            weights,
-        })))
-    }
-
     /// Builds `graph` for this backend with its token ids (none for a graph without
     /// `input_ids`) and float inputs set; nothing has run yet.
-    pub async fn prepare<'r>(
-        &'r self,
+    pub async fn prepare(
+        &self,
         graph: &'a Graph,
         ids: &[u32],
         floats: &[(TensorId, &[f32])],
@@ -76,12 +91,11 @@ impl<'a> Runner<'a> {
                 }
                 Ok(Prepared::Cpu(run))
             }
-            Runner::Gpu(backend) => {
-                let GpuBackend {
-                    gpu,
-                    registry,
-                    weights,
-                } = backend.as_ref();
+            Runner::Gpu {
+                gpu,
+                registry,
+                weights,
+            } => {
                 let built = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
                 if graph.tensor_id("input_ids").is_some() {
                     built.set_ids(gpu, ids)?;
@@ -98,8 +112,8 @@ impl<'a> Runner<'a> {
     pub fn run_range(&self, prepared: &mut Prepared, range: Range<usize>) {
         match (self, prepared) {
             (Runner::Cpu(_), Prepared::Cpu(run)) => range.for_each(|index| run.run_op(index)),
-            (Runner::Gpu(backend), Prepared::Gpu(graph)) => {
-                graph.run_range(&backend.gpu, &backend.registry, range)
+            (Runner::Gpu { gpu, registry, .. }, Prepared::Gpu(graph)) => {
+                graph.run_range(gpu, registry, range)
             }
             _ => unreachable!("a graph prepared for another backend"),
         }
@@ -115,9 +129,7 @@ impl<'a> Runner<'a> {
         for &id in tensors {
             values.push(match (self, prepared) {
                 (Runner::Cpu(_), Prepared::Cpu(run)) => run.values.get(id).to_vec(),
-                (Runner::Gpu(backend), Prepared::Gpu(graph)) => {
-                    graph.read(&backend.gpu, id).await?
-                }
+                (Runner::Gpu { gpu, .. }, Prepared::Gpu(graph)) => graph.read(gpu, id).await?,
                 _ => unreachable!("a graph prepared for another backend"),
             });
         }

@@ -113,10 +113,10 @@ async fn logit_diff(
     let logits = tensor(graph, "logits");
     let at = |id: u32| last * v + id as usize;
     let values = match (runner, prepared) {
-        (Runner::Gpu(backend), Prepared::Gpu(built)) => {
+        (Runner::Gpu { gpu, .. }, Prepared::Gpu(built)) => {
             built
                 .tensor(logits)
-                .read_elements(&backend.gpu, &[at(pair.0), at(pair.1)])
+                .read_elements(gpu, &[at(pair.0), at(pair.1)])
                 .await?
         }
         (_, Prepared::Cpu(run)) => vec![
@@ -148,10 +148,10 @@ fn run_patched(
             }
             (patch.producer + 1..end).for_each(|index| run.run_op(index));
         }
-        (Runner::Gpu(backend), Prepared::Gpu(clean), Prepared::Gpu(run)) => {
+        (Runner::Gpu { gpu, registry, .. }, Prepared::Gpu(clean), Prepared::Gpu(run)) => {
             run.run_patched(
-                &backend.gpu,
-                &backend.registry,
+                gpu,
+                registry,
                 patch.producer,
                 clean.tensor(patch.tensor),
                 patch.tensor,
@@ -201,10 +201,10 @@ pub async fn patch(
 ) -> Result<PatchReport, WhyError> {
     ablations.check(config).map_err(WhyError::Invalid)?;
     check(config, clean_ids, corrupt_ids, (answer, wrong))?;
-    if let Runner::Gpu(backend) = runner {
+    if let Runner::Gpu { weights, .. } = runner {
         // Buffer copies move whole 4-byte words; f16 rows and head slices must be even.
         let d = config.n_embd / config.n_head;
-        if backend.weights.precision.bytes() == 2 && (config.n_embd % 2 == 1 || d % 2 == 1) {
+        if weights.precision.bytes() == 2 && (config.n_embd % 2 == 1 || d % 2 == 1) {
             return Err(WhyError::Invalid(format!(
                 "patching with f16 storage copies whole 4-byte words, so n_embd ({}) and the head size ({d}) must be even; use --precision f32",
                 config.n_embd

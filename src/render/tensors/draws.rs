@@ -143,14 +143,17 @@ pub(super) fn tensor_groups(
 impl TensorRenderer {
     /// Colours activations by |GPU - CPU| against `reference` (per tensor, chunked like the
     /// tensor; `None` entries compare a tensor with itself), or by value again with `None`.
-    /// Call `set_states` after it.
+    /// A difference of `threshold` x max(1, absmax) is red; `None` is the tolerance of the
+    /// graph's precision. Call `set_states` after it.
     pub fn set_reference(
         &mut self,
         gpu: &Gpu,
         graph: &GpuGraph,
         reference: Option<&[Option<crate::gpu::GpuTensor>]>,
+        threshold: Option<f32>,
     ) {
         self.difference = reference.is_some();
+        self.difference_threshold = threshold.unwrap_or(difference_scale(graph.precision));
         self.tensor_groups = tensor_groups(
             gpu,
             &self.values_layout,

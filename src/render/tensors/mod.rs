@@ -85,6 +85,8 @@ pub struct TensorRenderer {
     values_layout: wgpu::BindGroupLayout,
     /// Whether activations are coloured by |GPU - CPU| against reference buffers.
     difference: bool,
+    /// The difference at which the difference view turns red, relative to max(1, absmax).
+    difference_threshold: f32,
     /// How the drawn buffers store floats.
     precision: Precision,
     panels: Vec<PanelUniform>,
@@ -272,6 +274,7 @@ impl TensorRenderer {
             tensor_groups,
             values_layout,
             difference: false,
+            difference_threshold: difference_scale(graph.precision),
             precision: graph.precision,
             panels,
             scale,
@@ -321,6 +324,7 @@ impl TensorRenderer {
             let panel = &self.layout.panels[draw.first];
             let tensor = &graph.graph().tensors[panel.tensor];
             let state = states[panel.tensor];
+            uniform.tolerance = self.difference_threshold;
             uniform.mode = if self.difference && tensor.is_computed_float() {
                 2
             } else if graph.graph().is_probability(panel.tensor) {
