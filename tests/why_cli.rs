@@ -100,7 +100,7 @@ fn forward_ablate_dump_matches_transformers_hooks() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("ablated (h.0.head.1, h.1.head.3; replaced with their mean over positions)"),
+        text.contains("ablated: h.0.head.1, h.1.head.3 off (mean over positions)"),
         "{text}"
     );
     let ours = common::read_expected(&dump);

@@ -5,6 +5,7 @@ mod fetch;
 mod generate;
 pub mod progress;
 mod render;
+mod render_why;
 mod video;
 mod why;
 mod why_tables;

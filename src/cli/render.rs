@@ -68,6 +68,11 @@ pub struct RenderArgs {
     /// Append this many generated tokens (greedy) before drawing.
     #[arg(long, default_value_t = 0, conflicts_with = "chapter")]
     pub generate: usize,
+    /// What to draw: the model, the logit lens grid, or every head's attention pattern.
+    #[arg(long, value_enum, default_value = "model", conflicts_with_all = ["chapter", "video"])]
+    pub view: super::render_why::View,
+    #[command(flatten)]
+    pub ablate: super::why::AblateArgs,
     #[command(flatten)]
     pub video: super::video::VideoArgs,
 }
@@ -147,9 +152,35 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
                 break;
             }
         }
+        let ablations = args.ablate.ablations(&viewer.scene().model)?;
+        let before = match ablations.is_empty() {
+            true => None,
+            false => Some(super::render_why::next_token_probs(&viewer).await?),
+        };
+        viewer.set_ablations(ablations).await?;
         if args.difference {
             viewer.set_difference(true).await?;
         }
+        if args.view != super::render_why::View::Model {
+            let image =
+                super::render_why::picture(&viewer, args.view, &ids, (width, height)).await?;
+            let out = args
+                .out
+                .as_deref()
+                .expect("clap requires --out without --video");
+            image
+                .save(out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({width}x{height})", out.display());
+            return Ok(());
+        }
+        let compared = match before {
+            Some(before) => {
+                let after = super::render_why::next_token_probs(&viewer).await?;
+                Some(super::render_why::compared(&viewer, &before, &after))
+            }
+            None => None,
+        };
         if args.video.video.is_some() {
             return super::video::record(&mut viewer, &ids, args, width, height).await;
         }
@@ -238,6 +269,17 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             }
             if args.chapter.is_some() {
                 paint_beside(painter, rect, viewer.graph(), &player.narrative);
+            }
+            if let Some(rows) = &compared {
+                let size = (13.0 * rect.height() / 900.0).max(9.0);
+                let title = format!("next token, {}", super::why::describe(viewer.ablations()));
+                crate::render::why::before_after::paint(
+                    painter,
+                    rect.right_top() + egui::vec2(-size, size),
+                    &title,
+                    rows,
+                    size,
+                );
             }
         };
         target.draw_with_overlay(

@@ -263,3 +263,14 @@ pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
         }
     })
 }
+
+/// "h.0.head.1 and h.1.mlp off (zero)", for titles.
+pub fn describe(ablations: &Ablations) -> String {
+    let units: Vec<String> = ablations.units.iter().map(|u| u.to_string()).collect();
+    let with = if ablations.mean {
+        "mean over positions"
+    } else {
+        "zero"
+    };
+    format!("{} off ({with})", units.join(", "))
+}

@@ -15,6 +15,7 @@ pub mod style;
 pub mod target;
 mod tensors;
 pub mod trace;
+pub mod why;
 
 pub use camera::Camera;
 pub use layout::{Layout, Panel};
