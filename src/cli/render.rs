@@ -155,7 +155,7 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         let ablations = args.ablate.ablations(&viewer.scene().model)?;
         let before = match ablations.is_empty() {
             true => None,
-            false => Some(super::render_why::next_token_probs(&viewer).await?),
+            false => Some(viewer.next_token_probs().await?),
         };
         viewer.set_ablations(ablations).await?;
         if args.difference {
@@ -176,8 +176,14 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
         }
         let compared = match before {
             Some(before) => {
-                let after = super::render_why::next_token_probs(&viewer).await?;
-                Some(super::render_why::compared(&viewer, &before, &after))
+                let after = viewer.next_token_probs().await?;
+                let tokenizer = &viewer.scene().tokenizer;
+                Some(crate::render::why::before_after::compare(
+                    &before,
+                    &after,
+                    5,
+                    &|id| tokenizer.decode_one(id),
+                ))
             }
             None => None,
         };

@@ -1,10 +1,10 @@
 //! `glassbox render --view lens|heads`: the "why" tools' pictures, and the before/after panel an
 //! ablated model picture carries.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::render::offscreen::Offscreen;
-use crate::render::why::{before_after, head_grid, lens_grid};
+use crate::render::why::{head_grid, lens_grid};
 use crate::viewer::Viewer;
 use crate::why;
 
@@ -71,15 +71,8 @@ pub async fn picture(
             });
         }
         View::Heads => {
-            if viewer.decoding() {
-                bail!("--view heads draws the full pass's attention; leave out --kv-cache");
-            }
             let report = why::heads::head_scores(&runner, config, ids, viewer.ablations()).await?;
-            let mut probs = Vec::new();
-            for layer in 0..config.n_layer {
-                let id = why::tensor(viewer.graph(), &format!("h.{layer}.attn.probs"));
-                probs.push(viewer.gpu_graph().read(viewer.gpu(), id).await?);
-            }
+            let probs = why::heads::patterns(&runner, config, ids, viewer.ablations()).await?;
             let layers: Vec<head_grid::LayerPatterns> = probs
                 .iter()
                 .zip(&report.layers)
@@ -94,36 +87,4 @@ pub async fn picture(
         }
     }
     Ok(target.read_image(viewer.gpu()).await?)
-}
-
-/// Every next-token probability after the last position, by token id (one readback).
-pub async fn next_token_probs(viewer: &Viewer) -> Result<Vec<f32>> {
-    let probs = why::tensor(viewer.graph(), "probs");
-    Ok(viewer
-        .gpu_graph()
-        .tensor(probs)
-        .read_row(viewer.gpu(), viewer.last_row())
-        .await?)
-}
-
-/// The five most likely tokens of two runs, compared.
-pub fn compared(viewer: &Viewer, before: &[f32], after: &[f32]) -> Vec<before_after::Compared> {
-    let top = |probs: &[f32]| {
-        let mut ranked: Vec<(u32, f32)> = probs
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| (i as u32, p))
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(5);
-        ranked
-    };
-    let tokenizer = &viewer.scene().tokenizer;
-    before_after::compare(
-        &top(before),
-        &top(after),
-        &|id| before[id as usize],
-        &|id| after[id as usize],
-        &|id| tokenizer.decode_one(id),
-    )
 }

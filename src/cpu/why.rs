@@ -166,21 +166,23 @@ mod tests {
             probs[i * t + i.saturating_sub(1)] = 1.0;
             probs[t * t + i * t] = 1.0;
         }
-        // Ids 7 8 7 8: query 2 repeats 0 (followed by 1), query 3 repeats 1 (followed by 2).
+        // Ids 7 8 7 8: query 2 repeats 0 (followed by 1), query 3 repeats 1 (followed by 2); on
+        // a period of two, attending to the previous token is also attending to what followed.
         let ids = [7, 8, 7, 8];
         let mut scores = [0.0; 8];
         head_scores(&mut scores, &probs, &ids, t, 2);
-        assert_eq!(scores[..4], [1.0, 1.0 / 3.0, 0.0, 0.0]);
-        assert_eq!(scores[4..], [1.0 / 3.0, 1.0, 1.0 / 3.0, 0.0]);
-        // An induction head: query 2 attends to 1, query 3 to 2.
+        assert_eq!(scores[..4], [1.0, 1.0 / 3.0, 0.0, 1.0]);
+        assert_eq!(scores[4..], [1.0 / 3.0, 1.0, 0.0, 0.0]);
+        // An induction head on 7 8 9 7 8: query 3 attends to 1, query 4 to 2, which is neither
+        // the previous token nor the first.
+        let t = 5;
         let mut induction = vec![0.0; t * t];
-        induction[0] = 1.0;
-        induction[t] = 1.0;
-        induction[2 * t + 1] = 1.0;
-        induction[3 * t + 2] = 1.0;
+        for (i, j) in [(0, 0), (1, 0), (2, 0), (3, 1), (4, 2)] {
+            induction[i * t + j] = 1.0;
+        }
         let mut one = [0.0; 4];
-        head_scores(&mut one, &induction, &ids, t, 1);
-        assert_eq!(one[3], 1.0);
+        head_scores(&mut one, &induction, &[7, 8, 9, 7, 8], t, 1);
+        assert_eq!(one, [0.25, 0.5, 0.0, 1.0]);
     }
 
     #[test]

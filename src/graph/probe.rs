@@ -424,3 +424,144 @@ impl Graph {
         }
     }
 }
+
+impl Graph {
+    /// The unit a cell of `tensor` at `index` belongs to, for switching it off from the picture:
+    /// a head's cells (its q, k, v, scores, probabilities, or its slice of the merged output), a
+    /// neuron's (the MLP's expanded channels) or the MLP's output.
+    pub fn unit_at(&self, tensor: TensorId, index: &[usize]) -> Option<Ablation> {
+        let name = &self.tensors[tensor].name;
+        let rest = name.strip_prefix("h.")?;
+        let (layer, part) = rest.split_once('.')?;
+        let layer = layer.parse().ok()?;
+        let d = self.config.n_embd / self.config.n_head;
+        let first_is_head = self.tensors[tensor].dims.first() == Some(&Head);
+        match part {
+            _ if part.starts_with("attn.") && first_is_head => Some(Ablation::Head {
+                layer,
+                head: *index.first()?,
+            }),
+            "attn.mix" => Some(Ablation::Head {
+                layer,
+                head: index.get(1)? / d,
+            }),
+            "mlp.fc" | "mlp.gelu" => Some(Ablation::Neuron {
+                layer,
+                neuron: *index.get(1)?,
+            }),
+            "mlp.proj" => Some(Ablation::Mlp { layer }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_parse_print_and_are_checked() {
+        let config = Config::gpt2_small();
+        for text in ["h.0.head.3", "h.11.mlp", "h.5.mlp.neuron.3071"] {
+            let unit: Ablation = text.parse().unwrap();
+            assert_eq!(unit.to_string(), text);
+            assert_eq!(unit.check(&config), Ok(()));
+        }
+        for bad in [
+            "h.0.head",
+            "h.x.mlp",
+            "0.mlp",
+            "h.0.mlp.neuron",
+            "h.0.attn.3",
+            "",
+        ] {
+            assert!(bad
+                .parse::<Ablation>()
+                .unwrap_err()
+                .contains("expected h.LAYER.head.HEAD"));
+        }
+        let past = "h.0.head.12"
+            .parse::<Ablation>()
+            .unwrap()
+            .check(&config)
+            .unwrap_err();
+        assert_eq!(
+            past,
+            "h.0.head.12: head 12 past the model's 12 heads (0..=11)"
+        );
+        assert!("h.0.mlp.neuron.3072"
+            .parse::<Ablation>()
+            .unwrap()
+            .check(&config)
+            .is_err());
+        assert!("h.12.mlp"
+            .parse::<Ablation>()
+            .unwrap()
+            .check(&config)
+            .is_err());
+    }
+
+    #[test]
+    fn ablations_insert_one_op_per_unit_where_its_output_is_made() {
+        let config = Config::gpt2_small();
+        let ablations = Ablations {
+            units: vec![
+                Ablation::Head { layer: 1, head: 2 },
+                Ablation::Head { layer: 1, head: 5 },
+                Ablation::Mlp { layer: 0 },
+                Ablation::Neuron {
+                    layer: 3,
+                    neuron: 7,
+                },
+            ],
+            mean: false,
+        };
+        let plain = Graph::gpt2(&config, 4);
+        let graph = Graph::gpt2_ablated(&config, 4, &ablations);
+        assert_eq!(graph.ops.len(), plain.ops.len() + 4);
+        // Both heads of layer 1 chain before c_proj, which reads the second one's output.
+        let c_proj = &graph.ops[graph.op_index("h.1.attn.c_proj").unwrap()];
+        assert_eq!(graph.tensors[c_proj.inputs[0]].name, "h.1.head.5.ablated");
+        let second = &graph.ops[graph.op_index("h.1.head.5.ablated").unwrap()];
+        assert_eq!(graph.tensors[second.inputs[0]].name, "h.1.head.2.ablated");
+        let resid = &graph.ops[graph.op_index("h.0.resid_out").unwrap()];
+        assert_eq!(graph.tensors[resid.inputs[1]].name, "h.0.mlp.ablated");
+        let down = &graph.ops[graph.op_index("h.3.mlp.c_proj").unwrap()];
+        assert_eq!(
+            graph.tensors[down.inputs[0]].name,
+            "h.3.mlp.neuron.7.ablated"
+        );
+        assert!(matches!(
+            second.kind,
+            OpKind::Ablate {
+                start: 320,
+                len: 64,
+                mean: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn cells_map_to_the_units_that_make_them() {
+        let config = Config::gpt2_small();
+        let graph = Graph::gpt2(&config, 4);
+        let id = |n| graph.tensor_id(n).unwrap();
+        let head = |layer, head| Some(Ablation::Head { layer, head });
+        assert_eq!(graph.unit_at(id("h.2.attn.probs"), &[7, 1, 0]), head(2, 7));
+        assert_eq!(graph.unit_at(id("h.2.attn.mix"), &[1, 130]), head(2, 2));
+        assert_eq!(
+            graph.unit_at(id("h.4.mlp.gelu"), &[0, 99]),
+            Some(Ablation::Neuron {
+                layer: 4,
+                neuron: 99
+            })
+        );
+        assert_eq!(
+            graph.unit_at(id("h.4.mlp.proj"), &[0, 9]),
+            Some(Ablation::Mlp { layer: 4 })
+        );
+        assert_eq!(graph.unit_at(id("h.4.ln_1"), &[0, 9]), None);
+        assert_eq!(graph.unit_at(id("logits"), &[0, 9]), None);
+    }
+}

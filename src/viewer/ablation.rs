@@ -97,3 +97,31 @@ impl Viewer {
         }
     }
 }
+
+impl Viewer {
+    /// Every next-token probability after the last position, by token id (one readback).
+    pub async fn next_token_probs(&self) -> Result<Vec<f32>, GpuError> {
+        let probs = crate::why::tensor(self.graph(), "probs");
+        self.graph
+            .tensor(probs)
+            .read_row(&self.gpu, self.last_row())
+            .await
+    }
+
+    /// The same without the ablations: the full pass run again on this device, its last row
+    /// of probabilities read back.
+    pub async fn next_token_probs_without_ablations(&self) -> Result<Vec<f32>, GpuError> {
+        let graph = Graph::gpt2(&self.scene.model.config, self.ids.len());
+        let probs = crate::why::tensor(&graph, "probs");
+        let rows = self
+            .why_runner()
+            .run(&graph, &self.ids, &[], &[probs])
+            .await
+            .map_err(|e| match e {
+                crate::why::WhyError::Gpu(e) => e,
+                other => GpuError::Ablation(other.to_string()),
+            })?;
+        let v = self.scene.model.config.vocab_size;
+        Ok(rows[0][(self.ids.len() - 1) * v..].to_vec())
+    }
+}

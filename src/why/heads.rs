@@ -70,3 +70,19 @@ pub async fn head_scores(
         .collect();
     Ok(HeadsReport { layers })
 }
+
+/// Every layer's attention probabilities over `ids`, [heads, t, t] each (the model view).
+pub async fn patterns(
+    runner: &Runner<'_>,
+    config: &crate::model::Config,
+    ids: &[u32],
+    ablations: &Ablations,
+) -> Result<Vec<Vec<f32>>, WhyError> {
+    ablations.check(config).map_err(WhyError::Invalid)?;
+    crate::model::validate_ids(config, ids)?;
+    let graph = Graph::gpt2_ablated(config, ids.len(), ablations);
+    let tensors: Vec<_> = (0..config.n_layer)
+        .map(|l| tensor(&graph, &format!("h.{l}.attn.probs")))
+        .collect();
+    runner.run(&graph, ids, &[], &tensors).await
+}

@@ -10,6 +10,7 @@ mod panels;
 mod scene;
 mod trace;
 mod walkthrough;
+mod why;
 
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,8 @@ pub struct UiState {
     fill: Option<fill::Filling>,
     /// The colour scale of the tensor under the pointer (or of the current op's output).
     legend: Option<crate::render::legend::Legend>,
+    /// The "why" window: the logit lens, the heads, ablation.
+    why: why::WhyView,
 }
 
 /// What the left panel shows.
@@ -156,6 +159,7 @@ impl UiState {
             fill_pace: fill::Pace::Gpu,
             fill: None,
             legend: None,
+            why: why::WhyView::default(),
         })
     }
 
@@ -450,6 +454,12 @@ impl UiState {
                 .default_size(300.0)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
+                        if ui
+                            .button("Why? The lens, the heads, ablation (W)")
+                            .clicked()
+                        {
+                            self.toggle_why();
+                        }
                         self.generation_panel(ui, viewer);
                         ui.separator();
                         self.predictions_panel(ui, viewer);
@@ -463,6 +473,7 @@ impl UiState {
             panels::help_window(ui, &mut self.show_help);
         }
         self.timing.show(ui.ctx(), viewer);
+        self.why_window(ui.ctx(), viewer, now);
         self.kernel_editor(ui.ctx(), viewer);
         self.refresh_difference(viewer);
     }
@@ -580,6 +591,12 @@ impl UiState {
         }
         if pressed(egui::Key::H) || pressed(egui::Key::F1) {
             self.show_help = !self.show_help;
+        }
+        if pressed(egui::Key::W) {
+            self.toggle_why();
+        }
+        if pressed(egui::Key::X) {
+            self.ablate_hovered(viewer);
         }
         if pressed(egui::Key::Escape) {
             self.show_help = false;

@@ -242,6 +242,11 @@ pub(super) fn help_window(ui: &egui::Ui, open: &mut bool) {
                     ("P", "presentation mode: the picture and the narrative only"),
                     ("Enter", "continue the walkthrough to its next paragraph"),
                     ("N", "append the next token"),
+                    ("W", "the why window: logit lens, heads, ablation"),
+                    (
+                        "X",
+                        "switch the head, neuron or MLP under the pointer off / on",
+                    ),
                     ("drag", "orbit"),
                     ("right-drag, middle-drag, Shift+drag", "pan"),
                     ("scroll, pinch", "zoom towards the pointer"),

@@ -12,23 +12,29 @@ pub struct Compared {
     pub after: f32,
 }
 
-/// The tokens of either run's top `k`, with both probabilities, ranked by the larger.
+/// The tokens of either run's top `k`, with both probabilities (full rows, by token id),
+/// ranked by the larger of the two.
 pub fn compare(
-    before: &[(u32, f32)],
-    after: &[(u32, f32)],
-    all_before: &dyn Fn(u32) -> f32,
-    all_after: &dyn Fn(u32) -> f32,
+    before: &[f32],
+    after: &[f32],
+    k: usize,
     token: &dyn Fn(u32) -> String,
 ) -> Vec<Compared> {
-    let mut ids: Vec<u32> = before.iter().chain(after).map(|&(id, _)| id).collect();
+    let top = |probs: &[f32]| {
+        let mut ranked: Vec<u32> = (0..probs.len() as u32).collect();
+        ranked.sort_by(|&a, &b| probs[b as usize].total_cmp(&probs[a as usize]));
+        ranked.truncate(k);
+        ranked
+    };
+    let mut ids: Vec<u32> = top(before).into_iter().chain(top(after)).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut rows: Vec<Compared> = ids
         .into_iter()
         .map(|id| Compared {
             label: token(id),
-            before: all_before(id),
-            after: all_after(id),
+            before: before[id as usize],
+            after: after[id as usize],
         })
         .collect();
     rows.sort_by(|a, b| b.before.max(b.after).total_cmp(&a.before.max(a.after)));
