@@ -457,3 +457,106 @@ fn head_scores_agree_between_backends() {
         }
     }
 }
+
+#[test]
+fn pca_agrees_between_backends_and_finds_a_known_axis() {
+    let model = model();
+    let gpu = backend(&model);
+    let c = model.config.n_embd;
+    // Points spread along channel 3 (amplitude 4), channel 10 (2) and channel 20 (1) by
+    // patterns that are exactly uncorrelated over the points (cos, sin and cos of twice the
+    // angle around a circle), plus a little hashed noise everywhere: the components are those
+    // channels, in that order.
+    let n = 40;
+    let points: Vec<f32> = (0..n * c)
+        .map(|i| {
+            let (a, j) = (i / c, i % c);
+            let angle = std::f32::consts::TAU * a as f32 / n as f32;
+            let hash = ((a as u32).wrapping_mul(2_654_435_761) ^ (j as u32).wrapping_mul(40_503))
+                .wrapping_mul(2_246_822_519);
+            let noise = 0.01 * ((hash >> 8) as f32 / (1u32 << 24) as f32 - 0.5);
+            noise
+                + match j {
+                    3 => 4.0 * angle.cos(),
+                    10 => 2.0 * angle.sin(),
+                    20 => (2.0 * angle).cos(),
+                    _ => 0.0,
+                }
+        })
+        .collect();
+    let extra: Vec<f32> = points[..5 * c].to_vec();
+    let graph = Graph::embedding_space(&model.config, n, 5);
+    let inputs = [
+        (graph.tensor_id("points").unwrap(), points.as_slice()),
+        (graph.tensor_id("extra").unwrap(), extra.as_slice()),
+    ];
+    let names = ["pca.components", "pca.variance", "pca.points", "pca.extra"];
+    let wanted: Vec<_> = names.iter().map(|n| graph.tensor_id(n).unwrap()).collect();
+    let mut results = Vec::new();
+    for (backend, runner) in runners(&model, &gpu) {
+        let values = pollster::block_on(runner.run(&graph, &[], &inputs, &wanted)).unwrap();
+        let components = &values[0];
+        for (q, channel) in [3, 10, 20].into_iter().enumerate() {
+            let row = &components[q * c..][..c];
+            assert!(
+                row[channel].abs() > 0.999,
+                "{backend}: component {q} is channel {channel}: {}",
+                row[channel]
+            );
+        }
+        assert!(
+            values[1][0] > values[1][1] && values[1][1] > values[1][2],
+            "{backend}: variances sorted"
+        );
+        // The extra rows are the first points again: the same coordinates.
+        let diff = compare(&values[3], &values[2][..15]);
+        assert!(diff.passes(), "{backend}: {diff:?}");
+        results.push(values);
+    }
+    for (name, (g, c)) in names.iter().zip(results[0].iter().zip(&results[1])) {
+        let diff = compare(g, c);
+        assert!(diff.passes(), "{name} gpu vs cpu: {diff:?}");
+    }
+}
+
+#[test]
+fn embedding_report_on_both_backends() {
+    let model = model();
+    let gpu = backend(&model);
+    let ids = [3, 1, 4, 1, 5];
+    let mut reports = Vec::new();
+    for (_, runner) in runners(&model, &gpu) {
+        let tokens =
+            pollster::block_on(why::embedding::default_tokens(&runner, &model, &ids, 4)).unwrap();
+        // The distinct prompt tokens (3, 1, 4, 5) and four neighbours each, themselves first.
+        assert_eq!(&tokens[..1], &[3]);
+        assert!(tokens.len() <= 4 * 5 && tokens.len() >= 5);
+        let report = pollster::block_on(why::embedding::embedding(
+            &runner,
+            &model,
+            &ids,
+            &tokens,
+            &Ablations::default(),
+        ))
+        .unwrap();
+        assert_eq!(report.points.len(), tokens.len());
+        assert_eq!(report.paths.len(), ids.len());
+        assert!(report
+            .paths
+            .iter()
+            .all(|p| p.len() == model.config.n_layer + 1));
+        let explained: f32 = report.explained.iter().sum();
+        assert!(explained > 0.0 && explained <= 1.0 + 1e-4, "{explained}");
+        reports.push(report);
+    }
+    let flat = |r: &why::embedding::EmbeddingReport| -> Vec<f32> {
+        r.points
+            .iter()
+            .chain(r.paths.iter().flatten())
+            .flatten()
+            .copied()
+            .collect()
+    };
+    let diff = compare(&flat(&reports[0]), &flat(&reports[1]));
+    assert!(diff.passes(), "gpu vs cpu: {diff:?}");
+}

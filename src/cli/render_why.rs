@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::render::offscreen::Offscreen;
-use crate::render::why::{head_grid, lens_grid};
+use crate::render::why::{embedding_view, head_grid, lens_grid};
 use crate::viewer::Viewer;
 use crate::why;
 
@@ -18,6 +18,9 @@ pub enum View {
     Lens,
     /// Every head's attention pattern (the model view), with its scores.
     Heads,
+    /// The embedding space: the prompt's tokens, their neighbours and the residual streams'
+    /// paths through the layers, along their principal components.
+    Embedding,
 }
 
 fn title(viewer: &Viewer, ids: &[u32]) -> String {
@@ -83,6 +86,28 @@ pub async fn picture(
                 .collect();
             draw(&mut target, &|painter, rect| {
                 head_grid::paint(painter, rect, &title, &layers, ids.len(), None);
+            });
+        }
+        View::Embedding => {
+            let model = &viewer.scene().model;
+            let tokens = why::embedding::default_tokens(&runner, model, ids, 8).await?;
+            let report =
+                why::embedding::embedding(&runner, model, ids, &tokens, viewer.ablations()).await?;
+            let inputs: Vec<String> = ids.iter().map(|&id| tokenizer.decode_one(id)).collect();
+            let token = |id: u32| tokenizer.decode_one(id);
+            let labels = embedding_view::EmbeddingLabels {
+                title: &title,
+                inputs: &inputs,
+                token: &token,
+            };
+            draw(&mut target, &|painter, rect| {
+                embedding_view::paint(
+                    painter,
+                    rect,
+                    &report,
+                    &labels,
+                    embedding_view::DEFAULT_TURN,
+                );
             });
         }
     }

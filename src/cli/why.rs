@@ -108,6 +108,22 @@ pub enum WhyCommand {
         #[arg(long, default_value_t = 10)]
         k: usize,
     },
+    /// The embedding space: chosen tokens and the prompt's residual streams after every block,
+    /// at unit length, along the tokens' three principal components (computed on the GPU).
+    Embedding {
+        #[command(flatten)]
+        tool: ToolArgs,
+        /// The prompt whose residual streams are placed.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<u32>,
+        /// The tokens whose embeddings define the space (default: every token of a vocabulary
+        /// of 64 or fewer; else the prompt's tokens and their nearest neighbours).
+        #[arg(long, value_delimiter = ',')]
+        tokens: Vec<u32>,
+        /// Neighbours per prompt token in the default set.
+        #[arg(long, default_value_t = 8)]
+        neighbors: usize,
+    },
     /// Activation patching: copy one activation from the clean run into the corrupted run and
     /// measure how much of the logit difference between --answer and --wrong comes back, for
     /// every layer and position (or head).
@@ -197,6 +213,7 @@ pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
         | WhyCommand::Heads { tool, .. }
         | WhyCommand::Attribute { tool, .. }
         | WhyCommand::Neighbors { tool, .. }
+        | WhyCommand::Embedding { tool, .. }
         | WhyCommand::Patch { tool, .. } => tool,
     };
     let model = load_model(&tool.model)?;
@@ -240,6 +257,22 @@ pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
                 };
                 let report = why::neighbors::neighbors(&runner, &model, &terms, *k).await?;
                 print(tool.json, &report, tables::neighbors)
+            }
+            WhyCommand::Embedding {
+                ids,
+                tokens,
+                neighbors,
+                ..
+            } => {
+                let tokens = match tokens.is_empty() {
+                    true => {
+                        why::embedding::default_tokens(&runner, &model, ids, *neighbors).await?
+                    }
+                    false => tokens.clone(),
+                };
+                let report =
+                    why::embedding::embedding(&runner, &model, ids, &tokens, &ablations).await?;
+                print(tool.json, &report, tables::embedding)
             }
             WhyCommand::Patch {
                 clean_ids,

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::why::attribution::AttributionReport;
+use crate::why::embedding::EmbeddingReport;
 use crate::why::heads::HeadsReport;
 use crate::why::lens::LensReport;
 use crate::why::neighbors::NeighborsReport;
@@ -71,6 +72,27 @@ pub fn patch(report: &PatchReport) -> String {
         let _ = write!(out, "layer {:>3} ", row.layer);
         for r in &row.recovery {
             let _ = write!(out, " {r:>6.2}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn embedding(report: &EmbeddingReport) -> String {
+    let [a, b, c] = report.explained.map(|e| 100.0 * e);
+    let mut out =
+        format!("principal components explain {a:.1}%, {b:.1}%, {c:.1}% of the tokens' variance\n");
+    for (id, p) in report.tokens.iter().zip(&report.points) {
+        let _ = writeln!(
+            out,
+            "token {id:>8} {:>8.4} {:>8.4} {:>8.4}",
+            p[0], p[1], p[2]
+        );
+    }
+    for (position, path) in report.paths.iter().enumerate() {
+        let _ = write!(out, "position {position:>3}:");
+        for p in path {
+            let _ = write!(out, " ({:.2}, {:.2}, {:.2})", p[0], p[1], p[2]);
         }
         out.push('\n');
     }

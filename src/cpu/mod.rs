@@ -172,6 +172,20 @@ impl<'a> CpuRun<'a> {
                 (h, d, position),
             ),
             (OpKind::Cosine { c, .. }, [out]) => why::cosine(out, ins[0], ins[1], c),
+            (
+                OpKind::Pca {
+                    n, c, iterations, ..
+                },
+                [mean, components, variance, gram, basis],
+            ) => why::pca(
+                [mean, components, variance, gram, basis],
+                ins[0],
+                (n, c),
+                iterations,
+            ),
+            (OpKind::Project { c, .. }, [coords]) => {
+                why::project(coords, ins[0], ins[1], ins[2], c)
+            }
             (kind, outs) => unreachable!("op {kind:?} built with {} outputs", outs.len()),
         }
         for (&o, value) in op.outputs.iter().zip(outs) {

@@ -195,3 +195,90 @@ mod tests {
         assert_eq!(y, [1.0, 4.0, 5.0, 5.0, 4.0, 5.0]);
     }
 }
+
+/// The principal components of `n` points of `c` dimensions, as the `pca` kernel finds them:
+/// power iteration on the centred points' Gram matrix, each step made orthogonal to the
+/// components found before (see its header), in f64.
+/// Outputs: mean [c], components [k, c], variance [k], gram [n, n], basis [k, n].
+pub fn pca(
+    [mean, components, variance, gram, basis]: [&mut Vec<f32>; 5],
+    points: &[f32],
+    (n, c): (usize, usize),
+    iterations: usize,
+) {
+    let k = variance.len();
+    for (j, m) in mean.iter_mut().enumerate() {
+        *m = ((0..n).map(|a| f64::from(points[a * c + j])).sum::<f64>() / n as f64) as f32;
+    }
+    let mean: &[f32] = mean;
+    let centred = |a: usize, j: usize| f64::from(points[a * c + j]) - f64::from(mean[j]);
+    let mut g = vec![0.0f64; n * n];
+    for a in 0..n {
+        for b in 0..n {
+            g[a * n + b] = (0..c).map(|j| centred(a, j) * centred(b, j)).sum();
+            gram[a * n + b] = g[a * n + b] as f32;
+        }
+    }
+    let mut found: Vec<(f64, Vec<f64>)> = Vec::new();
+    for q in 0..k {
+        let mut u: Vec<f64> = (0..n).map(|a| 1.0 + (a % 3) as f64).collect();
+        let mut lambda = 0.0;
+        for _ in 0..iterations {
+            let mut w: Vec<f64> = (0..n)
+                .map(|a| (0..n).map(|b| g[a * n + b] * u[b]).sum())
+                .collect();
+            let along: Vec<f64> = found
+                .iter()
+                .map(|(_, v)| v.iter().zip(&w).map(|(x, y)| x * y).sum())
+                .collect();
+            for ((_, v), along) in found.iter().zip(&along) {
+                w.iter_mut().zip(v).for_each(|(w, v)| *w -= along * v);
+            }
+            let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+            lambda = w.iter().zip(&u).map(|(x, y)| x * y).sum();
+            if norm > 0.0 {
+                u = w.iter().map(|x| x / norm).collect();
+            }
+        }
+        let largest = (0..n).fold(
+            0,
+            |best, a| if u[a].abs() > u[best].abs() { a } else { best },
+        );
+        let sign = if u[largest] < 0.0 { -1.0 } else { 1.0 };
+        u.iter_mut().for_each(|x| *x *= sign);
+        let keep = match found.first() {
+            None => lambda > 0.0,
+            Some((first, _)) => lambda > 1e-6 * first,
+        };
+        let kept = if keep { lambda } else { 0.0 };
+        for (a, &x) in u.iter().enumerate() {
+            basis[q * n + a] = x as f32;
+        }
+        variance[q] = (kept / n as f64) as f32;
+        let scale = if keep {
+            1.0 / lambda.max(1e-30).sqrt()
+        } else {
+            0.0
+        };
+        for j in 0..c {
+            let sum: f64 = (0..n).map(|a| centred(a, j) * u[a]).sum();
+            components[q * c + j] = (sum * scale) as f32;
+        }
+        found.push((kept, u));
+    }
+}
+
+/// coords[r, q] = (x[r] - mean) . components[q].
+pub fn project(coords: &mut [f32], x: &[f32], mean: &[f32], components: &[f32], c: usize) {
+    let k = components.len() / c;
+    for (r, row) in x.chunks_exact(c).enumerate() {
+        for q in 0..k {
+            let sum: f64 = (0..c)
+                .map(|j| {
+                    (f64::from(row[j]) - f64::from(mean[j])) * f64::from(components[q * c + j])
+                })
+                .sum();
+            coords[r * k + q] = sum as f32;
+        }
+    }
+}

@@ -295,6 +295,35 @@ impl Planned<'_> {
                 },
                 &single_io()?,
             )),
+            OpKind::Pca {
+                n,
+                c,
+                k,
+                iterations,
+            } => {
+                // One launch per component: each deflates by what the earlier ones wrote.
+                let buffers = single_io()?;
+                (0..k)
+                    .map(|component| {
+                        let params = PcaParams {
+                            n: u(n),
+                            c: u(c),
+                            k: u(k),
+                            iterations: u(iterations),
+                            component: u(component),
+                        };
+                        at.launch(params, &buffers)
+                    })
+                    .collect()
+            }
+            OpKind::Project { rows, c, k } => one(at.launch(
+                ProjectParams {
+                    rows: u(rows),
+                    c: u(c),
+                    k: u(k),
+                },
+                &single_io()?,
+            )),
             OpKind::Cosine { rows, c, v } => {
                 let (q, wte, cosine) = (input(0).single()?, input(1), output(0).single()?);
                 wte.chunk_ranges()

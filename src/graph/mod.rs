@@ -154,6 +154,16 @@ pub enum OpKind {
     },
     /// cos[r, v] = q[r] . wte[v] / (|q[r]| |wte[v]|): every token's cosine similarity to a vector.
     Cosine { rows: usize, c: usize, v: usize },
+    /// The k principal components of n points in c dimensions, by power iteration on their
+    /// Gram matrix: mean, components, variances.
+    Pca {
+        n: usize,
+        c: usize,
+        k: usize,
+        iterations: usize,
+    },
+    /// coords[r, q] = (x[r] - mean) . components[q].
+    Project { rows: usize, c: usize, k: usize },
 }
 
 impl OpKind {
@@ -182,6 +192,8 @@ impl OpKind {
             OpKind::AttributeVector { .. } => "attribute_vector",
             OpKind::AttributeHeads { .. } => "attribute_heads",
             OpKind::Cosine { .. } => "cosine",
+            OpKind::Pca { .. } => "pca",
+            OpKind::Project { .. } => "project",
         }
     }
 
@@ -215,6 +227,13 @@ impl OpKind {
             OpKind::AttributeVector { c, .. } => 2 * f(c),
             OpKind::AttributeHeads { h, d, .. } => 2 * f(h * d) * f(h * d + 1),
             OpKind::Cosine { rows, c, v } => 2 * f(rows * c * v + v * c),
+            OpKind::Pca {
+                n,
+                c,
+                k,
+                iterations,
+            } => 2 * f(n * n * c + k * iterations * n * n + k * n * c),
+            OpKind::Project { rows, c, k } => 2 * f(rows * c * k),
         }
     }
 
@@ -244,6 +263,8 @@ impl OpKind {
             OpKind::AttributeVector { c, .. } => w(2 * c + 2),
             OpKind::AttributeHeads { h, d, .. } => w((h * d + 3) * h * d + h + 1),
             OpKind::Cosine { rows, c, v } => w(rows * c + v * c + rows * v),
+            OpKind::Pca { n, c, k, .. } => w(n * c + c + k * c + k + n * n + k * n),
+            OpKind::Project { rows, c, k } => w(rows * c + c + k * c + rows * k),
         }
     }
 }

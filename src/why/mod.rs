@@ -4,6 +4,7 @@
 //! turns what they wrote into results a person or a notebook reads.
 
 pub mod attribution;
+pub mod embedding;
 pub mod heads;
 pub mod lens;
 pub mod neighbors;

@@ -53,6 +53,8 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("why/attribute_vector.wgsl"),
     builtin!("why/attribute_heads.wgsl"),
     builtin!("why/cosine.wgsl"),
+    builtin!("why/pca.wgsl"),
+    builtin!("why/project.wgsl"),
     builtin!("probes/peak_copy.wgsl"),
     builtin!("probes/peak_fma.wgsl"),
     builtin!("render/absmax.wgsl"),

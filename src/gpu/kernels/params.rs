@@ -122,6 +122,9 @@ families! {
     "attribute_heads" => AttributeHeadsParams { t: u32, h: u32, d: u32, position: u32 }
     /// Cosine of `rows` vectors with one chunk of wte's rows.
     "cosine" => CosineParams { rows: u32, c: u32, vocab: u32, vocab_start: u32, vocab_rows: u32 }
+    /// Component `component` of the k principal components of n points of c dimensions.
+    "pca" => PcaParams { n: u32, c: u32, k: u32, iterations: u32, component: u32 }
+    "project" => ProjectParams { rows: u32, c: u32, k: u32 }
     /// The bandwidth probe: copies `n` vec4s.
     "peak_copy" => PeakCopyParams { n: u32 }
     /// The arithmetic probe.

@@ -3,6 +3,7 @@
 //! probabilities before and after an ablation. Shared by the window and `glassbox render`.
 
 pub mod before_after;
+pub mod embedding_view;
 pub mod head_grid;
 pub mod lens_grid;
 
