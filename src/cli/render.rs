@@ -72,6 +72,8 @@ pub struct RenderArgs {
     #[arg(long, value_enum, default_value = "model", conflicts_with_all = ["chapter", "video"])]
     pub view: super::render_why::View,
     #[command(flatten)]
+    pub why_view: super::render_why::WhyViewArgs,
+    #[command(flatten)]
     pub ablate: super::why::AblateArgs,
     #[command(flatten)]
     pub video: super::video::VideoArgs,
@@ -162,8 +164,13 @@ pub fn render(args: &RenderArgs, options: &GpuOptions) -> Result<()> {
             viewer.set_difference(true).await?;
         }
         if args.view != super::render_why::View::Model {
-            let image =
-                super::render_why::picture(&viewer, args.view, &ids, (width, height)).await?;
+            let image = super::render_why::picture(
+                &viewer,
+                (args.view, &args.why_view),
+                &ids,
+                (width, height),
+            )
+            .await?;
             let out = args
                 .out
                 .as_deref()

@@ -147,8 +147,9 @@ pub enum WhyCommand {
     },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SiteArg {
+    #[default]
     Resid,
     Attn,
     Mlp,

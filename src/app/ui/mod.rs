@@ -11,6 +11,7 @@ mod scene;
 mod trace;
 mod walkthrough;
 mod why;
+mod why_views;
 
 use std::time::{Duration, Instant};
 

@@ -12,10 +12,13 @@ use crate::why::heads::HeadsReport;
 use crate::why::lens::LensReport;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tab {
+pub(super) enum Tab {
     Lens,
     Heads,
     Ablation,
+    Embedding,
+    Attribution,
+    Patching,
 }
 
 /// What the window asks of the rest of the window after a frame.
@@ -28,23 +31,31 @@ pub enum WhyAction {
 }
 
 /// What was computed, for which tokens and ablations.
-struct Computed {
-    ids: Vec<u32>,
-    ablations: Ablations,
-    lens: LensReport,
+pub(super) struct Computed {
+    pub ids: Vec<u32>,
+    pub ablations: Ablations,
+    pub lens: LensReport,
     /// Attention probabilities per layer, [heads, t, t].
-    patterns: Vec<Vec<f32>>,
-    heads: HeadsReport,
-    before: Vec<f32>,
-    after: Vec<f32>,
+    pub patterns: Vec<Vec<f32>>,
+    pub heads: HeadsReport,
+    pub before: Vec<f32>,
+    pub after: Vec<f32>,
+    pub embedding: crate::why::embedding::EmbeddingReport,
+    pub attribution: crate::why::attribution::AttributionReport,
 }
 
 pub struct WhyView {
     pub open: bool,
-    tab: Tab,
-    computed: Option<Computed>,
+    pub(super) tab: Tab,
+    pub(super) computed: Option<Computed>,
     unit: String,
-    error: Option<String>,
+    pub(super) error: Option<String>,
+    /// The embedding view's turn (yaw, pitch), changed by dragging.
+    pub(super) turn: (f32, f32),
+    /// The patching tab's corrupted prompt, and its last sweep.
+    pub(super) corrupt: String,
+    pub(super) site: crate::why::patch::Site,
+    pub(super) patching: Option<super::why_views::Patched>,
 }
 
 impl Default for WhyView {
@@ -55,6 +66,10 @@ impl Default for WhyView {
             computed: None,
             unit: "h.0.head.0".to_string(),
             error: None,
+            turn: crate::render::why::embedding_view::DEFAULT_TURN,
+            corrupt: String::new(),
+            site: crate::why::patch::Site::Resid,
+            patching: None,
         }
     }
 }
@@ -106,6 +121,9 @@ impl WhyView {
                     ui.selectable_value(&mut self.tab, Tab::Lens, "Logit lens");
                     ui.selectable_value(&mut self.tab, Tab::Heads, "Heads");
                     ui.selectable_value(&mut self.tab, Tab::Ablation, "Ablation");
+                    ui.selectable_value(&mut self.tab, Tab::Attribution, "Attribution");
+                    ui.selectable_value(&mut self.tab, Tab::Patching, "Patching");
+                    ui.selectable_value(&mut self.tab, Tab::Embedding, "Embedding");
                 });
                 if viewer.decoding() {
                     ui.label("The why tools read the full forward pass: turn the KV cache off.");
@@ -118,18 +136,21 @@ impl WhyView {
                     Tab::Lens => self.lens_tab(ui, viewer),
                     Tab::Heads => self.heads_tab(ui, viewer),
                     Tab::Ablation => self.ablation_tab(ui, viewer),
+                    Tab::Embedding => self.embedding_tab(ui, viewer),
+                    Tab::Attribution => self.attribution_tab(ui, viewer),
+                    Tab::Patching => self.patching_tab(ui, viewer, changed),
                 };
             });
         self.open = open;
         action
     }
 
-    fn canvas(ui: &mut egui::Ui) -> (egui::Response, egui::Painter) {
+    pub(super) fn canvas(ui: &mut egui::Ui) -> (egui::Response, egui::Painter) {
         let size = egui::vec2(
             ui.available_width(),
             (ui.available_height() - 8.0).max(240.0),
         );
-        ui.allocate_painter(size, egui::Sense::click())
+        ui.allocate_painter(size, egui::Sense::click_and_drag())
     }
 
     fn lens_tab(&mut self, ui: &mut egui::Ui, viewer: &Viewer) -> WhyAction {
@@ -315,6 +336,12 @@ async fn compute(viewer: &Viewer, ids: &[u32]) -> Result<Computed, crate::why::W
     let lens = crate::why::lens::lens(&runner, config, ids, LENS_TOP, &ablations).await?;
     let heads = crate::why::heads::head_scores(&runner, config, ids, &ablations).await?;
     let patterns = crate::why::heads::patterns(&runner, config, ids, &ablations).await?;
+    let model = &viewer.scene().model;
+    let tokens = crate::why::embedding::default_tokens(&runner, model, ids, 8).await?;
+    let embedding =
+        crate::why::embedding::embedding(&runner, model, ids, &tokens, &ablations).await?;
+    let attribution =
+        crate::why::attribution::attribute(&runner, config, ids, None, None, &ablations).await?;
     let after = viewer.next_token_probs().await?;
     let before = match ablations.is_empty() {
         true => after.clone(),
@@ -328,6 +355,8 @@ async fn compute(viewer: &Viewer, ids: &[u32]) -> Result<Computed, crate::why::W
         heads,
         before,
         after,
+        embedding,
+        attribution,
     })
 }
 

@@ -2,10 +2,12 @@
 //! grid, every head's attention pattern at once (the model view), and the next-token
 //! probabilities before and after an ablation. Shared by the window and `glassbox render`.
 
+pub mod attribution_bars;
 pub mod before_after;
 pub mod embedding_view;
 pub mod head_grid;
 pub mod lens_grid;
+pub mod patch_grid;
 
 use egui::{Color32, FontId, Pos2, Rect};
 
@@ -63,18 +65,41 @@ fn heading(painter: &egui::Painter, rect: Rect, title: &str, subtitle: &str, siz
         FontId::proportional(size * 1.5),
         INK,
     );
-    painter.text(
-        at + egui::vec2(0.0, size * 2.1),
-        egui::Align2::LEFT_TOP,
-        subtitle,
+    let wrap = rect.width() - 2.0 * size;
+    let galley = painter.layout(
+        subtitle.to_string(),
         FontId::proportional(size),
         MUTED,
+        wrap,
     );
-    Rect::from_min_max(Pos2::new(rect.left(), rect.top() + size * 4.4), rect.max)
+    let below = size * 2.1 + galley.size().y;
+    painter.galley(at + egui::vec2(0.0, size * 2.1), galley, MUTED);
+    Rect::from_min_max(
+        Pos2::new(rect.left(), rect.top() + size + below + size * 0.8),
+        rect.max,
+    )
 }
 
 /// A horizontal probability colour bar with its ends labelled, bottom-right of `rect`.
 fn probability_scale(painter: &egui::Painter, rect: Rect, size: f32) {
+    color_scale(
+        painter,
+        rect,
+        size,
+        &probability_color,
+        ["0", "probability", "1"],
+    );
+}
+
+/// A horizontal colour bar over 0..=1 of `color`, its ends and middle labelled, bottom-right of
+/// `rect`.
+fn color_scale(
+    painter: &egui::Painter,
+    rect: Rect,
+    size: f32,
+    color: &dyn Fn(f32) -> Color32,
+    [left, middle, right]: [&str; 3],
+) {
     let bar = egui::vec2(size * 14.0, size * 0.8);
     let origin = rect.right_bottom() - egui::vec2(bar.x + size, bar.y + size * 2.2);
     let steps = 48;
@@ -85,29 +110,30 @@ fn probability_scale(painter: &egui::Painter, rect: Rect, size: f32) {
         painter.rect_filled(
             Rect::from_x_y_ranges(x0..=x1, origin.y..=origin.y + bar.y),
             0.0,
-            probability_color(t),
+            color(t),
         );
     }
     let below = origin.y + bar.y + size * 0.2;
     let small = FontId::proportional(size * 0.85);
+    let at = |x: f32| Pos2::new(x, below);
     painter.text(
-        Pos2::new(origin.x, below),
+        at(origin.x),
         egui::Align2::LEFT_TOP,
-        "0",
+        left,
         small.clone(),
         MUTED,
     );
     painter.text(
-        Pos2::new(origin.x + bar.x / 2.0, below),
+        at(origin.x + bar.x / 2.0),
         egui::Align2::CENTER_TOP,
-        "probability",
+        middle,
         small.clone(),
         MUTED,
     );
     painter.text(
-        Pos2::new(origin.x + bar.x, below),
+        at(origin.x + bar.x),
         egui::Align2::RIGHT_TOP,
-        "1",
+        right,
         small,
         MUTED,
     );
