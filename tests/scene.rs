@@ -130,7 +130,14 @@ fn hostile_scenes_get_errors_naming_the_key() {
         (paragraph("{dim:Q}"), walkthrough("{dim:Q}: expected one of T, C, H, D, V, P")),
         (paragraph("{token:first}"), walkthrough("{token:first}: expected a position")),
         (paragraph("{config:secret}"), walkthrough("no config field \"secret\"")),
-        (paragraph("{bold}"), walkthrough("unknown reference {bold}: use tensor, dim, value, token, config or prediction")),
+        (paragraph("{bold}"), walkthrough("unknown reference {bold}: use tensor, dim, value, token, config, prediction, lens or score")),
+        (paragraph("{lens:4,0}"), walkthrough("{lens:4,..}: layers are 0..=3")),
+        (paragraph("{lens:1}"), walkthrough("{lens:1}: expected LAYER,POSITION")),
+        (paragraph("{score:0.3.first_token}"), walkthrough("{score:0.3.first_token}: expected a layer below 3, a head below 3 and one of [\"previous_token\", \"first_token\", \"diagonal\", \"induction\"]")),
+        (paragraph("{score:0.head}"), walkthrough("{score:0.head}: expected LAYER.HEAD.NAME, as 0.2.first_token")),
+        (chapter("[[chapters.paragraphs]]\ntext = \"x\"\nablate = [\"h.3.mlp\"]\n"), walkthrough("ablate h.3.mlp: layer 3 past the model's 3 layers (0..=2)")),
+        (chapter("[[chapters.paragraphs]]\ntext = \"x\"\nablate = [\"mlp\"]\n"), walkthrough("ablate `mlp`: expected h.LAYER.head.HEAD, h.LAYER.mlp or h.LAYER.mlp.neuron.N (numbers from 0), as in h.0.head.3")),
+        (chapter("prompt = \"ABZ\"\n[[chapters.paragraphs]]\ntext = \"x\"\n"), "scene.toml: walkthrough: chapter \"c\": prompt: character 'Z' at position 2 is not in the alphabet \"ABC\"".into()),
     ];
     let wrong: Vec<String> = cases
         .iter()

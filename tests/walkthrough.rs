@@ -39,6 +39,10 @@ fn the_built_in_walkthrough_covers_every_op_kind_in_order() {
     let mut kinds = BTreeSet::new();
     let mut last_op = 0;
     for chapter in &walkthrough.chapters {
+        // A chapter on a prompt of its own (the "why" chapter) starts its own run.
+        if chapter.prompt.is_some() {
+            last_op = 0;
+        }
         for paragraph in &chapter.paragraphs {
             let op = graph
                 .op_index(paragraph.op.as_ref().unwrap_or(&chapter.op))
@@ -123,4 +127,77 @@ fn playing_reads_values_once_per_paragraph_and_the_generation_chapter_appends() 
 
     block_on(player.apply(&mut viewer, &base, 0.0, 1.5)).unwrap();
     assert_eq!(viewer.ids(), base, "rewinding restores the prompt");
+}
+
+/// The "why" chapter runs its own prompt, switches a head off in one paragraph and back on in
+/// the next, and every number it shows comes from the model: the lens, the scores, and a sort
+/// that breaks without the head.
+#[test]
+fn the_why_chapter_ablates_and_reads_the_lens_and_scores() {
+    let scene = Scene::embedded();
+    let base = scene.tokenizer.encode(&scene.prompt).unwrap();
+    let own = scene.tokenizer.encode("BCCBCB").unwrap();
+    let mut viewer =
+        block_on(Viewer::new(scene, &base, &GpuOptions::default(), FORMAT)).expect("a GPU adapter");
+    let walkthrough = viewer.scene().walkthrough.clone();
+    let why = walkthrough.chapter_index("why").unwrap();
+    let at = |paragraph: usize| walkthrough.paragraph_start(why, paragraph) + 0.1;
+    let numbers = |player: &WalkthroughPlayer| -> Vec<String> {
+        player
+            .caption
+            .iter()
+            .filter_map(|s| match s {
+                Shown::Number(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut player = WalkthroughPlayer::default();
+    block_on(player.apply(&mut viewer, &base, at(0), 1.5)).unwrap();
+    assert_eq!(viewer.ids(), own, "the chapter's own prompt");
+    assert!(viewer.ablations().is_empty());
+    let shown = numbers(&player);
+    assert_eq!(
+        shown.len(),
+        4,
+        "two attention values and two scores: {shown:?}"
+    );
+    assert!(shown.iter().all(|n| n.parse::<f32>().is_ok()), "{shown:?}");
+
+    block_on(player.apply(&mut viewer, &base, at(1), 1.5)).unwrap();
+    let shown = numbers(&player);
+    assert_eq!(
+        shown.len(),
+        5,
+        "the prediction and four lens cells: {shown:?}"
+    );
+    assert!(
+        shown[0].starts_with("“B”"),
+        "BCCBCB sorts to B first: {shown:?}"
+    );
+    assert!(
+        shown[4].starts_with("“B”"),
+        "the lens's last layer is the output: {shown:?}"
+    );
+
+    block_on(player.apply(&mut viewer, &base, at(2), 1.5)).unwrap();
+    assert_eq!(viewer.ablations().units.len(), 1);
+    assert!(
+        numbers(&player)[0].starts_with("“A”"),
+        "without head 0.2 the sort breaks: {:?}",
+        numbers(&player)
+    );
+
+    block_on(player.apply(&mut viewer, &base, at(3), 1.5)).unwrap();
+    assert!(
+        numbers(&player)[0].starts_with("“B”"),
+        "head 0.0 does not matter here"
+    );
+
+    block_on(player.apply(&mut viewer, &base, 0.0, 1.5)).unwrap();
+    assert!(
+        viewer.ablations().is_empty(),
+        "leaving the chapter switches everything back on"
+    );
+    assert_eq!(viewer.ids(), base);
 }

@@ -144,58 +144,6 @@ pub fn cosine(out: &mut [f32], q: &[f32], wte: &[f32], c: usize) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top_k_ranks_ties_by_lower_column() {
-        let x = [0.1, 0.5, 0.5, 0.9, 0.5];
-        let (mut value, mut index) = ([0.0; 4], [0.0; 4]);
-        top_k(&mut value, &mut index, &x, 5, 4);
-        assert_eq!(value, [0.9, 0.5, 0.5, 0.5]);
-        assert_eq!(index, [3.0, 1.0, 2.0, 4.0]);
-    }
-
-    #[test]
-    fn head_scores_of_known_patterns() {
-        let t = 4;
-        // Head 0 attends to the previous token (token 0 to itself); head 1 to the first token.
-        let mut probs = vec![0.0; 2 * t * t];
-        for i in 0..t {
-            probs[i * t + i.saturating_sub(1)] = 1.0;
-            probs[t * t + i * t] = 1.0;
-        }
-        // Ids 7 8 7 8: query 2 repeats 0 (followed by 1), query 3 repeats 1 (followed by 2); on
-        // a period of two, attending to the previous token is also attending to what followed.
-        let ids = [7, 8, 7, 8];
-        let mut scores = [0.0; 8];
-        head_scores(&mut scores, &probs, &ids, t, 2);
-        assert_eq!(scores[..4], [1.0, 1.0 / 3.0, 0.0, 1.0]);
-        assert_eq!(scores[4..], [1.0 / 3.0, 1.0, 0.0, 0.0]);
-        // An induction head on 7 8 9 7 8: query 3 attends to 1, query 4 to 2, which is neither
-        // the previous token nor the first.
-        let t = 5;
-        let mut induction = vec![0.0; t * t];
-        for (i, j) in [(0, 0), (1, 0), (2, 0), (3, 1), (4, 2)] {
-            induction[i * t + j] = 1.0;
-        }
-        let mut one = [0.0; 4];
-        head_scores(&mut one, &induction, &[7, 8, 9, 7, 8], t, 1);
-        assert_eq!(one, [0.25, 0.5, 0.0, 1.0]);
-    }
-
-    #[test]
-    fn ablate_zeroes_or_averages_only_the_unit() {
-        let x = [1.0, 2.0, 3.0, 5.0, 6.0, 7.0];
-        let mut y = [0.0; 6];
-        ablate(&mut y, &x, 3, (1, 1), false);
-        assert_eq!(y, [1.0, 0.0, 3.0, 5.0, 0.0, 7.0]);
-        ablate(&mut y, &x, 3, (1, 2), true);
-        assert_eq!(y, [1.0, 4.0, 5.0, 5.0, 4.0, 5.0]);
-    }
-}
-
 /// The principal components of `n` points of `c` dimensions, as the `pca` kernel finds them:
 /// power iteration on the centred points' Gram matrix, each step made orthogonal to the
 /// components found before (see its header), in f64.
@@ -280,5 +228,57 @@ pub fn project(coords: &mut [f32], x: &[f32], mean: &[f32], components: &[f32], 
                 .sum();
             coords[r * k + q] = sum as f32;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_ranks_ties_by_lower_column() {
+        let x = [0.1, 0.5, 0.5, 0.9, 0.5];
+        let (mut value, mut index) = ([0.0; 4], [0.0; 4]);
+        top_k(&mut value, &mut index, &x, 5, 4);
+        assert_eq!(value, [0.9, 0.5, 0.5, 0.5]);
+        assert_eq!(index, [3.0, 1.0, 2.0, 4.0]);
+    }
+
+    #[test]
+    fn head_scores_of_known_patterns() {
+        let t = 4;
+        // Head 0 attends to the previous token (token 0 to itself); head 1 to the first token.
+        let mut probs = vec![0.0; 2 * t * t];
+        for i in 0..t {
+            probs[i * t + i.saturating_sub(1)] = 1.0;
+            probs[t * t + i * t] = 1.0;
+        }
+        // Ids 7 8 7 8: query 2 repeats 0 (followed by 1), query 3 repeats 1 (followed by 2); on
+        // a period of two, attending to the previous token is also attending to what followed.
+        let ids = [7, 8, 7, 8];
+        let mut scores = [0.0; 8];
+        head_scores(&mut scores, &probs, &ids, t, 2);
+        assert_eq!(scores[..4], [1.0, 1.0 / 3.0, 0.0, 1.0]);
+        assert_eq!(scores[4..], [1.0 / 3.0, 1.0, 0.0, 0.0]);
+        // An induction head on 7 8 9 7 8: query 3 attends to 1, query 4 to 2, which is neither
+        // the previous token nor the first.
+        let t = 5;
+        let mut induction = vec![0.0; t * t];
+        for (i, j) in [(0, 0), (1, 0), (2, 0), (3, 1), (4, 2)] {
+            induction[i * t + j] = 1.0;
+        }
+        let mut one = [0.0; 4];
+        head_scores(&mut one, &induction, &[7, 8, 9, 7, 8], t, 1);
+        assert_eq!(one, [0.25, 0.5, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn ablate_zeroes_or_averages_only_the_unit() {
+        let x = [1.0, 2.0, 3.0, 5.0, 6.0, 7.0];
+        let mut y = [0.0; 6];
+        ablate(&mut y, &x, 3, (1, 1), false);
+        assert_eq!(y, [1.0, 0.0, 3.0, 5.0, 0.0, 7.0]);
+        ablate(&mut y, &x, 3, (1, 2), true);
+        assert_eq!(y, [1.0, 4.0, 5.0, 5.0, 4.0, 5.0]);
     }
 }

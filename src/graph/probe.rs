@@ -455,6 +455,60 @@ impl Graph {
     }
 }
 
+/// Points the embedding space's PCA takes at most (its kernel keeps a vector per point in
+/// workgroup memory).
+pub const PCA_MAX_POINTS: usize = 512;
+
+/// Power-iteration steps per component.
+const PCA_ITERATIONS: usize = 300;
+
+impl Graph {
+    /// The embedding space in 3D: the principal components of `n` points (`points` [n, C],
+    /// chosen rows of wte), and `points` and `extra` [m, C] (residual streams, say) placed in
+    /// them, `pca.points` [n, 3] and `pca.extra` [m, 3].
+    pub fn embedding_space(config: &Config, n: usize, m: usize) -> Graph {
+        assert!((2..=PCA_MAX_POINTS).contains(&n), "{n} PCA points");
+        let mut b = Builder::default();
+        let (c, k) = (config.n_embd, 3);
+        let points = b.tensor("points", &[n, c], &[Token, Channel], Input);
+        let extra = b.tensor("extra", &[m.max(1), c], &[Token, Channel], Input);
+        let mean = b.tensor("pca.mean", &[c], &[Channel], Activation);
+        let components = b.tensor("pca.components", &[k, c], &[Rank, Channel], Activation);
+        let variance = b.tensor("pca.variance", &[k], &[Rank], Activation);
+        let gram = b.tensor("pca.gram", &[n, n], &[Token, KeyToken], Aggregate);
+        let basis = b.tensor("pca.basis", &[k, n], &[Rank, Token], Aggregate);
+        b.op(
+            "pca",
+            OpKind::Pca {
+                n,
+                c,
+                k,
+                iterations: PCA_ITERATIONS,
+            },
+            &[points],
+            &[mean, components, variance, gram, basis],
+            "components = the top eigenvectors of the centred points' covariance, by power iteration",
+        );
+        for (name, x, rows) in [("pca.points", points, n), ("pca.extra", extra, m.max(1))] {
+            let coords = b.tensor(name, &[rows, k], &[Token, Rank], Activation);
+            b.op(
+                name,
+                OpKind::Project { rows, c, k },
+                &[x, mean, components],
+                &[coords],
+                "coords[r, q] = (x[r] - mean) . components[q]",
+            );
+        }
+        Graph {
+            config: config.clone(),
+            seq_len: n,
+            decode_capacity: None,
+            tensors: b.tensors,
+            ops: b.ops,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,59 +617,5 @@ mod tests {
         );
         assert_eq!(graph.unit_at(id("h.4.ln_1"), &[0, 9]), None);
         assert_eq!(graph.unit_at(id("logits"), &[0, 9]), None);
-    }
-}
-
-/// Points the embedding space's PCA takes at most (its kernel keeps a vector per point in
-/// workgroup memory).
-pub const PCA_MAX_POINTS: usize = 512;
-
-/// Power-iteration steps per component.
-const PCA_ITERATIONS: usize = 300;
-
-impl Graph {
-    /// The embedding space in 3D: the principal components of `n` points (`points` [n, C],
-    /// chosen rows of wte), and `points` and `extra` [m, C] (residual streams, say) placed in
-    /// them, `pca.points` [n, 3] and `pca.extra` [m, 3].
-    pub fn embedding_space(config: &Config, n: usize, m: usize) -> Graph {
-        assert!((2..=PCA_MAX_POINTS).contains(&n), "{n} PCA points");
-        let mut b = Builder::default();
-        let (c, k) = (config.n_embd, 3);
-        let points = b.tensor("points", &[n, c], &[Token, Channel], Input);
-        let extra = b.tensor("extra", &[m.max(1), c], &[Token, Channel], Input);
-        let mean = b.tensor("pca.mean", &[c], &[Channel], Activation);
-        let components = b.tensor("pca.components", &[k, c], &[Rank, Channel], Activation);
-        let variance = b.tensor("pca.variance", &[k], &[Rank], Activation);
-        let gram = b.tensor("pca.gram", &[n, n], &[Token, KeyToken], Aggregate);
-        let basis = b.tensor("pca.basis", &[k, n], &[Rank, Token], Aggregate);
-        b.op(
-            "pca",
-            OpKind::Pca {
-                n,
-                c,
-                k,
-                iterations: PCA_ITERATIONS,
-            },
-            &[points],
-            &[mean, components, variance, gram, basis],
-            "components = the top eigenvectors of the centred points' covariance, by power iteration",
-        );
-        for (name, x, rows) in [("pca.points", points, n), ("pca.extra", extra, m.max(1))] {
-            let coords = b.tensor(name, &[rows, k], &[Token, Rank], Activation);
-            b.op(
-                name,
-                OpKind::Project { rows, c, k },
-                &[x, mean, components],
-                &[coords],
-                "coords[r, q] = (x[r] - mean) . components[q]",
-            );
-        }
-        Graph {
-            config: config.clone(),
-            seq_len: n,
-            decode_capacity: None,
-            tensors: b.tensors,
-            ops: b.ops,
-        }
     }
 }

@@ -175,6 +175,16 @@ impl Scene {
             message,
         };
         walkthrough.validate(&graph).map_err(walkthrough_error)?;
+        for chapter in &walkthrough.chapters {
+            if let Some(prompt) = &chapter.prompt {
+                let ids = file.tokenizer.encode(prompt).map_err(|e| {
+                    walkthrough_error(format!("chapter {:?}: prompt: {e}", chapter.name))
+                })?;
+                crate::model::validate_ids(&model.config, &ids).map_err(|e| {
+                    walkthrough_error(format!("chapter {:?}: prompt: {e}", chapter.name))
+                })?;
+            }
+        }
         // What a camera may frame: everything, a region, or a tensor.
         let frames = |fit: &str| {
             fit == "all"

@@ -5,7 +5,9 @@
 //! Paragraph text is plain text with references in braces, resolved against the running model:
 //! `{tensor:NAME}` or `{tensor:NAME|words}` (hovering highlights the tensor), `{dim:C}` (a
 //! dimension, in its colour), `{value:NAME[i,j]}` (a value read from the GPU buffer),
-//! `{token:i}` (the i-th prompt token), `{config:n_embd}` and `{prediction}`.
+//! `{token:i}` (the i-th prompt token), `{config:n_embd}`, `{prediction}`, and from the "why"
+//! tools `{lens:L,T}` (the logit lens's top token at layer L, position T, with its probability)
+//! and `{score:L.H.NAME}` (a head's score: previous_token, first_token, diagonal, induction).
 
 use serde::Deserialize;
 
@@ -28,6 +30,9 @@ pub struct Paragraph {
     /// The camera during this paragraph (else the chapter's).
     #[serde(default)]
     pub camera: Option<String>,
+    /// Units switched off during this paragraph (`h.0.head.2`, `h.1.mlp`, ...).
+    #[serde(default)]
+    pub ablate: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -43,6 +48,9 @@ pub struct Chapter {
     /// prompt and the model run again.
     #[serde(default)]
     pub append: bool,
+    /// A prompt of its own, run instead of the user's during this chapter.
+    #[serde(default)]
+    pub prompt: Option<String>,
     pub paragraphs: Vec<Paragraph>,
 }
 
@@ -58,18 +66,39 @@ pub struct Moment {
     pub previous_camera: Option<String>,
     pub op: String,
     pub append: bool,
+    /// The chapter's own prompt, if any.
+    pub prompt: Option<String>,
+    /// Units switched off during the paragraph.
+    pub ablate: Vec<String>,
 }
 
 /// A piece of paragraph text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Segment {
     Text(String),
-    Tensor { name: String, shown: String },
+    Tensor {
+        name: String,
+        shown: String,
+    },
     Dim(Dim),
-    Value { tensor: String, index: Vec<usize> },
+    Value {
+        tensor: String,
+        index: Vec<usize>,
+    },
     Token(usize),
     Config(String),
     Prediction,
+    /// The logit lens's top token at a layer and position.
+    Lens {
+        layer: usize,
+        position: usize,
+    },
+    /// A head's score by name.
+    Score {
+        layer: usize,
+        head: usize,
+        name: String,
+    },
 }
 
 pub fn dim_from_letter(letter: &str) -> Option<Dim> {
@@ -124,7 +153,25 @@ pub fn parse_text(text: &str) -> Result<Vec<Segment>, String> {
             "token" => Segment::Token(arg.parse().map_err(|_| format!("{{token:{arg}}}: expected a position"))?),
             "config" => Segment::Config(arg.to_string()),
             "prediction" => Segment::Prediction,
-            _ => return Err(format!("unknown reference {{{reference}}}: use tensor, dim, value, token, config or prediction")),
+            "lens" => {
+                let numbers: Vec<usize> = arg.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+                match numbers.as_slice() {
+                    [layer, position] if arg.split(',').count() == 2 => Segment::Lens { layer: *layer, position: *position },
+                    _ => return Err(format!("{{lens:{arg}}}: expected LAYER,POSITION")),
+                }
+            }
+            "score" => {
+                let parts: Vec<&str> = arg.splitn(3, '.').collect();
+                match parts.as_slice() {
+                    [layer, head, name] if layer.parse::<usize>().is_ok() && head.parse::<usize>().is_ok() => Segment::Score {
+                        layer: layer.parse().expect("checked"),
+                        head: head.parse().expect("checked"),
+                        name: name.to_string(),
+                    },
+                    _ => return Err(format!("{{score:{arg}}}: expected LAYER.HEAD.NAME, as 0.2.first_token")),
+                }
+            }
+            _ => return Err(format!("unknown reference {{{reference}}}: use tensor, dim, value, token, config, prediction, lens or score")),
         });
         rest = &rest[close + 1..];
     }
@@ -193,6 +240,8 @@ impl Walkthrough {
                         previous_camera: previous,
                         op: paragraph.op.clone().unwrap_or_else(|| chapter.op.clone()),
                         append: chapter.append,
+                        prompt: chapter.prompt.clone(),
+                        ablate: paragraph.ablate.clone(),
                     });
                 }
                 previous = Some(camera);
@@ -230,7 +279,37 @@ impl Walkthrough {
                         paragraph.seconds
                     ));
                 }
+                for unit in &paragraph.ablate {
+                    let checked = unit
+                        .parse::<crate::graph::probe::Ablation>()
+                        .and_then(|u| u.check(&graph.config));
+                    checked.map_err(|e| format!("{}: ablate {e}", at(i)))?;
+                }
                 for segment in parse_text(&paragraph.text).map_err(|e| format!("{}: {e}", at(i)))? {
+                    let config = &graph.config;
+                    match &segment {
+                        Segment::Lens { layer, .. } if *layer > config.n_layer => {
+                            return Err(format!(
+                                "{}: {{lens:{layer},..}}: layers are 0..={}",
+                                at(i),
+                                config.n_layer
+                            ));
+                        }
+                        Segment::Score { layer, head, name } => {
+                            let known =
+                                crate::graph::probe::HEAD_SCORE_NAMES.contains(&name.as_str());
+                            if *layer >= config.n_layer || *head >= config.n_head || !known {
+                                return Err(format!(
+                                    "{}: {{score:{layer}.{head}.{name}}}: expected a layer below {}, a head below {} and one of {:?}",
+                                    at(i),
+                                    config.n_layer,
+                                    config.n_head,
+                                    crate::graph::probe::HEAD_SCORE_NAMES
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
                     let tensor = match &segment {
                         Segment::Tensor { name, .. } => Some(name),
                         Segment::Value { tensor, .. } => Some(tensor),

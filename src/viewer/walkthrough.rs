@@ -58,6 +58,19 @@ impl WalkthroughPlayer {
             m.chapter == moment.chapter && m.paragraph == moment.paragraph && base == base_ids
         });
         if !same_paragraph {
+            // A chapter with a prompt of its own runs that one (checked when the scene loaded).
+            let own = moment
+                .prompt
+                .as_ref()
+                .and_then(|p| viewer.scene().tokenizer.encode(p).ok());
+            let base_ids = own.as_deref().unwrap_or(base_ids);
+            let units = moment
+                .ablate
+                .iter()
+                .filter_map(|u| u.parse().ok())
+                .collect();
+            let ablations = crate::graph::probe::Ablations { units, mean: false };
+            viewer.set_ablations(ablations).await.ok()?;
             let mut ids = base_ids.to_vec();
             if moment.append && ids.len() < viewer.scene().model.config.n_positions {
                 // The generation loop: run the prompt, take the most likely token, append it.
@@ -71,12 +84,10 @@ impl WalkthroughPlayer {
             if viewer.ids() != ids {
                 viewer.set_ids(&ids).await.ok()?;
             }
-            let op = viewer.graph().op_index(&moment.op)?;
-            viewer.step_to(op);
             let chapter = &walkthrough.chapters[moment.chapter];
             self.title = chapter.title.clone();
-            self.caption = resolve(viewer, &chapter.paragraphs[moment.paragraph].text).await;
-            // The paragraphs before this one stay as they were read, within the chapter.
+            // The paragraphs before this one stay as they were read, within the chapter; those
+            // not read yet are read as they stood (their op and ablations), before this one.
             let mut so_far = match &self.applied {
                 Some((m, base)) if m.chapter == moment.chapter && base == base_ids => {
                     self.narrative.paragraphs.clone()
@@ -85,8 +96,9 @@ impl WalkthroughPlayer {
             };
             so_far.truncate(moment.paragraph);
             while so_far.len() < moment.paragraph {
-                so_far.push(resolve(viewer, &chapter.paragraphs[so_far.len()].text).await);
+                so_far.push(resolve_paragraph(viewer, chapter, so_far.len()).await?);
             }
+            self.caption = resolve_paragraph(viewer, chapter, moment.paragraph).await?;
             so_far.push(self.caption.clone());
             self.narrative = Narrative::new(viewer, moment.chapter, so_far);
             self.applied = Some((moment.clone(), base_ids.to_vec()));
@@ -127,6 +139,27 @@ fn format_number(v: f32) -> String {
     }
 }
 
+/// Brings the viewer to paragraph `index` of `chapter` (its op, its ablations) and fills its
+/// references.
+async fn resolve_paragraph(
+    viewer: &mut Viewer,
+    chapter: &crate::scene::walkthrough::Chapter,
+    index: usize,
+) -> Option<Vec<Shown>> {
+    let paragraph = &chapter.paragraphs[index];
+    let units = paragraph
+        .ablate
+        .iter()
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    let ablations = crate::graph::probe::Ablations { units, mean: false };
+    viewer.set_ablations(ablations).await.ok()?;
+    let op = paragraph.op.as_ref().unwrap_or(&chapter.op);
+    let index = viewer.graph().op_index(op)?;
+    viewer.step_to(index);
+    Some(resolve(viewer, &paragraph.text).await)
+}
+
 /// Fills a paragraph's references from the running model.
 pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
     let Ok(segments) = parse_text(text) else {
@@ -135,6 +168,9 @@ pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
     let graph = viewer.graph();
     let config = &viewer.scene().model.config;
     let mut shown = Vec::with_capacity(segments.len());
+    // The why tools run once per paragraph, when it names them.
+    let mut lens = None;
+    let mut scores = None;
     for segment in segments {
         shown.push(match segment {
             Segment::Text(t) => Shown::Text(t),
@@ -195,6 +231,62 @@ pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                 }
                 .to_string(),
             ),
+            Segment::Lens { layer, position } => {
+                if lens.is_none() {
+                    let runner = viewer.why_runner();
+                    let ran = crate::why::lens::lens(
+                        &runner,
+                        config,
+                        viewer.ids(),
+                        1,
+                        viewer.ablations(),
+                    );
+                    lens = Some(ran.await.ok());
+                }
+                let best = lens.as_ref().and_then(|l| {
+                    l.as_ref()?
+                        .layers
+                        .get(layer)?
+                        .positions
+                        .get(position)?
+                        .top
+                        .first()
+                        .cloned()
+                });
+                Shown::Number(best.map_or_else(
+                    || "—".into(),
+                    |b| {
+                        format!(
+                            "“{}” ({:.0}%)",
+                            viewer.scene().tokenizer.decode_one(b.id),
+                            b.prob * 100.0
+                        )
+                    },
+                ))
+            }
+            Segment::Score { layer, head, name } => {
+                if scores.is_none() {
+                    let runner = viewer.why_runner();
+                    let ran = crate::why::heads::head_scores(
+                        &runner,
+                        config,
+                        viewer.ids(),
+                        viewer.ablations(),
+                    );
+                    scores = Some(ran.await.ok());
+                }
+                let score = scores.as_ref().and_then(|s| {
+                    let s = s.as_ref()?;
+                    let h = s.layers.get(layer)?.heads.get(head)?.clone();
+                    Some(match name.as_str() {
+                        "previous_token" => h.previous_token,
+                        "first_token" => h.first_token,
+                        "diagonal" => h.diagonal,
+                        _ => h.induction,
+                    })
+                });
+                Shown::Number(score.map_or_else(|| "—".into(), format_number))
+            }
             Segment::Prediction => {
                 let best = match viewer.op_count() == graph.ops.len() {
                     true => viewer
