@@ -15,6 +15,14 @@ $glassbox render --size 1600x900 --camera attention --op h.0.attn.softmax --out 
 $glassbox render --kv-cache --generate 3 --size 1600x900 --camera h.0.attn.k_cache --out docs/kv_cache.png
 $glassbox render --gpt2-small-shape --size 1600x900 --camera overview --out docs/gpt2_small.png
 $glassbox render --difference --trace h.0.mlp.c_fc --op h.0.mlp.c_fc --camera h.0.mlp.fc --size 1600x900 --out docs/difference.png
+# The "why" views.
+$glassbox render --view lens --prompt BCCBCB --size 1600x900 --out docs/why_lens.png
+$glassbox render --view heads --prompt BCCBCB --size 1600x900 --out docs/why_heads.png
+$glassbox render --ablate h.0.head.2 --difference --prompt BCCBCB --size 1600x900 --out docs/why_ablation.png
+$glassbox render --view embedding --prompt CBABBCABBB --size 1600x900 --out docs/why_embedding.png
+$glassbox render --view patching --prompt BCCBCB --corrupt ACCBCB --size 1600x900 --out docs/why_patching.png
+$glassbox render --view attribution --prompt BCCBCB --size 1600x900 --out docs/why_attribution.png
+$glassbox render --chapter why --paragraph 3 --size 1600x900 --out docs/why_chapter.png
 
 # The window: start the walkthrough, continue to the softmax chapter's second paragraph, hover a
 # cell of the attention probabilities, and take the screen.

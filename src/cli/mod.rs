@@ -435,13 +435,7 @@ fn forward(
     let ablations = ablate.ablations(&model)?;
     let graph = Graph::gpt2_ablated(&model.config, ids.len(), &ablations);
     if !ablations.is_empty() {
-        let units: Vec<String> = ablations.units.iter().map(|u| u.to_string()).collect();
-        let with = if ablations.mean {
-            "their mean over positions"
-        } else {
-            "zero"
-        };
-        println!("ablated ({}; replaced with {with})", units.join(", "));
+        println!("ablated: {}", why::describe(&ablations));
     }
     let values = match backend {
         Backend::Gpu => gpu_forward(&model, &graph, ids, options)?,

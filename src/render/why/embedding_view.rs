@@ -15,7 +15,7 @@ pub struct EmbeddingLabels<'a> {
 }
 
 /// Colours of the prompt's positions, in turn.
-const PATH_COLORS: [Color32; 8] = [
+const PATH_COLORS: [Color32; 12] = [
     Color32::from_rgb(230, 120, 30),
     Color32::from_rgb(40, 130, 200),
     Color32::from_rgb(200, 60, 120),
@@ -24,6 +24,10 @@ const PATH_COLORS: [Color32; 8] = [
     Color32::from_rgb(200, 170, 30),
     Color32::from_rgb(30, 170, 170),
     Color32::from_rgb(120, 120, 120),
+    Color32::from_rgb(160, 90, 40),
+    Color32::from_rgb(240, 110, 170),
+    Color32::from_rgb(20, 90, 140),
+    Color32::from_rgb(130, 170, 40),
 ];
 
 /// The view's turn when nobody has dragged it: (yaw, pitch) in radians.
