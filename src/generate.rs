@@ -6,6 +6,7 @@
 pub use crate::cpu::sampling::Sampling;
 use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
+use crate::graph::probe::Ablations;
 use crate::graph::Graph;
 use crate::model::{validate_ids, Config, LoadError, Model};
 
@@ -37,7 +38,19 @@ impl<'a> GpuGenerator<'a> {
         registry: &'a KernelRegistry,
         weights: &GpuModel,
     ) -> Result<GpuGenerator<'a>, GpuError> {
-        let graph = Graph::gpt2_decode(&weights.config, capacity(&weights.config));
+        Self::ablated(gpu, registry, weights, &Ablations::default()).await
+    }
+
+    /// A generator with units switched off (zeroed: a decode step has one position, so no mean
+    /// over positions; checked against the model by the caller).
+    pub async fn ablated(
+        gpu: &'a Gpu,
+        registry: &'a KernelRegistry,
+        weights: &GpuModel,
+        ablations: &Ablations,
+    ) -> Result<GpuGenerator<'a>, GpuError> {
+        let capacity = capacity(&weights.config);
+        let graph = Graph::gpt2_decode_ablated(&weights.config, capacity, ablations);
         let step = GpuGraph::new(gpu, registry, graph, weights).await?;
         Ok(GpuGenerator {
             gpu,
@@ -111,10 +124,27 @@ pub fn generate_cpu(
     prompt: &[u32],
     count: usize,
     sampling: &Sampling,
+    each: impl FnMut(u32),
+) -> Result<Vec<u32>, LoadError> {
+    generate_cpu_ablated(
+        model,
+        (prompt, count),
+        sampling,
+        &Ablations::default(),
+        each,
+    )
+}
+
+/// [`generate_cpu`] with units switched off (zeroed, as [`GpuGenerator::ablated`]).
+pub fn generate_cpu_ablated(
+    model: &Model,
+    (prompt, count): (&[u32], usize),
+    sampling: &Sampling,
+    ablations: &Ablations,
     mut each: impl FnMut(u32),
 ) -> Result<Vec<u32>, LoadError> {
     validate_ids(&model.config, prompt)?;
-    let graph = Graph::gpt2_decode(&model.config, capacity(&model.config));
+    let graph = Graph::gpt2_decode_ablated(&model.config, capacity(&model.config), ablations);
     let mut run = CpuRun::new(&graph, model, &prompt[..1])?;
     run.sampling = *sampling;
     let next_id = graph.tensor_id("next_token").expect("decode graph");

@@ -307,3 +307,53 @@ fn bad_requests_are_clear_errors() {
         &["each word must be one token"],
     );
 }
+
+#[test]
+fn generate_with_a_head_switched_off_breaks_the_sort_on_both_backends() {
+    let mut outputs = Vec::new();
+    for backend in ["gpu", "cpu"] {
+        let out = glassbox(&[
+            "generate",
+            "--prompt",
+            "BCCBCB",
+            "-n",
+            "3",
+            "--greedy",
+            "--backend",
+            backend,
+            "--ablate",
+            "h.0.head.2",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            text.starts_with('A'),
+            "without head 0.2 the sort starts with A: {text:?}"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("ablated: h.0.head.2 off (zero)"));
+        outputs.push(text);
+    }
+    assert_eq!(
+        outputs[0], outputs[1],
+        "the GPU and the CPU reference agree"
+    );
+    let plain = glassbox(&["generate", "--prompt", "BCCBCB", "-n", "3", "--greedy"]);
+    assert!(String::from_utf8_lossy(&plain.stdout)
+        .trim()
+        .starts_with('B'));
+    fails(
+        &[
+            "generate",
+            "--prompt",
+            "BCCBCB",
+            "--ablate",
+            "h.0.head.2",
+            "--mean-ablate",
+        ],
+        &["--mean-ablate needs every position at once"],
+    );
+}

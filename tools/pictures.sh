@@ -40,6 +40,22 @@ xvfb-run -a -s "-screen 0 1600x900x24" bash -c "
     import -window root docs/app.png
     kill \$app
 "
+# The why window: W opens it, its Heads tab, a head hovered (its lines on the right).
+xvfb-run -a -s "-screen 0 1600x900x24" bash -c "
+    $glassbox --frames 100000 & app=\$!
+    sleep 10
+    window=\$(xdotool search --name glassbox | head -1)
+    xdotool windowfocus --sync \$window windowsize --sync \$window 1600 900
+    sleep 2
+    xdotool mousemove 800 450 key --window \$window w
+    sleep 4
+    xdotool mousemove 128 67 click 1
+    sleep 3
+    xdotool mousemove 340 160
+    sleep 3
+    import -window root docs/why_window.png
+    kill \$app
+"
 # The page in headless Chromium (its test writes the screenshots): the walkthrough at 1600x900,
 # and a phone.
 bash scripts/web.sh test

@@ -39,6 +39,8 @@ pub struct GenerateArgs {
     seed: u64,
     #[arg(long, value_enum, default_value = "gpu")]
     backend: Backend,
+    #[command(flatten)]
+    ablate: super::why::AblateArgs,
 }
 
 pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
@@ -64,6 +66,16 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
             seed: args.seed,
         }
     };
+    let ablations = args.ablate.ablations(&model)?;
+    if ablations.mean {
+        bail!(
+            "--mean-ablate needs every position at once, and generate runs one token at a time \
+             through the KV cache: zero the units instead (--ablate without --mean-ablate)"
+        );
+    }
+    if !ablations.is_empty() {
+        eprintln!("ablated: {}", super::why::describe(&ablations));
+    }
     let prompt = tokenizer.encode(&args.prompt)?;
     validate_ids(&model.config, &prompt)?;
     let mut stream = crate::scene::TextStream::new(&tokenizer);
@@ -72,9 +84,13 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         let _ = std::io::stdout().flush();
     };
     let produced = match args.backend {
-        Backend::Cpu => {
-            crate::generate::generate_cpu(&model, &prompt, args.count, &sampling, &mut print)?
-        }
+        Backend::Cpu => crate::generate::generate_cpu_ablated(
+            &model,
+            (&prompt, args.count),
+            &sampling,
+            &ablations,
+            &mut print,
+        )?,
         Backend::Gpu => pollster::block_on(async {
             let gpu = Gpu::new(options).await?;
             let registry = KernelRegistry::for_gpu(&gpu)?;
@@ -84,7 +100,8 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
             })
             .await?;
             let mut generator =
-                crate::generate::GpuGenerator::with_weights(&gpu, &registry, &weights).await?;
+                crate::generate::GpuGenerator::ablated(&gpu, &registry, &weights, &ablations)
+                    .await?;
             generator
                 .generate(&prompt, args.count, &sampling, &mut print)
                 .await

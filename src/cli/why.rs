@@ -180,34 +180,6 @@ fn print<T: serde::Serialize>(
     Ok(())
 }
 
-/// The signed token ids of "king - man + woman": each word is encoded as it reads inside a
-/// sentence, after a space (" king"), and must be one GPT-2 token.
-fn parse_terms(text: &str) -> Result<Vec<(i32, u32)>> {
-    let mut terms = Vec::new();
-    let mut sign = 1;
-    let mut rest = text;
-    loop {
-        let end = rest.find(['+', '-']).unwrap_or(rest.len());
-        let word = rest[..end].trim();
-        if word.is_empty() {
-            bail!("--text {text:?}: expected words joined by + and -, as \"king - man + woman\"");
-        }
-        let ids = crate::scene::Tokenizer::Gpt2.encode(&format!(" {word}"))?;
-        match ids.as_slice() {
-            [id] => terms.push((sign, *id)),
-            _ => bail!(
-                "--text: \" {word}\" is {} GPT-2 tokens ({ids:?}); each word must be one token (or give --id)",
-                ids.len()
-            ),
-        }
-        if end == rest.len() {
-            return Ok(terms);
-        }
-        sign = if rest[end..].starts_with('+') { 1 } else { -1 };
-        rest = &rest[end + 1..];
-    }
-}
-
 pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
     let tool = match command {
         WhyCommand::Lens { tool, .. }
@@ -253,7 +225,10 @@ pub fn run(command: &WhyCommand, options: &GpuOptions) -> Result<()> {
                 }
                 let terms = match (id, text) {
                     (Some(id), _) => vec![(1, *id)],
-                    (None, Some(text)) => parse_terms(text)?,
+                    (None, Some(text)) => {
+                        why::neighbors::parse_terms(text, &crate::scene::Tokenizer::Gpt2)
+                            .map_err(|e| anyhow::anyhow!("--text: {e}"))?
+                    }
                     (None, None) => unreachable!("clap requires --id or --text"),
                 };
                 let report = why::neighbors::neighbors(&runner, &model, &terms, *k).await?;

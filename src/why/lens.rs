@@ -32,11 +32,11 @@ pub struct LensReport {
     pub layers: Vec<LensLayer>,
 }
 
-/// Checks a top-k request against the vocabulary.
-pub fn check_top(top: usize, vocab_size: usize) -> Result<(), WhyError> {
+/// Checks a top-k request (`flag` names it in the error) against the vocabulary.
+pub fn check_top(flag: &str, top: usize, vocab_size: usize) -> Result<(), WhyError> {
     if top == 0 || top > vocab_size {
         return Err(WhyError::Invalid(format!(
-            "--top {top}: expected 1..={vocab_size} (the vocabulary's size)"
+            "{flag} {top}: expected 1..={vocab_size} (the vocabulary's size)"
         )));
     }
     Ok(())
@@ -50,7 +50,7 @@ pub async fn lens(
     top: usize,
     ablations: &Ablations,
 ) -> Result<LensReport, WhyError> {
-    check_top(top, graph_config.vocab_size)?;
+    check_top("--top", top, graph_config.vocab_size)?;
     ablations.check(graph_config).map_err(WhyError::Invalid)?;
     crate::model::validate_ids(graph_config, ids)?;
     let probes = Probes {

@@ -20,6 +20,46 @@ pub struct NeighborsReport {
     pub neighbors: Vec<Neighbor>,
 }
 
+/// The signed token ids of "king - man + woman", each word one token of `tokenizer`. GPT-2's
+/// words are read as inside a sentence, after a space (" king"); a character tokenizer's as they
+/// are.
+pub fn parse_terms(
+    text: &str,
+    tokenizer: &crate::scene::Tokenizer,
+) -> Result<Vec<(i32, u32)>, String> {
+    let mut terms = Vec::new();
+    let mut sign = 1;
+    let mut rest = text;
+    loop {
+        let end = rest.find(['+', '-']).unwrap_or(rest.len());
+        let word = rest[..end].trim();
+        if word.is_empty() {
+            return Err(format!(
+                "{text:?}: expected words joined by + and -, as \"king - man + woman\""
+            ));
+        }
+        let piece = match tokenizer {
+            crate::scene::Tokenizer::Gpt2 => format!(" {word}"),
+            _ => word.to_string(),
+        };
+        let ids = tokenizer.encode(&piece).map_err(|e| e.to_string())?;
+        match ids.as_slice() {
+            [id] => terms.push((sign, *id)),
+            _ => {
+                return Err(format!(
+                    "{piece:?} is {} tokens ({ids:?}); each word must be one token (or give --id)",
+                    ids.len()
+                ))
+            }
+        }
+        if end == rest.len() {
+            return Ok(terms);
+        }
+        sign = if rest[end..].starts_with('+') { 1 } else { -1 };
+        rest = &rest[end + 1..];
+    }
+}
+
 /// The vector sum of signed rows of `wte`.
 pub fn query_vector(model: &Model, terms: &[(i32, u32)]) -> Result<Vec<f32>, WhyError> {
     let config = &model.config;
@@ -51,7 +91,7 @@ pub async fn neighbors(
     terms: &[(i32, u32)],
     k: usize,
 ) -> Result<NeighborsReport, WhyError> {
-    super::lens::check_top(k, model.config.vocab_size)?;
+    super::lens::check_top("--k", k, model.config.vocab_size)?;
     let vector = query_vector(model, terms)?;
     let graph = Graph::neighbors(&model.config, 1, k);
     let query = tensor(&graph, "query");

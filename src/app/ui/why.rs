@@ -6,7 +6,7 @@
 use egui::{Color32, RichText};
 
 use crate::graph::probe::{Ablation, Ablations};
-use crate::render::why::{before_after, head_grid, lens_grid};
+use crate::render::why::{before_after, head_grid, head_lines, lens_grid};
 use crate::viewer::Viewer;
 use crate::why::heads::HeadsReport;
 use crate::why::lens::LensReport;
@@ -56,6 +56,11 @@ pub struct WhyView {
     pub(super) corrupt: String,
     pub(super) site: crate::why::patch::Site,
     pub(super) patching: Option<super::why_views::Patched>,
+    /// The head whose lines the heads tab draws: the last one hovered.
+    lines_head: (usize, usize),
+    /// The embedding tab's neighbour search ("king - man + woman") and its answer.
+    pub(super) query: String,
+    pub(super) neighbors: Option<crate::why::neighbors::NeighborsReport>,
 }
 
 impl Default for WhyView {
@@ -70,6 +75,9 @@ impl Default for WhyView {
             corrupt: String::new(),
             site: crate::why::patch::Site::Resid,
             patching: None,
+            lines_head: (0, 0),
+            query: String::new(),
+            neighbors: None,
         }
     }
 }
@@ -215,16 +223,40 @@ impl WhyView {
             "{}: click a head to switch it off or on",
             viewer.scene().name
         );
-        let (response, painter) = Self::canvas(ui);
         let t = computed.ids.len();
+        let tokenizer = &viewer.scene().tokenizer;
+        let tokens: Vec<String> = computed
+            .ids
+            .iter()
+            .map(|&id| tokenizer.decode_one(id))
+            .collect();
+        let (response, painter) = Self::canvas(ui);
+        // The grid on the left, the hovered (or last hovered) head's lines on the right.
+        let split = response.rect.left() + response.rect.width() * 0.64;
+        let grid_rect =
+            egui::Rect::from_min_max(response.rect.min, egui::pos2(split, response.rect.bottom()));
+        let lines_rect =
+            egui::Rect::from_min_max(egui::pos2(split, response.rect.top()), response.rect.max);
         let hovered = head_grid::paint(
             &painter,
-            response.rect,
+            grid_rect,
             &title,
             &layers,
             t,
             response.hover_pos(),
         );
+        if let Some(head) = hovered {
+            self.lines_head = head;
+        }
+        let (layer, head) = self.lines_head;
+        if let Some(probs) = computed
+            .patterns
+            .get(layer)
+            .and_then(|p| p.get(head * t * t..(head + 1) * t * t))
+        {
+            let pointer = response.hover_pos().filter(|p| lines_rect.contains(*p));
+            head_lines::paint(&painter, lines_rect, (layer, head), probs, &tokens, pointer);
+        }
         let Some((layer, head)) = hovered else {
             return WhyAction::None;
         };

@@ -17,6 +17,7 @@ pub struct Patched {
 
 impl WhyView {
     pub(super) fn embedding_tab(&mut self, ui: &mut egui::Ui, viewer: &Viewer) -> WhyAction {
+        self.neighbor_search(ui, viewer);
         let Some(computed) = &self.computed else {
             return WhyAction::None;
         };
@@ -45,6 +46,45 @@ impl WhyView {
             self.turn,
         );
         WhyAction::None
+    }
+
+    /// Nearest neighbours of a token, or of a sum of tokens, over the whole embedding.
+    fn neighbor_search(&mut self, ui: &mut egui::Ui, viewer: &Viewer) {
+        let tokenizer = &viewer.scene().tokenizer;
+        ui.horizontal(|ui| {
+            ui.label("nearest to");
+            let field = ui
+                .add(egui::TextEdit::singleline(&mut self.query).desired_width(200.0))
+                .on_hover_text("A token, or tokens joined by + and -: king - man + woman");
+            let asked = ui.button("Find").clicked()
+                || (field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+            if asked {
+                let model = &viewer.scene().model;
+                let found =
+                    crate::why::neighbors::parse_terms(&self.query, tokenizer).and_then(|terms| {
+                        let runner = viewer.why_runner();
+                        pollster::block_on(crate::why::neighbors::neighbors(
+                            &runner, model, &terms, 10,
+                        ))
+                        .map_err(|e| e.to_string())
+                    });
+                match found {
+                    Ok(report) => {
+                        self.neighbors = Some(report);
+                        self.error = None;
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        });
+        if let Some(report) = &self.neighbors {
+            let listed: Vec<String> = report
+                .neighbors
+                .iter()
+                .map(|n| format!("{:?} {:.3}", tokenizer.decode_one(n.id), n.cosine))
+                .collect();
+            ui.label(listed.join("  ·  "));
+        }
     }
 
     pub(super) fn attribution_tab(&mut self, ui: &mut egui::Ui, viewer: &Viewer) -> WhyAction {

@@ -6,6 +6,7 @@ pub mod attribution_bars;
 pub mod before_after;
 pub mod embedding_view;
 pub mod head_grid;
+pub mod head_lines;
 pub mod lens_grid;
 pub mod patch_grid;
 
