@@ -99,6 +99,7 @@ fn every_kernel_validates_with_naga_and_documents_itself() {
             format!("ops/{family}.wgsl"),
             format!("decode/{family}.wgsl"),
             format!("probes/{family}.wgsl"),
+            format!("why/{family}.wgsl"),
             format!("render/{family}.wgsl"),
         ];
         assert!(

@@ -11,8 +11,8 @@
 //           component spread over its threads; each step's O(n q) scalars worked out by every
 //           thread alike.
 // Formula:  X = points - mean; G = X X^T; u_q = the q-th eigenvector of G (start vector
-//           u[a] = 1 + a mod 3, `iterations` steps of w = G u made orthogonal to u_p for p < q,
-//           u = w / |w|),
+//           u[a] = 1 + a mod 3, `iterations` steps of w = G u made orthogonal to u_0 .. u_{q-1}
+//           in turn (w -= (u_p . w) u_p), u = w / |w|),
 //           signed so that its largest entry is positive; l_q = u_q^T G u_q; variance[q] = l_q / n;
 //           components[q] = X^T u_q / sqrt(l_q), or 0 where l_q <= 1e-6 l_0 (no spread left).
 
@@ -78,36 +78,33 @@ fn main(@builtin(local_invocation_id) local: vec3<u32>) {
             w[a] = sum;
         }
         workgroupBarrier();
-        // Every thread works out the same scalars: w's parts along the earlier components, then
-        // the norm and the Rayleigh quotient of what is left.
-        var along = array<f32, 3>(0.0, 0.0, 0.0);
-        for (var prev = 0u; prev < min(q, 3u); prev = prev + 1u) {
-            var sum = 0.0;
+        // w made orthogonal to the earlier components one at a time (modified Gram-Schmidt):
+        // every thread works out the same dot product, then updates its own rows. Kept free of
+        // function-local arrays, which lavapipe indexed wrongly here for the third component.
+        for (var prev = 0u; prev < q; prev = prev + 1u) {
+            var along = 0.0;
             for (var a = 0u; a < n; a = a + 1u) {
-                sum = sum + basis[prev * n + a] * w[a];
+                along = along + basis[prev * n + a] * w[a];
             }
-            along[prev] = sum;
+            workgroupBarrier();
+            for (var a = lid; a < n; a = a + 64u) {
+                w[a] = w[a] - along * basis[prev * n + a];
+            }
+            workgroupBarrier();
         }
+        // The norm and the Rayleigh quotient of what is left, again by every thread alike.
         var square = 0.0;
         var rayleigh = 0.0;
         for (var a = 0u; a < n; a = a + 1u) {
-            var value = w[a];
-            for (var prev = 0u; prev < min(q, 3u); prev = prev + 1u) {
-                value = value - along[prev] * basis[prev * n + a];
-            }
-            square = square + value * value;
-            rayleigh = rayleigh + value * u[a];
+            square = square + w[a] * w[a];
+            rayleigh = rayleigh + w[a] * u[a];
         }
         lambda = rayleigh;
         let norm = sqrt(square);
         workgroupBarrier();
-        for (var a = lid; a < n; a = a + 64u) {
-            var value = w[a];
-            for (var prev = 0u; prev < min(q, 3u); prev = prev + 1u) {
-                value = value - along[prev] * basis[prev * n + a];
-            }
-            if (norm > 0.0) {
-                u[a] = value / norm;
+        if (norm > 0.0) {
+            for (var a = lid; a < n; a = a + 64u) {
+                u[a] = w[a] / norm;
             }
         }
         workgroupBarrier();

@@ -175,11 +175,8 @@ pub fn pca(
             let mut w: Vec<f64> = (0..n)
                 .map(|a| (0..n).map(|b| g[a * n + b] * u[b]).sum())
                 .collect();
-            let along: Vec<f64> = found
-                .iter()
-                .map(|(_, v)| v.iter().zip(&w).map(|(x, y)| x * y).sum())
-                .collect();
-            for ((_, v), along) in found.iter().zip(&along) {
+            for (_, v) in &found {
+                let along: f64 = v.iter().zip(&w).map(|(x, y)| x * y).sum();
                 w.iter_mut().zip(v).for_each(|(w, v)| *w -= along * v);
             }
             let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
