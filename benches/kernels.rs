@@ -15,7 +15,7 @@ fn kernels(c: &mut Criterion) {
     let mut config = Config::gpt2_small();
     config.n_layer = 1;
     let model = Model::random(config.clone(), 0);
-    let graph = Graph::gpt2(&config, SEQ_LEN);
+    let graph = Graph::forward(&config, SEQ_LEN);
     let ids: Vec<u32> = (0..SEQ_LEN as u32).map(|i| i * 7919 % 50257).collect();
 
     let gpu = pollster::block_on(Gpu::new(&GpuOptions::default())).expect("a GPU adapter");

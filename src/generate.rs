@@ -50,7 +50,7 @@ impl<'a> GpuGenerator<'a> {
         ablations: &Ablations,
     ) -> Result<GpuGenerator<'a>, GpuError> {
         let capacity = capacity(&weights.config);
-        let graph = Graph::gpt2_decode_ablated(&weights.config, capacity, ablations);
+        let graph = Graph::decode_ablated(&weights.config, capacity, ablations);
         let step = GpuGraph::new(gpu, registry, graph, weights).await?;
         Ok(GpuGenerator {
             gpu,
@@ -144,7 +144,7 @@ pub fn generate_cpu_ablated(
     mut each: impl FnMut(u32),
 ) -> Result<Vec<u32>, LoadError> {
     validate_ids(&model.config, prompt)?;
-    let graph = Graph::gpt2_decode_ablated(&model.config, capacity(&model.config), ablations);
+    let graph = Graph::decode_ablated(&model.config, capacity(&model.config), ablations);
     let mut run = CpuRun::new(&graph, model, &prompt[..1])?;
     run.sampling = *sampling;
     let next_id = graph.tensor_id("next_token").expect("decode graph");

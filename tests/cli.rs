@@ -207,7 +207,7 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     let config = glassbox::model::Model::load_dir(std::path::Path::new(&model()))
         .unwrap()
         .config;
-    let families: std::collections::BTreeSet<&str> = glassbox::graph::Graph::gpt2(&config, 8)
+    let families: std::collections::BTreeSet<&str> = glassbox::graph::Graph::forward(&config, 8)
         .ops
         .iter()
         .map(|op| op.kind.kernel_name())

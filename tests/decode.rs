@@ -19,7 +19,7 @@ fn assert_decode_matches(config: Config, steps: usize, options: &GpuOptions) {
     let model = Model::random(config.clone(), 3);
     let ids = common::ids(steps, config.vocab_size, 5);
     let capacity = steps + 2;
-    let graph = Graph::gpt2_decode(&config, capacity);
+    let graph = Graph::decode(&config, capacity);
     let weights = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
     let step = pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &weights)).unwrap();
     let mut cpu = CpuRun::new(&graph, &model, &ids[..1]).unwrap();
@@ -41,7 +41,7 @@ fn assert_decode_matches(config: Config, steps: usize, options: &GpuOptions) {
                 tensor.name
             );
         }
-        let full_graph = Graph::gpt2(&config, position + 1);
+        let full_graph = Graph::forward(&config, position + 1);
         let full = glassbox::cpu::forward(&full_graph, &model, &ids[..=position]).unwrap();
         let full_logits = full.get(full_graph.tensor_id("logits").unwrap());
         let vocab = config.vocab_size;
@@ -82,6 +82,50 @@ fn decode_gpt2_small_shape() {
     assert_decode_matches(config, 3, &GpuOptions::default());
 }
 
+fn llama(
+    (n_layer, n_head, n_kv_head, n_embd): (usize, usize, usize, usize),
+    vocab_size: usize,
+    qkv_bias: bool,
+    scaled: bool,
+) -> Config {
+    common::llama_config(common::LlamaShape {
+        n_layer,
+        n_head,
+        n_kv_head,
+        n_embd,
+        intermediate: 2 * n_embd + 3,
+        vocab_size,
+        n_positions: 40,
+        qkv_bias,
+        tied: qkv_bias,
+        scaled,
+    })
+}
+
+/// The Llama family's step: the query and key turned by the position held in a buffer, grouped
+/// key/value heads in the cache. Steps run past llama3 scaling's original context (16).
+#[test]
+fn llama_decode_matches_cpu_and_full_recompute() {
+    let options = GpuOptions::default();
+    // head_dim 6, three query heads over one key/value head, q/k/v biases, a tied head.
+    assert_decode_matches(llama((2, 3, 1, 18), 37, true, false), 9, &options);
+    // head_dim 34 (17 pairs), two key/value heads, llama3 scaling, an untied head.
+    assert_decode_matches(llama((1, 4, 2, 136), 97, false, true), 20, &options);
+    let split = GpuOptions {
+        max_chunk_rows: Some(7),
+        ..Default::default()
+    };
+    assert_decode_matches(llama((1, 2, 1, 64), 40, false, false), 5, &split);
+}
+
+/// One layer of SmolLM2-135M's shape: 9 query heads over 3 key/value heads, vocabulary 49152.
+#[test]
+fn decode_smollm2_shape() {
+    let mut config = Config::smollm2_135m();
+    config.n_layer = 1;
+    assert_decode_matches(config, 3, &GpuOptions::default());
+}
+
 /// Runs only the sample op of a decode graph on `logits`.
 struct GpuSampler {
     gpu: Gpu,
@@ -95,7 +139,7 @@ impl GpuSampler {
         let config = common::config(1, 1, 4, vocab, 64);
         let model = Model::random(config.clone(), 1);
         let weights = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
-        let graph = Graph::gpt2_decode(&config, 64);
+        let graph = Graph::decode(&config, 64);
         let step = pollster::block_on(GpuGraph::new(&gpu, &registry, graph, &weights)).unwrap();
         GpuSampler {
             gpu,

@@ -16,6 +16,7 @@ fn deep_viewer() -> Viewer {
         vocab_size: 97,
         n_positions: 64,
         layer_norm_epsilon: 1e-5,
+        arch: glassbox::model::Arch::Gpt2,
     };
     let scene = Scene::from_model("deep", Model::random(config, 1));
     let format = glassbox::render::offscreen::FORMAT;

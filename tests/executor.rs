@@ -14,7 +14,7 @@ fn prefix_runs_only_the_first_ops_and_reads_nothing_back() {
     let config = common::config(2, 2, 16, 23, 12);
     let model = Model::random(config.clone(), 1);
     let ids = common::ids(5, 23, 2);
-    let graph = Graph::gpt2(&config, 5);
+    let graph = Graph::forward(&config, 5);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
     let gpu_graph =
@@ -49,7 +49,7 @@ fn prefix_runs_only_the_first_ops_and_reads_nothing_back() {
 fn new_ids_rerun_without_rebuilding() {
     let (gpu, registry) = common::gpu(&GpuOptions::default());
     let model = Model::load_dir(&common::oracle_dir("tiny_prefixed")).unwrap();
-    let graph = Graph::gpt2(&model.config, 4);
+    let graph = Graph::forward(&model.config, 4);
     let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
     let gpu_graph =
         pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)).unwrap();
@@ -71,7 +71,7 @@ fn new_ids_rerun_without_rebuilding() {
 fn timestamps_cover_every_op() {
     let (gpu, registry) = common::gpu(&GpuOptions::default());
     let model = Model::load_dir(&common::oracle_dir("tiny_2l")).unwrap();
-    let graph = Graph::gpt2(&model.config, 8);
+    let graph = Graph::forward(&model.config, 8);
     let gpu_model = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
     let gpu_graph =
         pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model)).unwrap();

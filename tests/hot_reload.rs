@@ -14,7 +14,7 @@ fn gelu_matches_cpu(gpu: &glassbox::gpu::Gpu, registry: &glassbox::gpu::KernelRe
     let config = common::config(1, 2, 8, 11, 8);
     let model = Model::random(config.clone(), 3);
     let ids = common::ids(4, 11, 5);
-    let graph = Graph::gpt2(&config, 4);
+    let graph = Graph::forward(&config, 4);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     let (_, values) = common::gpu_forward(gpu, registry, &model, &ids);
     let gelu = graph.tensor_id("h.0.mlp.gelu").unwrap();

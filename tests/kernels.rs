@@ -8,16 +8,22 @@ use glassbox::gpu::{kernels, GpuOptions, KernelId};
 use glassbox::graph::{Graph, Role};
 use glassbox::model::{Config, Model};
 use glassbox::values::compare::compare;
+use std::collections::BTreeSet;
 
-/// Runs `config` on both backends and compares every non-weight tensor.
-fn assert_gpu_matches_cpu(config: Config, seq_len: usize, options: &GpuOptions) {
+/// Runs `config` on both backends, compares every non-weight tensor, and returns the kernel
+/// families that ran.
+fn assert_gpu_matches_cpu(
+    config: Config,
+    seq_len: usize,
+    options: &GpuOptions,
+) -> BTreeSet<String> {
     let (gpu, registry) = common::gpu(options);
     let model = Model::random(config.clone(), 7);
     let ids = common::ids(seq_len, config.vocab_size, 11);
-    let graph = Graph::gpt2(&config, seq_len);
+    let graph = Graph::forward(&config, seq_len);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
-    let mut kinds_checked = std::collections::BTreeSet::new();
+    let mut families = BTreeSet::new();
     for op in &graph.ops {
         for &out in &op.outputs {
             let diff = compare(values.get(out), reference.get(out));
@@ -28,40 +34,78 @@ fn assert_gpu_matches_cpu(config: Config, seq_len: usize, options: &GpuOptions) 
                 graph.tensors[out].name
             );
         }
-        kinds_checked.insert(op.kind.kernel_name());
+        families.insert(op.kind.kernel_name().to_string());
     }
-    // Every op family with a kernel under kernels/ops ran: the graph exercises them all.
-    let op_families: std::collections::BTreeSet<String> = kernels::BUILTIN_KERNELS
+    assert!(graph.tensors.iter().any(|t| t.role == Role::Aggregate));
+    families
+}
+
+/// Every op family with a kernel under kernels/ops ran: between them, the GPT-2 and Llama graphs
+/// of a test exercise them all.
+fn assert_every_family_ran(families: &[BTreeSet<String>]) {
+    let op_families: BTreeSet<String> = kernels::BUILTIN_KERNELS
         .iter()
         .filter(|f| f.path.starts_with("ops/"))
         .map(|f| kernels::builtin_source(f).unwrap().header.family)
         .collect();
-    let checked: std::collections::BTreeSet<String> =
-        kinds_checked.iter().map(|k| k.to_string()).collect();
-    assert_eq!(checked, op_families, "every op family ran");
-    assert!(graph.tensors.iter().any(|t| t.role == Role::Aggregate));
+    let ran: BTreeSet<String> = families.iter().flatten().cloned().collect();
+    assert_eq!(ran, op_families, "every op family ran");
+}
+
+/// A Llama-family model the same size as a GPT-2 test shape: grouped query heads (`n_head` over
+/// `n_kv_head`), a gated MLP of `intermediate` neurons, with q/k/v biases and llama3 rope scaling
+/// when asked.
+fn llama(
+    (n_layer, n_head, n_kv_head, n_embd): (usize, usize, usize, usize),
+    intermediate: usize,
+    vocab_size: usize,
+    qkv_bias: bool,
+) -> Config {
+    common::llama_config(common::LlamaShape {
+        n_layer,
+        n_head,
+        n_kv_head,
+        n_embd,
+        intermediate,
+        vocab_size,
+        n_positions: 80,
+        qkv_bias,
+        tied: qkv_bias,
+        scaled: !qkv_bias,
+    })
 }
 
 #[test]
 fn one_token() {
-    assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 1, &GpuOptions::default());
+    let options = GpuOptions::default();
+    assert_every_family_ran(&[
+        assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 1, &options),
+        assert_gpu_matches_cpu(llama((1, 3, 1, 18), 29, 37, true), 1, &options),
+    ]);
 }
 
 #[test]
 fn head_dim_five_odd_sizes() {
+    let options = GpuOptions::default();
     for t in [2, 7, 20] {
-        assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), t, &GpuOptions::default());
+        assert_every_family_ran(&[
+            assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), t, &options),
+            // head_dim 6, three query heads sharing one key/value head.
+            assert_gpu_matches_cpu(llama((1, 3, 1, 18), 29, 37, false), t, &options),
+        ]);
     }
 }
 
 #[test]
 fn beyond_one_workgroup() {
     // 65 tokens and 130 channels: every loop over a row wraps past 64 threads; head_dim 26.
-    assert_gpu_matches_cpu(
-        common::config(2, 5, 130, 301, 80),
-        65,
-        &GpuOptions::default(),
-    );
+    let options = GpuOptions::default();
+    assert_every_family_ran(&[
+        assert_gpu_matches_cpu(common::config(2, 5, 130, 301, 80), 65, &options),
+        // 130 rotary pairs per head: the rope kernel's pairs wrap past one workgroup too.
+        assert_gpu_matches_cpu(llama((2, 2, 1, 520), 201, 301, true), 65, &options),
+        assert_gpu_matches_cpu(llama((1, 4, 2, 136), 150, 97, false), 65, &options),
+    ]);
 }
 
 #[test]
@@ -71,17 +115,29 @@ fn split_vocabulary_buffers() {
         ..Default::default()
     };
     for t in [1, 5, 9] {
-        assert_gpu_matches_cpu(common::config(1, 2, 66, 40, 16), t, &options);
+        assert_every_family_ran(&[
+            assert_gpu_matches_cpu(common::config(1, 2, 66, 40, 16), t, &options),
+            // Tied: the head reads the split embedding; untied: its own split lm_head.
+            assert_gpu_matches_cpu(llama((1, 2, 2, 64), 70, 40, true), t, &options),
+            assert_gpu_matches_cpu(llama((1, 2, 1, 64), 70, 40, false), t, &options),
+        ]);
     }
 }
 
 /// A GPT-2-small-shaped layer (vocab 50257, 768 channels, 12 heads): `wte` is 154 MB, above the
-/// 128 MiB binding limit of lavapipe and many GPUs, so it is really split.
+/// 128 MiB binding limit of lavapipe and many GPUs, so it is really split. Beside it, one layer
+/// of SmolLM2-135M's shape (9 query heads over 3 key/value heads, head_dim 64, 1536 neurons).
 #[test]
 fn gpt2_small_shape() {
-    let mut config = Config::gpt2_small();
-    config.n_layer = 1;
-    assert_gpu_matches_cpu(config, 3, &GpuOptions::default());
+    let mut gpt2 = Config::gpt2_small();
+    gpt2.n_layer = 1;
+    let mut smollm2 = Config::smollm2_135m();
+    smollm2.n_layer = 1;
+    let options = GpuOptions::default();
+    assert_every_family_ran(&[
+        assert_gpu_matches_cpu(gpt2, 3, &options),
+        assert_gpu_matches_cpu(smollm2, 3, &options),
+    ]);
 }
 
 #[test]
@@ -226,7 +282,7 @@ fn broken_edit_keeps_last_good_kernel() {
     let config = common::config(1, 2, 8, 11, 8);
     let model = Model::random(config.clone(), 3);
     let ids = common::ids(4, 11, 5);
-    let graph = Graph::gpt2(&config, 4);
+    let graph = Graph::forward(&config, 4);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
     let gelu = graph.tensor_id("h.0.mlp.gelu").unwrap();
@@ -299,6 +355,8 @@ fn every_variant_matches_cpu() {
         assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 1, &options);
         assert_gpu_matches_cpu(common::config(1, 3, 15, 37, 20), 7, &options);
         assert_gpu_matches_cpu(common::config(2, 5, 130, 301, 80), 65, &options);
+        // Linear without a bias, grouped key/value heads in the attention kernels.
+        assert_gpu_matches_cpu(llama((1, 4, 2, 136), 150, 97, false), 9, &options);
         let split = GpuOptions {
             max_chunk_rows: Some(3),
             ..options
@@ -327,6 +385,7 @@ fn a_dropped_in_file_is_a_variant() {
         rows: 5,
         k: 7,
         n: 9,
+        bias: true,
     };
     assert_eq!(gpu.kernels.kernel_for_op(&kind, &registry), id);
     for (config, t) in [
@@ -335,7 +394,7 @@ fn a_dropped_in_file_is_a_variant() {
     ] {
         let model = Model::random(config.clone(), 7);
         let ids = common::ids(t, config.vocab_size, 11);
-        let graph = Graph::gpt2(&config, t);
+        let graph = Graph::forward(&config, t);
         let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
         let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
         for op in graph

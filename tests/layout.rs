@@ -15,10 +15,10 @@ fn graphs() -> Vec<(&'static str, Graph, usize)> {
     let sorter = Scene::embedded().model.config;
     let gpt2 = Config::gpt2_small();
     vec![
-        ("sorter", Graph::gpt2(&sorter, 6), usize::MAX),
-        ("sorter decode", Graph::gpt2_decode(&sorter, 8), usize::MAX),
-        ("gpt2-small", Graph::gpt2(&gpt2, 8), 16384),
-        ("gpt2-small decode", Graph::gpt2_decode(&gpt2, 16), 16384),
+        ("sorter", Graph::forward(&sorter, 6), usize::MAX),
+        ("sorter decode", Graph::decode(&sorter, 8), usize::MAX),
+        ("gpt2-small", Graph::forward(&gpt2, 8), 16384),
+        ("gpt2-small decode", Graph::decode(&gpt2, 16), 16384),
     ]
 }
 

@@ -65,7 +65,7 @@ fn loads_both_name_layouts() {
         // Every weight of the graph, at its shape, holding the file's numbers.
         let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
         let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let graph = glassbox::graph::Graph::gpt2(&model.config, 1);
+        let graph = glassbox::graph::Graph::forward(&model.config, 1);
         for tensor in graph.weights() {
             let loaded = model
                 .weights
@@ -205,15 +205,16 @@ fn wrong_dtype_is_named() {
         "dtype",
         |t| {
             let entry = t.get_mut("transformer.wpe.weight").unwrap();
-            entry.0 = Dtype::F16;
-            entry.2.truncate(entry.2.len() / 2);
+            entry.0 = Dtype::I32;
         },
         |c| c,
     );
     let (error, message) = load_error(&dir);
     assert!(matches!(error, LoadError::DType { .. }), "{message}");
     assert!(
-        message.contains("wpe.weight") && message.contains("F16"),
+        message.contains("wpe.weight")
+            && message.contains("I32")
+            && message.contains("expected F32, F16 or BF16"),
         "{message}"
     );
 }
@@ -427,7 +428,7 @@ fn hostile_safetensors_layouts() {
     // A valid but empty file: the first tensor the graph needs is missing.
     assert_eq!(
         bytes_error(&config, &safetensors_bytes(b"{}", b"")),
-        "model.safetensors: tensor `wte.weight` is missing (also looked for `transformer.wte.weight`)"
+        "model.safetensors: tensor `wte.weight` is missing (also looked for `transformer.wte.weight` and `model.wte.weight`)"
     );
 }
 
@@ -494,9 +495,9 @@ fn hostile_tensor_entries_are_named() {
 
 #[test]
 fn unsupported_dtypes_say_what_is_read() {
-    // The 128 bytes of `ln_f.bias` (32 F32 values) read as 16 I64 or 64 half-precision values.
-    for (dtype, values) in [("I64", 16), ("BF16", 64), ("F16", 64), ("U8", 128)] {
-        let tensor = "transformer.ln_f.bias";
+    // The 128 bytes of `ln_f.bias` (32 F32 values) read as 16 I64, 32 I32 or 128 U8 values.
+    let tensor = "transformer.ln_f.bias";
+    for (dtype, values) in [("I64", 16), ("I32", 32), ("U8", 128)] {
         let message = edited_error(
             |h| {
                 h[tensor]["dtype"] = dtype.into();
@@ -506,7 +507,22 @@ fn unsupported_dtypes_say_what_is_read() {
         );
         assert_eq!(
             message,
-            format!("model.safetensors: tensor `ln_f.bias` has dtype {dtype}, expected F32 (the only dtype glassbox reads)")
+            format!("model.safetensors: tensor `ln_f.bias` has dtype {dtype}, expected F32, F16 or BF16")
+        );
+    }
+    // Half precision is read, so the same bytes as 64 of them are the wrong shape.
+    for dtype in ["BF16", "F16"] {
+        let message = edited_error(
+            |h| {
+                h[tensor]["dtype"] = dtype.into();
+                h[tensor]["shape"] = serde_json::json!([64]);
+            },
+            |_| {},
+        );
+        assert!(
+            message
+                .starts_with("model.safetensors: tensor `ln_f.bias` has shape [64], expected [32]"),
+            "{dtype}: {message}"
         );
     }
 }
@@ -528,9 +544,9 @@ fn hostile_configs() {
     let field =
         |name: &str, expected: &str| format!("config.json: field `{name}`: expected {expected}");
     let cases = [
-        (String::new(), "config.json: not valid JSON for a GPT-2 config: EOF while parsing a value at line 1 column 0".to_string()),
-        ("{\"n_layer\": 1,".into(), "config.json: not valid JSON for a GPT-2 config: EOF while parsing a value at line 1 column 14".into()),
-        ("[1, 2]".into(), "config.json: not valid JSON for a GPT-2 config: the top level is an array, expected an object of GPT-2 hyper-parameters".into()),
+        (String::new(), "config.json: not valid JSON for a model config: EOF while parsing a value at line 1 column 0".to_string()),
+        ("{\"n_layer\": 1,".into(), "config.json: not valid JSON for a model config: EOF while parsing a value at line 1 column 14".into()),
+        ("[1, 2]".into(), "config.json: not valid JSON for a model config: the top level is an array, expected an object of model hyper-parameters".into()),
         (without("n_layer"), field("n_layer", "an integer in 1..=1024, but the field is missing")),
         (without("vocab_size"), field("vocab_size", "an integer in 1..=16777216, but the field is missing")),
         (with("n_layer", "0"), field("n_layer", "an integer in 1..=1024, got 0")),
@@ -591,7 +607,7 @@ fn hostile_files_in_a_folder() {
     assert_eq!(
         message,
         format!(
-            "{}: not valid JSON for a GPT-2 config: invalid utf-8 sequence of 1 bytes from index 0",
+            "{}: not valid JSON for a model config: invalid utf-8 sequence of 1 bytes from index 0",
             dir.join("config.json").display()
         )
     );

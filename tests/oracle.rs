@@ -8,7 +8,7 @@ use glassbox::model::Model;
 use glassbox::values::compare::compare;
 use glassbox::values::TensorValues;
 
-const CASES: [&str; 2] = ["tiny_2l", "tiny_prefixed"];
+const CASES: [&str; 4] = ["tiny_2l", "tiny_prefixed", "tiny_llama", "tiny_qwen2"];
 
 fn ids_of(case: &str) -> Vec<u32> {
     let expected = common::read_expected(&common::oracle_dir(case).join("expected.safetensors"));
@@ -51,7 +51,7 @@ fn cpu_reference_matches_transformers() {
     for case in CASES {
         let model = Model::load_dir(&common::oracle_dir(case)).unwrap();
         let ids = ids_of(case);
-        let graph = Graph::gpt2(&model.config, ids.len());
+        let graph = Graph::forward(&model.config, ids.len());
         let values = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
         assert_matches_oracle(case, "cpu", &graph, &values);
     }

@@ -54,7 +54,7 @@ fn an_f16_graph_drifts_within_the_bound() {
     let config = common::config(2, 5, 130, 301, 80);
     let model = Model::random(config.clone(), 9);
     let ids = common::ids(33, config.vocab_size, 3);
-    let graph = Graph::gpt2(&config, ids.len());
+    let graph = Graph::forward(&config, ids.len());
     let weights = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
     assert_eq!(weights.precision, Precision::F16);
     let run = pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &weights)).unwrap();

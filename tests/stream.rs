@@ -47,7 +47,7 @@ fn stream(gpu: &Gpu, config: &Config, bytes: &[u8], sizes: &[usize]) -> Result<G
 
 fn assert_matches(gpu: &Gpu, registry: &KernelRegistry, model: &GpuModel, expected: &[u8]) {
     let ids = reference_ids("expected.safetensors", expected).unwrap();
-    let graph = Graph::gpt2(&model.config, ids.len());
+    let graph = Graph::forward(&model.config, ids.len());
     let graph = block_on(GpuGraph::new(gpu, registry, graph, model)).unwrap();
     graph.set_ids(gpu, &ids).unwrap();
     graph.run(gpu, registry);

@@ -14,7 +14,7 @@ fn graph() -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
     let model = Model::random(config.clone(), 2);
     let ids = common::ids(65, config.vocab_size, 4);
     let weights = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
-    let graph = Graph::gpt2(&config, ids.len());
+    let graph = Graph::forward(&config, ids.len());
     let run = pollster::block_on(GpuGraph::new(&gpu, &registry, graph, &weights)).unwrap();
     run.set_ids(&gpu, &ids).unwrap();
     run.run(&gpu, &registry);

@@ -34,7 +34,7 @@ fn text_references_parse() {
 #[test]
 fn the_built_in_walkthrough_covers_every_op_kind_in_order() {
     let scene = Scene::embedded();
-    let graph = glassbox::graph::Graph::gpt2(&scene.model.config, 6);
+    let graph = glassbox::graph::Graph::forward(&scene.model.config, 6);
     let walkthrough = &scene.walkthrough;
     let mut kinds = BTreeSet::new();
     let mut last_op = 0;

@@ -122,7 +122,7 @@ fn ablations_match_transformers_hooks_on_both_backends() {
     assert_eq!(cases.len(), 7, "every case of tools/why_oracle/make.py");
     for (backend, runner) in runners(&model, &gpu) {
         for (name, ablations) in &cases {
-            let graph = Graph::gpt2_ablated(&model.config, ids.len(), ablations);
+            let graph = Graph::forward_ablated(&model.config, ids.len(), ablations);
             let aliases = graph.hf_aliases();
             let expected = why_file(&format!("ablate_{name}.safetensors"));
             let wanted: Vec<_> = expected

@@ -1,9 +1,10 @@
 // Kernel: attn_scores_cached/default
-// Op: the decode step's attention scores against every cached key.
-// Bindings: 0 params, 1 q [H, 1, D], 2 k_cache [H, capacity, D], 3 position [1] u32,
+// Op: the decode step's attention scores against every cached key; kv key heads, each shared by
+//     h / kv query heads (kv = h for GPT-2).
+// Bindings: 0 params, 1 q [H, 1, D], 2 k_cache [KV, capacity, D], 3 position [1] u32,
 //           4 scores [H, 1, capacity].
 // Dispatch: (ceil(capacity / 64), 1, h); one thread per (cache slot j, head).
-// Formula:  scores[h, j] = (q[h] . k_cache[h, j]) * scale for j <= pos, scale = 1 / sqrt(D);
+// Formula:  scores[h, j] = (q[h] . k_cache[h / (H / KV), j]) * scale for j <= pos, scale = 1 / sqrt(D);
 //           -inf for the slots after pos, which hold no token yet.
 
 struct Params {
@@ -11,6 +12,7 @@ struct Params {
     d: u32,
     capacity: u32,
     scale: f32,
+    kv: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,7 +37,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let qi = head * p.d;
-    let kj = (head * p.capacity + j) * p.d;
+    let kj = (head / (p.h / p.kv) * p.capacity + j) * p.d;
     var dot = 0.0;
     for (var e = 0u; e < p.d; e = e + 1u) {
         dot = fma(q[qi + e], k_cache[kj + e], dot);

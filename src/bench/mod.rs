@@ -175,7 +175,7 @@ pub async fn run(
 ) -> Result<BenchReport, GpuError> {
     let reps = options.reps.max(1);
     let seq_len = options.seq_len.clamp(1, model.config.n_positions);
-    let graph = Graph::gpt2(&model.config, seq_len);
+    let graph = Graph::forward(&model.config, seq_len);
     let ids: Vec<u32> = (0..seq_len)
         .map(|i| (i * 7919 % model.config.vocab_size) as u32)
         .collect();

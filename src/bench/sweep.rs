@@ -71,7 +71,7 @@ pub async fn scaling(
             continue;
         }
         let ids = bench_ids(model, seq_len);
-        let graph = Graph::gpt2(&model.config, seq_len);
+        let graph = Graph::forward(&model.config, seq_len);
         let gpu_graph = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
         gpu_graph.set_ids(gpu, &ids)?;
         let gpu_ms = wall_ms(reps, || {
@@ -104,7 +104,7 @@ pub async fn decode_step(
     let config = &model.config;
     let position = 64.min(config.n_positions - 1);
     let ids = bench_ids(model, position + 1);
-    let graph = Graph::gpt2_decode(config, config.n_positions);
+    let graph = Graph::decode(config, config.n_positions);
     let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
     for (p, &id) in ids.iter().enumerate() {
         step.set_token(gpu, id, p)?;

@@ -401,7 +401,7 @@ fn list_kernels(options: &GpuOptions) -> Result<ExitCode> {
 fn load(dir: &Path, ids: &[u32]) -> Result<(Model, Graph)> {
     let model = load_model(dir)?;
     validate_ids(&model.config, ids)?;
-    let graph = Graph::gpt2(&model.config, ids.len());
+    let graph = Graph::forward(&model.config, ids.len());
     Ok((model, graph))
 }
 
@@ -433,7 +433,7 @@ fn forward(
 ) -> Result<ExitCode> {
     let (model, _) = load(dir, ids)?;
     let ablations = ablate.ablations(&model)?;
-    let graph = Graph::gpt2_ablated(&model.config, ids.len(), &ablations);
+    let graph = Graph::forward_ablated(&model.config, ids.len(), &ablations);
     if !ablations.is_empty() {
         println!("ablated: {}", why::describe(&ablations));
     }

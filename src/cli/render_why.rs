@@ -60,7 +60,7 @@ fn one_token(viewer: &Viewer, flag: &str, text: &str) -> Result<u32> {
 /// The token a run of `ids` predicts after its last position.
 async fn predicted(viewer: &Viewer, ids: &[u32]) -> Result<u32> {
     let config = &viewer.scene().model.config;
-    let graph = crate::graph::Graph::gpt2_ablated(config, ids.len(), viewer.ablations());
+    let graph = crate::graph::Graph::forward_ablated(config, ids.len(), viewer.ablations());
     let logits = why::tensor(&graph, "logits");
     let rows = viewer.why_runner().run(&graph, ids, &[], &[logits]).await?;
     let v = config.vocab_size;

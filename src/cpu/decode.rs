@@ -1,6 +1,8 @@
 //! The decode step's ops on the CPU: one token at position `pos`, attending to a KV cache of
 //! `capacity` rows per head. Same conventions as [`super::ops`].
 
+use crate::model::arch::Rope;
+
 /// out[c] = wte[id, c] + wpe[pos, c]
 pub fn embed_at(out: &mut [f32], id: usize, pos: usize, wte: &[f32], wpe: &[f32], c: usize) {
     let token = &wte[id * c..][..c];
@@ -28,20 +30,64 @@ pub fn kv_append(
     }
 }
 
-/// scores[h, j] = q[h] . k_cache[h, j] / sqrt(d) for j <= pos, -inf for the empty slots.
+/// The cache shape of a decode step's attention: `h` query heads over `kv` key/value heads of `d`
+/// channels, `capacity` rows per head.
+#[derive(Clone, Copy)]
+pub struct CacheShape {
+    pub h: usize,
+    pub kv: usize,
+    pub d: usize,
+    pub capacity: usize,
+}
+
+impl CacheShape {
+    /// Where key/value head `g`'s row `j` starts in a cache.
+    fn row(&self, g: usize, j: usize) -> usize {
+        (g * self.capacity + j) * self.d
+    }
+
+    /// The key/value head query head `head` reads.
+    fn kv_head(&self, head: usize) -> usize {
+        head / (self.h / self.kv)
+    }
+}
+
+/// The Llama family's append: q = q_proj turned by `pos`; k_proj turned and v_proj as it is go
+/// to row `pos` of each key/value head's cache.
+pub fn rope_append(
+    [q, k_cache, v_cache]: [&mut [f32]; 3],
+    [q_proj, k_proj, v_proj]: [&[f32]; 3],
+    pos: usize,
+    shape: CacheShape,
+    rope: &Rope,
+) {
+    let d = shape.d;
+    super::llama::rope(q, q_proj, 1, d, rope, pos);
+    let mut k = vec![0.0; shape.kv * d];
+    super::llama::rope(&mut k, k_proj, 1, d, rope, pos);
+    for g in 0..shape.kv {
+        let slot = shape.row(g, pos);
+        k_cache[slot..][..d].copy_from_slice(&k[g * d..][..d]);
+        v_cache[slot..][..d].copy_from_slice(&v_proj[g * d..][..d]);
+    }
+}
+
+/// scores[h, j] = q[h] . k_cache[h / (H/KV), j] / sqrt(d) for j <= pos, -inf for the empty
+/// slots.
 pub fn attn_scores_cached(
     scores: &mut [f32],
     q: &[f32],
     k_cache: &[f32],
     pos: usize,
-    (h, d, capacity): (usize, usize, usize),
+    shape: CacheShape,
 ) {
+    let CacheShape { h, d, capacity, .. } = shape;
     let scale = 1.0 / (d as f32).sqrt();
     for head in 0..h {
         let qh = &q[head * d..][..d];
         for j in 0..capacity {
             scores[head * capacity + j] = if j <= pos {
-                let kj = &k_cache[(head * capacity + j) * d..][..d];
+                let kj = &k_cache[shape.row(shape.kv_head(head), j)..][..d];
                 qh.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale
             } else {
                 f32::NEG_INFINITY
@@ -50,14 +96,15 @@ pub fn attn_scores_cached(
     }
 }
 
-/// out[h*d + e] = sum_{j <= pos} probs[h, j] v_cache[h, j, e]
+/// out[h*d + e] = sum_{j <= pos} probs[h, j] v_cache[h / (H/KV), j, e]
 pub fn attn_mix_cached(
     out: &mut [f32],
     probs: &[f32],
     v_cache: &[f32],
     pos: usize,
-    (h, d, capacity): (usize, usize, usize),
+    shape: CacheShape,
 ) {
+    let CacheShape { h, d, capacity, .. } = shape;
     for head in 0..h {
         let acc = &mut out[head * d..][..d];
         acc.fill(0.0);
@@ -65,7 +112,7 @@ pub fn attn_mix_cached(
             let p = probs[head * capacity + j];
             for (a, &v) in acc
                 .iter_mut()
-                .zip(&v_cache[(head * capacity + j) * d..][..d])
+                .zip(&v_cache[shape.row(shape.kv_head(head), j)..][..d])
             {
                 *a += p * v;
             }

@@ -1,10 +1,12 @@
 //! The CPU reference: runs the graph op by op with the plain functions in [`ops`].
 
 pub mod decode;
+pub mod llama;
 pub mod ops;
 pub mod sampling;
 pub mod why;
 
+use crate::cpu::decode::CacheShape;
 use crate::cpu::sampling::{sample, Sampling};
 use crate::graph::{Graph, OpKind, Role};
 use crate::model::{validate_ids, LoadError, Model};
@@ -108,17 +110,29 @@ impl<'a> CpuRun<'a> {
             (OpKind::LayerNorm { c, eps, .. }, [y, mean, rstd]) => {
                 ops::layernorm(y, mean, rstd, ins[0], ins[1], ins[2], c, eps)
             }
-            (OpKind::Linear { rows, k, n }, [y]) => {
-                ops::linear(y, ins[0], ins[1], ins[2], rows, k, n)
+            (OpKind::Linear { rows, k, n, bias }, [y]) => {
+                let bias = bias.then(|| ins[2]);
+                ops::linear(y, ins[0], ins[1], bias, rows, k, n)
             }
             (OpKind::SplitHeads { t, h, d }, [q, k, v]) => {
                 ops::split_heads(q, k, v, ins[0], t, h, d)
             }
-            (OpKind::AttnScores { t, h, d }, [s]) => ops::attn_scores(s, ins[0], ins[1], t, h, d),
+            (OpKind::AttnScores { t, h, d, kv }, [s]) => {
+                ops::attn_scores(s, ins[0], ins[1], t, (h, kv), d)
+            }
             (OpKind::Softmax { cols, causal, .. }, [p, max, sum]) => {
                 ops::softmax(p, max, sum, ins[0], cols, causal)
             }
-            (OpKind::AttnMix { t, h, d }, [y]) => ops::attn_mix(y, ins[0], ins[1], t, h, d),
+            (OpKind::AttnMix { t, h, d, kv }, [y]) => {
+                ops::attn_mix(y, ins[0], ins[1], t, (h, kv), d)
+            }
+            (OpKind::EmbedTokens { c, .. }, [x]) => llama::embed_tokens(x, &self.ids, ins[1], c),
+            (OpKind::RmsNorm { c, eps, .. }, [y, rstd]) => {
+                llama::rmsnorm(y, rstd, ins[0], ins[1], c, eps)
+            }
+            (OpKind::Rope { t, d, rope, .. }, [y]) => llama::rope(y, ins[0], t, d, &rope, 0),
+            (OpKind::Heads { t, h, d }, [y]) => llama::heads(y, ins[0], t, h, d),
+            (OpKind::SwiGlu { .. }, [y]) => llama::swiglu(y, ins[0], ins[1]),
             (OpKind::Gelu { .. }, [y]) => ops::gelu(y, ins[0]),
             (OpKind::Add { .. }, [y]) => ops::add(y, ins[0], ins[1]),
             (OpKind::Logits { t, c, v }, [y]) => ops::logits(y, ins[0], ins[1], t, c, v),
@@ -128,11 +142,29 @@ impl<'a> CpuRun<'a> {
             (OpKind::KvAppend { h, d, capacity }, [q, k, v]) => {
                 decode::kv_append(q, k, v, ins[0], self.position, (h, d, capacity))
             }
-            (OpKind::AttnScoresCached { h, d, capacity }, [s]) => {
-                decode::attn_scores_cached(s, ins[0], ins[1], self.position, (h, d, capacity))
+            (
+                OpKind::RopeAppend {
+                    h,
+                    kv,
+                    d,
+                    capacity,
+                    rope,
+                },
+                [q, k, v],
+            ) => decode::rope_append(
+                [q, k, v],
+                [ins[0], ins[1], ins[2]],
+                self.position,
+                CacheShape { h, kv, d, capacity },
+                &rope,
+            ),
+            (OpKind::AttnScoresCached { h, d, capacity, kv }, [s]) => {
+                let shape = CacheShape { h, kv, d, capacity };
+                decode::attn_scores_cached(s, ins[0], ins[1], self.position, shape)
             }
-            (OpKind::AttnMixCached { h, d, capacity }, [y]) => {
-                decode::attn_mix_cached(y, ins[0], ins[1], self.position, (h, d, capacity))
+            (OpKind::AttnMixCached { h, d, capacity, kv }, [y]) => {
+                let shape = CacheShape { h, kv, d, capacity };
+                decode::attn_mix_cached(y, ins[0], ins[1], self.position, shape)
             }
             (OpKind::Sample { .. }, [next]) => {
                 next[0] = sample(ins[0], &self.sampling, self.position as u32) as f32

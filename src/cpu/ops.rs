@@ -43,17 +43,23 @@ pub fn linear(
     out: &mut [f32],
     inp: &[f32],
     weight: &[f32],
-    bias: &[f32],
+    bias: Option<&[f32]>,
     rows: usize,
     k: usize,
     n: usize,
 ) {
     // sgemm trusts its pointers: check the sizes here, where a mistake is a panic.
     assert!(
-        inp.len() == rows * k && weight.len() == k * n && bias.len() == n && out.len() == rows * n
+        inp.len() == rows * k
+            && weight.len() == k * n
+            && bias.is_none_or(|b| b.len() == n)
+            && out.len() == rows * n
     );
     for row in out.chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
+        match bias {
+            Some(bias) => row.copy_from_slice(bias),
+            None => row.fill(0.0),
+        }
     }
     // SAFETY: the slices hold rows*k, k*n and rows*n values, matching the sizes and row-major
     // strides given; sgemm reads and writes only inside them.
@@ -101,12 +107,19 @@ pub fn split_heads(
 
 /// scores[h, i, j] = q[h, i] . k[h, j] / sqrt(d) for j <= i, and -inf for j > i: a token attends
 /// only to itself and the tokens before it.
-pub fn attn_scores(scores: &mut [f32], q: &[f32], k: &[f32], t: usize, h: usize, d: usize) {
-    assert!(q.len() == h * t * d && k.len() == h * t * d && scores.len() == h * t * t);
+pub fn attn_scores(
+    scores: &mut [f32],
+    q: &[f32],
+    k: &[f32],
+    t: usize,
+    (h, kv): (usize, usize),
+    d: usize,
+) {
+    assert!(q.len() == h * t * d && k.len() == kv * t * d && scores.len() == h * t * t);
     let scale = 1.0 / (d as f32).sqrt();
     for head in 0..h {
         let qh = &q[head * t * d..][..t * d];
-        let kh = &k[head * t * d..][..t * d];
+        let kh = &k[head / (h / kv) * t * d..][..t * d];
         let sh = &mut scores[head * t * t..][..t * t];
         // SAFETY: qh is [t, d], kh is read as its transpose [d, t] through swapped strides, and
         // sh is [t, t]; all within the slices.
@@ -168,9 +181,16 @@ pub fn softmax(
 
 /// out[i, h*d + e] = sum_j probs[h, i, j] * v[h, j, e]: each head's probability-weighted sum of
 /// values, written back into the head's slice of the C channels.
-pub fn attn_mix(out: &mut [f32], probs: &[f32], v: &[f32], t: usize, h: usize, d: usize) {
+pub fn attn_mix(
+    out: &mut [f32],
+    probs: &[f32],
+    v: &[f32],
+    t: usize,
+    (h, kv): (usize, usize),
+    d: usize,
+) {
     let c = h * d;
-    assert!(probs.len() == h * t * t && v.len() == h * t * d && out.len() == t * c);
+    assert!(probs.len() == h * t * t && v.len() == kv * t * d && out.len() == t * c);
     for head in 0..h {
         // SAFETY: probs[head] is [t, t], v[head] is [t, d]; the output view starts at column
         // head*d of the [t, c] output with row stride c, so it stays inside `out`.
@@ -183,7 +203,7 @@ pub fn attn_mix(out: &mut [f32], probs: &[f32], v: &[f32], t: usize, h: usize, d
                 probs[head * t * t..].as_ptr(),
                 t as isize,
                 1,
-                v[head * t * d..].as_ptr(),
+                v[head / (h / kv) * t * d..].as_ptr(),
                 d as isize,
                 1,
                 0.0,

@@ -33,7 +33,7 @@ impl GpuModel {
         model: &Model,
         progress: Progress<'_>,
     ) -> Result<GpuModel, GpuError> {
-        let graph = Graph::gpt2(&model.config, 1);
+        let graph = Graph::forward(&model.config, 1);
         let precision = gpu.precision;
         let bytes = graph
             .weights()

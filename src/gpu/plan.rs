@@ -104,14 +104,26 @@ impl Planned<'_> {
                 },
                 &single_io()?,
             )),
-            OpKind::Linear { rows, k, n } => one(at.launch(
-                LinearParams {
+            OpKind::Linear { rows, k, n, bias } => {
+                let params = LinearParams {
                     rows: u(rows),
                     k: u(k),
                     n: u(n),
-                },
-                &single_io()?,
-            )),
+                };
+                // The kernels add a bias: without one they add zeros, from a buffer of their
+                // own (wgpu zeroes new buffers; the bind group keeps it alive).
+                let zeros = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("no bias"),
+                    size: 4 * n as u64,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                let mut buffers = single_io()?;
+                if !bias {
+                    buffers.insert(2, &zeros);
+                }
+                one(at.launch(params, &buffers))
+            }
             OpKind::SplitHeads { t, h, d } => one(at.launch(
                 SplitHeadsParams {
                     t: u(t),
@@ -120,12 +132,13 @@ impl Planned<'_> {
                 },
                 &single_io()?,
             )),
-            OpKind::AttnScores { t, h, d } => one(at.launch(
+            OpKind::AttnScores { t, h, d, kv } => one(at.launch(
                 AttnScoresParams {
                     t: u(t),
                     h: u(h),
                     d: u(d),
                     scale: 1.0 / (d as f32).sqrt(),
+                    kv: u(kv),
                 },
                 &single_io()?,
             )),
@@ -146,15 +159,64 @@ impl Planned<'_> {
                     })
                     .collect()
             }
-            OpKind::AttnMix { t, h, d } => one(at.launch(
+            OpKind::AttnMix { t, h, d, kv } => one(at.launch(
                 AttnMixParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                    kv: u(kv),
+                },
+                &single_io()?,
+            )),
+            OpKind::Gelu { n } => one(at.launch(GeluParams { n: u(n) }, &single_io()?)),
+            OpKind::EmbedTokens { t, c } => {
+                let (ids, table, out) = (input(0).single()?, input(1), output(0).single()?);
+                table
+                    .chunk_ranges()
+                    .map(|(chunk, start, rows)| {
+                        let params = EmbedTokensParams {
+                            t: u(t),
+                            c: u(c),
+                            vocab_start: u(start),
+                            vocab_rows: u(rows),
+                        };
+                        at.launch(params, &[ids, chunk, out])
+                    })
+                    .collect()
+            }
+            OpKind::RmsNorm { rows, c, eps } => one(at.launch(
+                RmsNormParams {
+                    rows: u(rows),
+                    c: u(c),
+                    eps,
+                },
+                &single_io()?,
+            )),
+            OpKind::Rope { t, heads, d, rope } => {
+                let turn = RopeTurn::of(&rope);
+                let params = RopeParams {
+                    t: u(t),
+                    heads: u(heads),
+                    d: u(d),
+                    first: 0,
+                    theta: turn.theta,
+                    scaled: turn.scaled,
+                    factor: turn.factor,
+                    low_freq_factor: turn.low_freq_factor,
+                    high_freq_factor: turn.high_freq_factor,
+                    context: turn.context,
+                };
+                one(at.launch(params, &single_io()?))
+            }
+            OpKind::Heads { t, h, d } => one(at.launch(
+                HeadsParams {
                     t: u(t),
                     h: u(h),
                     d: u(d),
                 },
                 &single_io()?,
             )),
-            OpKind::Gelu { n } => one(at.launch(GeluParams { n: u(n) }, &single_io()?)),
+            OpKind::SwiGlu { n } => one(at.launch(SwiGluParams { n: u(n) }, &single_io()?)),
             OpKind::Add { n } => one(at.launch(AddParams { n: u(n) }, &single_io()?)),
             OpKind::Logits { c, v, .. } => {
                 let (x, wte, logits) = (input(0).single()?, input(1), output(0));
@@ -202,20 +264,44 @@ impl Planned<'_> {
                 },
                 &single_io()?,
             )),
-            OpKind::AttnScoresCached { h, d, capacity } => one(at.launch(
+            OpKind::RopeAppend {
+                h,
+                kv,
+                d,
+                capacity,
+                rope,
+            } => {
+                let turn = RopeTurn::of(&rope);
+                let params = RopeAppendParams {
+                    h: u(h),
+                    kv: u(kv),
+                    d: u(d),
+                    capacity: u(capacity),
+                    theta: turn.theta,
+                    scaled: turn.scaled,
+                    factor: turn.factor,
+                    low_freq_factor: turn.low_freq_factor,
+                    high_freq_factor: turn.high_freq_factor,
+                    context: turn.context,
+                };
+                one(at.launch(params, &single_io()?))
+            }
+            OpKind::AttnScoresCached { h, d, capacity, kv } => one(at.launch(
                 AttnScoresCachedParams {
                     h: u(h),
                     d: u(d),
                     capacity: u(capacity),
                     scale: 1.0 / (d as f32).sqrt(),
+                    kv: u(kv),
                 },
                 &single_io()?,
             )),
-            OpKind::AttnMixCached { h, d, capacity } => one(at.launch(
+            OpKind::AttnMixCached { h, d, capacity, kv } => one(at.launch(
                 AttnMixCachedParams {
                     h: u(h),
                     d: u(d),
                     capacity: u(capacity),
+                    kv: u(kv),
                 },
                 &single_io()?,
             )),
@@ -339,6 +425,42 @@ impl Planned<'_> {
                     })
                     .collect()
             }
+        }
+    }
+}
+
+/// The rotary settings as the rope kernels read them: llama3 scaling's fields when `scaled` is
+/// 1, placeholders the kernels ignore otherwise.
+struct RopeTurn {
+    theta: f32,
+    scaled: u32,
+    factor: f32,
+    low_freq_factor: f32,
+    high_freq_factor: f32,
+    context: f32,
+}
+
+impl RopeTurn {
+    fn of(rope: &crate::model::arch::Rope) -> RopeTurn {
+        let (scaled, s) = match rope.scaling {
+            Some(s) => (1, s),
+            None => (
+                0,
+                crate::model::arch::Llama3Scaling {
+                    factor: 1.0,
+                    low_freq_factor: 1.0,
+                    high_freq_factor: 2.0,
+                    original_context: 1,
+                },
+            ),
+        };
+        RopeTurn {
+            theta: rope.theta,
+            scaled,
+            factor: s.factor,
+            low_freq_factor: s.low_freq_factor,
+            high_freq_factor: s.high_freq_factor,
+            context: s.original_context as f32,
         }
     }
 }

@@ -60,6 +60,13 @@ impl WeightStream {
         total: usize,
     ) -> Result<WeightStream, LoadError> {
         config.check(config_file)?;
+        if config.llama().is_some() {
+            return Err(LoadError::ConfigField {
+                file: config_file.to_string(),
+                field: "model_type".into(),
+                expected: "gpt2: weights stream to the GPU for GPT-2 checkpoints only (the Llama family's projections are turned on loading)".into(),
+            });
+        }
         Ok(WeightStream {
             config,
             config_file: config_file.to_string(),
@@ -152,7 +159,7 @@ impl WeightStream {
         gpu: &Gpu,
         spans: &HashMap<String, TensorSpan>,
     ) -> Result<Vec<Target>, StreamError> {
-        let graph = Graph::gpt2(&self.config, 1);
+        let graph = Graph::forward(&self.config, 1);
         self.bytes = graph.weights().map(|t| 4 * t.len() as u64).sum();
         gpu.ensure_memory("uploading the weights", self.bytes)?;
         let memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -165,6 +172,15 @@ impl WeightStream {
                 &tensor.name,
                 &tensor.shape,
             )?;
+            if span.dtype != safetensors::Dtype::F32 {
+                return Err(LoadError::DType {
+                    file: self.file.clone(),
+                    tensor: tensor.name.clone(),
+                    found: format!("{:?}", span.dtype),
+                    expected: "F32 (weights stream to the GPU as the file holds them)",
+                }
+                .into());
+            }
             targets.push(Target {
                 name: tensor.name.clone(),
                 begin: span.begin,

@@ -5,20 +5,22 @@
 
 use super::probe::Ablations;
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
-use crate::model::Config;
+use crate::model::arch::Llama;
+use crate::model::{Arch, Config};
 
 use Dim::*;
 use Role::*;
 
 impl Graph {
-    /// Builds the decode step of a cache holding up to `capacity` tokens (at most n_positions).
-    pub fn gpt2_decode(config: &Config, capacity: usize) -> Graph {
-        Graph::gpt2_decode_ablated(config, capacity, &Ablations::default())
+    /// Builds the decode step of the config's architecture, with a cache holding up to
+    /// `capacity` tokens (at most n_positions).
+    pub fn decode(config: &Config, capacity: usize) -> Graph {
+        Graph::decode_ablated(config, capacity, &Ablations::default())
     }
 
-    /// [`Graph::gpt2_decode`] with units switched off. Only zeroing: a mean over positions
-    /// needs every position at once, which one decode step does not have (callers refuse it).
-    pub fn gpt2_decode_ablated(config: &Config, capacity: usize, ablations: &Ablations) -> Graph {
+    /// [`Graph::decode`] with units switched off. Only zeroing: a mean over positions needs
+    /// every position at once, which one decode step does not have (callers refuse it).
+    pub fn decode_ablated(config: &Config, capacity: usize, ablations: &Ablations) -> Graph {
         assert!(!ablations.mean, "mean ablation in a decode step");
         assert!(
             (1..=config.n_positions).contains(&capacity),
@@ -29,26 +31,18 @@ impl Graph {
             ablations: ablations.clone(),
             ..Builder::default()
         };
-        let (c, v) = (config.n_embd, config.vocab_size);
         let ids = b.tensor_typed("input_ids", &[1], &[Token], Input, DType::U32);
         let position = b.tensor_typed("position", &[1], &[Token], Input, DType::U32);
-        let (wte, wpe) = b.embeddings(config);
-        let embed = b.tensor("embed", &[1, c], &[Token, Channel], Activation);
-        b.op(
-            "embed",
-            OpKind::EmbedAt { c },
-            &[ids, position, wte, wpe],
-            &[embed],
-            "x = wte[token] + wpe[position]: the new token's vector plus its position's vector",
-        );
-        let ln_f = b.layers(config, 1, embed, &|b, p, qkv| {
-            cached_attention(b, config, capacity, p, qkv, position)
-        });
-        let logits = b.head(config, 1, ln_f, wte);
+        let logits = match &config.arch {
+            Arch::Gpt2 => b.gpt2_decode(config, capacity, ids, position),
+            Arch::Llama(llama) => b.llama_decode(config, llama, capacity, ids, position),
+        };
         let next = b.tensor_typed("next_token", &[1], &[Token], Activation, DType::U32);
         b.op(
             "sample",
-            OpKind::Sample { v },
+            OpKind::Sample {
+                v: config.vocab_size,
+            },
             &[logits, position],
             &[next],
             "next = argmax, or a draw from softmax(logits / T) cut to the top k and the top p",
@@ -61,6 +55,107 @@ impl Graph {
             ops: b.ops,
         }
     }
+}
+
+impl Builder {
+    /// GPT-2's decode step up to its logits.
+    fn gpt2_decode(
+        &mut self,
+        config: &Config,
+        capacity: usize,
+        ids: TensorId,
+        position: TensorId,
+    ) -> TensorId {
+        let b = self;
+        let c = config.n_embd;
+        let (wte, wpe) = b.embeddings(config);
+        let embed = b.tensor("embed", &[1, c], &[Token, Channel], Activation);
+        b.op(
+            "embed",
+            OpKind::EmbedAt { c },
+            &[ids, position, wte, wpe],
+            &[embed],
+            "x = wte[token] + wpe[position]: the new token's vector plus its position's vector",
+        );
+        let ln_f = b.layers(config, 1, embed, &|b, p, qkv| {
+            cached_attention(b, config, capacity, p, qkv, position)
+        });
+        b.head(config, 1, ln_f, wte)
+    }
+
+    /// The Llama family's decode step up to its logits: the token's embedding (no position
+    /// table: the position turns the query and key inside each layer).
+    fn llama_decode(
+        &mut self,
+        config: &Config,
+        llama: &Llama,
+        capacity: usize,
+        ids: TensorId,
+        position: TensorId,
+    ) -> TensorId {
+        let c = config.n_embd;
+        let embedding = self.token_embedding(config);
+        let embed = self.tensor("embed", &[1, c], &[Token, Channel], Activation);
+        self.op(
+            "embed",
+            OpKind::EmbedTokens { t: 1, c },
+            &[ids, embedding],
+            &[embed],
+            "x = embed_tokens[token]: the new token's vector",
+        );
+        let norm = self.llama_layers(config, llama, 1, embed, &|b, p, qkv| {
+            cached_gqa(b, config, llama, capacity, p, qkv, position)
+        });
+        let head = self.llama_head_weight(config, llama, embedding);
+        self.head(config, 1, norm, head)
+    }
+}
+
+/// Grouped-query attention of the new token over the cache: its query and key turned by the
+/// position, the key and value written at the position, then scores over every cached key.
+fn cached_gqa(
+    b: &mut Builder,
+    config: &Config,
+    llama: &Llama,
+    capacity: usize,
+    p: &str,
+    [q_proj, k_proj, v_proj]: [TensorId; 3],
+    position: TensorId,
+) -> TensorId {
+    let (h, kv, d) = (config.n_head, llama.n_kv_head, config.head_dim());
+    let cache_dims = [Head, KeyToken, HeadChannel];
+    let q = b.tensor(
+        &format!("{p}.attn.q"),
+        &[h, 1, d],
+        &[Head, Token, HeadChannel],
+        Activation,
+    );
+    let k_cache = b.tensor(
+        &format!("{p}.attn.k_cache"),
+        &[kv, capacity, d],
+        &cache_dims,
+        Cache,
+    );
+    let v_cache = b.tensor(
+        &format!("{p}.attn.v_cache"),
+        &[kv, capacity, d],
+        &cache_dims,
+        Cache,
+    );
+    b.op(
+        &format!("{p}.attn.append"),
+        OpKind::RopeAppend {
+            h,
+            kv,
+            d,
+            capacity,
+            rope: llama.rope,
+        },
+        &[q_proj, k_proj, v_proj, position],
+        &[q, k_cache, v_cache],
+        "q = q_proj turned by pos; k_cache[g, pos] = k_proj turned by pos; v_cache[g, pos] = v_proj",
+    );
+    cached_scores_and_mix(b, config, capacity, p, [q, k_cache, v_cache], position, kv)
 }
 
 /// Attention of the new token over the cache: its key and value are written at `position`,
@@ -100,6 +195,21 @@ fn cached_attention(
         &[q, k_cache, v_cache],
         "q = the new query; k_cache[h, pos] and v_cache[h, pos] = its key and value",
     );
+    cached_scores_and_mix(b, config, capacity, p, [q, k_cache, v_cache], position, h)
+}
+
+/// The new token's scores over the cache (`kv` key/value heads shared by the query heads), their
+/// softmax, and the values mixed by them.
+fn cached_scores_and_mix(
+    b: &mut Builder,
+    config: &Config,
+    capacity: usize,
+    p: &str,
+    [q, k_cache, v_cache]: [TensorId; 3],
+    position: TensorId,
+    kv: usize,
+) -> TensorId {
+    let (h, d) = (config.n_head, config.head_dim());
     let scores = b.tensor(
         &format!("{p}.attn.scores"),
         &[h, 1, capacity],
@@ -108,10 +218,15 @@ fn cached_attention(
     );
     b.op(
         &format!("{p}.attn.scores"),
-        OpKind::AttnScoresCached { h, d, capacity },
+        OpKind::AttnScoresCached {
+            h,
+            d,
+            capacity,
+            kv,
+        },
         &[q, k_cache, position],
         &[scores],
-        "s[h, j] = q[h] . k_cache[h, j] / sqrt(D) for j <= pos; -inf for the empty slots after it",
+        "s[h, j] = q[h] . k_cache[h / (H/KV), j] / sqrt(D) for j <= pos; -inf for the empty slots after it",
     );
     let probs = b.attention_softmax(p, scores, h, 1, capacity, false);
     let mix = b.tensor(
@@ -122,10 +237,10 @@ fn cached_attention(
     );
     b.op(
         &format!("{p}.attn.mix"),
-        OpKind::AttnMixCached { h, d, capacity },
+        OpKind::AttnMixCached { h, d, capacity, kv },
         &[probs, v_cache, position],
         &[mix],
-        "mix[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h, j, d]",
+        "mix[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h / (H/KV), j, d]",
     );
     mix
 }

@@ -4,7 +4,7 @@
 
 use super::probe::Ablations;
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
-use crate::model::Config;
+use crate::model::{Arch, Config};
 
 use Dim::*;
 use Role::*;
@@ -14,20 +14,28 @@ use Role::*;
 pub(super) type AttentionCore<'a> = &'a dyn Fn(&mut Builder, &str, TensorId) -> TensorId;
 
 impl Graph {
-    /// Builds the GPT-2 graph for `seq_len` tokens. `seq_len` must be in 1..=n_positions (the
-    /// model loader and CLI check this and report it; here it is a programming error).
-    pub fn gpt2(config: &Config, seq_len: usize) -> Graph {
-        Graph::gpt2_ablated(config, seq_len, &Ablations::default())
+    /// Builds the forward pass of the config's architecture (GPT-2 or the Llama family) for
+    /// `seq_len` tokens. `seq_len` must be in 1..=n_positions (the model loader and CLI check
+    /// this and report it; here it is a programming error).
+    pub fn forward(config: &Config, seq_len: usize) -> Graph {
+        Graph::forward_ablated(config, seq_len, &Ablations::default())
     }
 
-    /// [`Graph::gpt2`] with `ablations` applied where their units' outputs are made (checked
+    /// [`Graph::forward`] with `ablations` applied where their units' outputs are made (checked
     /// against the model by the caller).
-    pub fn gpt2_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
+    pub fn forward_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
         assert!(
             (1..=config.n_positions).contains(&seq_len),
             "sequence length {seq_len} outside 1..={}",
             config.n_positions
         );
+        match &config.arch {
+            Arch::Gpt2 => Graph::gpt2_ablated(config, seq_len, ablations),
+            Arch::Llama(llama) => Graph::llama_ablated(config, llama, seq_len, ablations),
+        }
+    }
+
+    fn gpt2_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
         let mut b = Builder {
             ablations: ablations.clone(),
             ..Builder::default()
@@ -86,7 +94,7 @@ fn causal_attention(
     );
     b.op(
         &format!("{p}.attn.scores"),
-        OpKind::AttnScores { t, h, d },
+        OpKind::AttnScores { t, h, d, kv: h },
         &[q, k],
         &[scores],
         "s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) where j <= i; -inf where j > i (causal mask)",
@@ -100,7 +108,7 @@ fn causal_attention(
     );
     b.op(
         &format!("{p}.attn.mix"),
-        OpKind::AttnMix { t, h, d },
+        OpKind::AttnMix { t, h, d, kv: h },
         &[probs, v],
         &[mix],
         "mix[i, h*D + d] = sum_j p[h, i, j] v[h, j, d]: each head's weighted sum of values",

@@ -4,8 +4,10 @@
 
 mod decode;
 mod gpt2;
+mod llama;
 pub mod probe;
 
+use crate::model::arch::Rope;
 use crate::model::Config;
 
 /// Index of a tensor in [`Graph::tensors`].
@@ -93,12 +95,24 @@ pub enum OpKind {
     Embed { t: usize, c: usize },
     /// y = (x - mean) * rstd * w + b per row; also writes mean and rstd.
     LayerNorm { rows: usize, c: usize, eps: f32 },
-    /// y[r, n] = b[n] + sum_k x[r, k] w[k, n] (GPT-2's Conv1D layout: w is [in, out]).
-    Linear { rows: usize, k: usize, n: usize },
+    /// y[r, n] = b[n] + sum_k x[r, k] w[k, n] (GPT-2's Conv1D layout: w is [in, out]); without
+    /// `bias`, no b (the Llama family's projections mostly have none).
+    Linear {
+        rows: usize,
+        k: usize,
+        n: usize,
+        bias: bool,
+    },
     /// qkv [T, 3C] -> q, k, v [H, T, D].
     SplitHeads { t: usize, h: usize, d: usize },
-    /// s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) for j <= i, -inf above the diagonal.
-    AttnScores { t: usize, h: usize, d: usize },
+    /// s[h, i, j] = q[h, i] . k[h / (h / kv), j] / sqrt(D) for j <= i, -inf above the diagonal:
+    /// `kv` key heads, each shared by h / kv query heads (kv = h for GPT-2).
+    AttnScores {
+        t: usize,
+        h: usize,
+        d: usize,
+        kv: usize,
+    },
     /// p[r, j] = exp(x[r, j] - max_r) / sum_r; with `causal`, row r only sees columns
     /// j <= r mod cols. Also writes max_r and sum_r.
     Softmax {
@@ -106,8 +120,29 @@ pub enum OpKind {
         cols: usize,
         causal: bool,
     },
-    /// y[i, h*D + d] = sum_j p[h, i, j] v[h, j, d] (heads merged back into channels).
-    AttnMix { t: usize, h: usize, d: usize },
+    /// y[i, h*D + d] = sum_j p[h, i, j] v[h / (h / kv), j, d] (heads merged back into channels).
+    AttnMix {
+        t: usize,
+        h: usize,
+        d: usize,
+        kv: usize,
+    },
+    /// x[t, c] = embed_tokens[id[t], c]: the Llama family's embedding, with no position table.
+    EmbedTokens { t: usize, c: usize },
+    /// y = x / sqrt(mean(x^2) + eps) * w per row; also writes 1 / sqrt(mean(x^2) + eps).
+    RmsNorm { rows: usize, c: usize, eps: f32 },
+    /// x [t, heads * d] -> y [heads, t, d], each head's channel pairs (i, i + d/2) turned by
+    /// the angle t * inv_freq[i].
+    Rope {
+        t: usize,
+        heads: usize,
+        d: usize,
+        rope: Rope,
+    },
+    /// x [t, h * d] -> y [h, t, d]: heads cut out of channels (the values, which are not turned).
+    Heads { t: usize, h: usize, d: usize },
+    /// y = silu(gate) * up, silu(x) = x / (1 + exp(-x)): the gated MLP's activation.
+    SwiGlu { n: usize },
     /// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), GPT-2's tanh approximation.
     Gelu { n: usize },
     /// y = a + b, the residual stream.
@@ -119,10 +154,29 @@ pub enum OpKind {
     /// Decode: qkv [1, 3C] -> q [H, 1, D]; k and v written into row `pos` of the caches
     /// [H, capacity, D].
     KvAppend { h: usize, d: usize, capacity: usize },
-    /// Decode: s[h, j] = q[h] . k_cache[h, j] / sqrt(D) for j <= pos, -inf after.
-    AttnScoresCached { h: usize, d: usize, capacity: usize },
-    /// Decode: y[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h, j, d].
-    AttnMixCached { h: usize, d: usize, capacity: usize },
+    /// Decode, Llama family: q_proj [1, H*D] -> q [H, 1, D] turned by the position; k_proj and
+    /// v_proj [1, KV*D] written into row `pos` of the caches [KV, capacity, D], the key turned.
+    RopeAppend {
+        h: usize,
+        kv: usize,
+        d: usize,
+        capacity: usize,
+        rope: Rope,
+    },
+    /// Decode: s[h, j] = q[h] . k_cache[h / (H/KV), j] / sqrt(D) for j <= pos, -inf after.
+    AttnScoresCached {
+        h: usize,
+        d: usize,
+        capacity: usize,
+        kv: usize,
+    },
+    /// Decode: y[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h / (H/KV), j, d].
+    AttnMixCached {
+        h: usize,
+        d: usize,
+        capacity: usize,
+        kv: usize,
+    },
     /// Decode: the next token from one row of logits, greedy or sampled with temperature, top-k
     /// and top-p, drawn with a uniform number hashed from the seed and the position.
     Sample { v: usize },
@@ -182,6 +236,7 @@ impl OpKind {
             OpKind::Logits { .. } => "logits",
             OpKind::EmbedAt { .. } => "embed_at",
             OpKind::KvAppend { .. } => "kv_append",
+            OpKind::RopeAppend { .. } => "rope_append",
             OpKind::AttnScoresCached { .. } => "attn_scores_cached",
             OpKind::AttnMixCached { .. } => "attn_mix_cached",
             OpKind::Sample { .. } => "sample",
@@ -194,6 +249,11 @@ impl OpKind {
             OpKind::Cosine { .. } => "cosine",
             OpKind::Pca { .. } => "pca",
             OpKind::Project { .. } => "project",
+            OpKind::EmbedTokens { .. } => "embed_tokens",
+            OpKind::RmsNorm { .. } => "rmsnorm",
+            OpKind::Rope { .. } => "rope",
+            OpKind::Heads { .. } => "heads",
+            OpKind::SwiGlu { .. } => "swiglu",
         }
     }
 
@@ -203,20 +263,21 @@ impl OpKind {
         match *self {
             OpKind::Embed { t, c } => f(t * c),
             OpKind::LayerNorm { rows, c, .. } => f(rows * c * 8),
-            OpKind::Linear { rows, k, n } => 2 * f(rows) * f(k) * f(n),
+            OpKind::Linear { rows, k, n, .. } => 2 * f(rows) * f(k) * f(n),
             OpKind::SplitHeads { .. } => 0,
             // Only the causal half (plus the diagonal) is computed.
-            OpKind::AttnScores { t, h, d } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
+            OpKind::AttnScores { t, h, d, .. } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
             OpKind::Softmax { rows, cols, .. } => f(rows * cols * 4),
-            OpKind::AttnMix { t, h, d } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
+            OpKind::AttnMix { t, h, d, .. } => 2 * f(h) * f(d) * f(t * (t + 1) / 2),
             OpKind::Gelu { n } => f(n * 12),
             OpKind::Add { n } => f(n),
             OpKind::Logits { t, c, v } => 2 * f(t) * f(c) * f(v),
             OpKind::EmbedAt { c } => f(c),
             OpKind::KvAppend { .. } => 0,
             // Decode ops are counted at a full cache, their most expensive step.
-            OpKind::AttnScoresCached { h, d, capacity }
-            | OpKind::AttnMixCached { h, d, capacity } => 2 * f(h * d * capacity),
+            OpKind::AttnScoresCached { h, d, capacity, .. }
+            | OpKind::AttnMixCached { h, d, capacity, .. } => 2 * f(h * d * capacity),
+            OpKind::RopeAppend { h, kv, d, .. } => f((h + kv) * d * 3),
             OpKind::Sample { v } => f(v * 4),
             OpKind::Ablate {
                 rows, len, mean, ..
@@ -234,6 +295,12 @@ impl OpKind {
                 iterations,
             } => 2 * f(n * n * c + k * iterations * n * n + k * n * c),
             OpKind::Project { rows, c, k } => 2 * f(rows * c * k),
+            OpKind::EmbedTokens { t, .. } => f(t),
+            OpKind::RmsNorm { rows, c, .. } => f(rows * c * 4),
+            // A cosine, a sine and two multiply-adds per pair.
+            OpKind::Rope { t, heads, d, .. } => f(t * heads * d * 6),
+            OpKind::Heads { .. } => 0,
+            OpKind::SwiGlu { n } => f(n * 6),
         }
     }
 
@@ -243,18 +310,25 @@ impl OpKind {
         match *self {
             OpKind::Embed { t, c } => w(t + 3 * t * c),
             OpKind::LayerNorm { rows, c, .. } => w(2 * rows * c + 2 * c + 2 * rows),
-            OpKind::Linear { rows, k, n } => w(rows * k + k * n + n + rows * n),
+            OpKind::Linear { rows, k, n, bias } => {
+                w(rows * k + k * n + if bias { n } else { 0 } + rows * n)
+            }
             OpKind::SplitHeads { t, h, d } => w(2 * 3 * t * h * d),
-            OpKind::AttnScores { t, h, d } => w(2 * h * t * d + h * t * t),
+            OpKind::AttnScores { t, h, d, kv } => w(h * t * d + kv * t * d + h * t * t),
             OpKind::Softmax { rows, cols, .. } => w(2 * rows * cols + 2 * rows),
-            OpKind::AttnMix { t, h, d } => w(h * t * t + 2 * h * t * d),
+            OpKind::AttnMix { t, h, d, kv } => w(h * t * t + kv * t * d + h * t * d),
             OpKind::Gelu { n } => w(2 * n),
             OpKind::Add { n } => w(3 * n),
             OpKind::Logits { t, c, v } => w(t * c + v * c + t * v),
             OpKind::EmbedAt { c } => w(2 + 3 * c),
             OpKind::KvAppend { h, d, .. } => w(1 + 6 * h * d),
-            OpKind::AttnScoresCached { h, d, capacity } => w(1 + h * d + h * capacity * (d + 1)),
-            OpKind::AttnMixCached { h, d, capacity } => w(1 + h * capacity * (d + 1) + h * d),
+            OpKind::RopeAppend { h, kv, d, .. } => w(1 + 2 * (h + 2 * kv) * d),
+            OpKind::AttnScoresCached { h, d, capacity, kv } => {
+                w(1 + h * d + kv * capacity * d + h * capacity)
+            }
+            OpKind::AttnMixCached { h, d, capacity, kv } => {
+                w(1 + h * capacity + kv * capacity * d + h * d)
+            }
             OpKind::Sample { v } => w(v + 7),
             OpKind::Ablate { rows, cols, .. } => w(2 * rows * cols),
             OpKind::TopK { rows, cols, k } => w(rows * cols + 2 * rows * k),
@@ -265,6 +339,12 @@ impl OpKind {
             OpKind::Cosine { rows, c, v } => w(rows * c + v * c + rows * v),
             OpKind::Pca { n, c, k, .. } => w(n * c + c + k * c + k + n * n + k * n),
             OpKind::Project { rows, c, k } => w(rows * c + c + k * c + rows * k),
+            OpKind::EmbedTokens { t, c } => w(t + 2 * t * c),
+            OpKind::RmsNorm { rows, c, .. } => w(2 * rows * c + c + rows),
+            OpKind::Rope { t, heads, d, .. } | OpKind::Heads { t, h: heads, d } => {
+                w(2 * t * heads * d)
+            }
+            OpKind::SwiGlu { n } => w(3 * n),
         }
     }
 }
@@ -324,6 +404,14 @@ impl Graph {
         self.tensors.iter().filter(|t| t.role == Role::Weight)
     }
 
+    /// The output of the final norm: GPT-2's `ln_f`, the Llama family's `norm`.
+    pub fn final_norm(&self) -> &'static str {
+        match self.config.arch {
+            crate::model::Arch::Gpt2 => "ln_f",
+            crate::model::Arch::Llama(_) => "norm",
+        }
+    }
+
     /// The Hugging Face names for tensors of this graph, as `transformers` returns them with
     /// `output_hidden_states` and `output_attentions`: (alias, tensor).
     pub fn hf_aliases(&self) -> Vec<(String, TensorId)> {
@@ -333,7 +421,7 @@ impl Graph {
         for i in 0..=n_layer {
             let source = match i {
                 0 => "embed".to_string(),
-                i if i == n_layer => "ln_f".to_string(),
+                i if i == n_layer => self.final_norm().to_string(),
                 i => format!("h.{}.resid_out", i - 1),
             };
             aliases.push((format!("hidden_states.{i}"), id(&source)));
@@ -461,7 +549,12 @@ impl Builder {
         );
         self.op(
             &format!("{block}.{module}"),
-            OpKind::Linear { rows: t, k, n },
+            OpKind::Linear {
+                rows: t,
+                k,
+                n,
+                bias: true,
+            },
             &[x, w, b],
             &[y],
             formula,

@@ -48,10 +48,10 @@ impl Ablation {
                 config.n_head,
                 config.n_head - 1
             )),
-            Ablation::Neuron { neuron, .. } if neuron >= 4 * config.n_embd => Err(format!(
+            Ablation::Neuron { neuron, .. } if neuron >= config.mlp_width() => Err(format!(
                 "{self}: neuron {neuron} past the MLP's {} neurons (0..={})",
-                4 * config.n_embd,
-                4 * config.n_embd - 1
+                config.mlp_width(),
+                config.mlp_width() - 1
             )),
             _ => Ok(()),
         }
@@ -144,7 +144,7 @@ impl Graph {
     /// The GPT-2 forward pass with ablations and probes. The checks of `probes` against the
     /// model (layers, heads, top-k, target token) are the caller's, as for the sequence length.
     pub fn gpt2_probed(config: &Config, seq_len: usize, probes: &Probes) -> Graph {
-        let mut graph = Graph::gpt2_ablated(config, seq_len, &probes.ablations);
+        let mut graph = Graph::forward_ablated(config, seq_len, &probes.ablations);
         let mut b = Builder {
             tensors: std::mem::take(&mut graph.tensors),
             ops: std::mem::take(&mut graph.ops),
@@ -186,7 +186,8 @@ impl Builder {
     }
 
     /// Applies the ablations of `layer` that act on `tensor` (`h.L.attn.mix` for heads,
-    /// `h.L.mlp.gelu` for neurons, `h.L.mlp.proj` for the whole MLP): one op per unit, each
+    /// `h.L.mlp.gelu`, or the Llama family's `h.L.mlp.act`, for neurons, `h.L.mlp.proj` for the
+    /// whole MLP): one op per unit, each
     /// reading the previous one's output. Returns the tensor the model reads on.
     pub(super) fn ablate(&mut self, x: TensorId, config: &Config, t: usize) -> TensorId {
         let name = self.tensors[x].name.clone();
@@ -200,7 +201,10 @@ impl Builder {
                     (head * d, d)
                 }
                 Ablation::Mlp { layer } if name == format!("h.{layer}.mlp.proj") => (0, cols),
-                Ablation::Neuron { layer, neuron } if name == format!("h.{layer}.mlp.gelu") => {
+                Ablation::Neuron { layer, neuron }
+                    if name == format!("h.{layer}.mlp.gelu")
+                        || name == format!("h.{layer}.mlp.act") =>
+                {
                     (neuron, 1)
                 }
                 _ => continue,
@@ -445,7 +449,7 @@ impl Graph {
                 layer,
                 head: index.get(1)? / d,
             }),
-            "mlp.fc" | "mlp.gelu" => Some(Ablation::Neuron {
+            "mlp.fc" | "mlp.gelu" | "mlp.gate" | "mlp.up" | "mlp.act" => Some(Ablation::Neuron {
                 layer,
                 neuron: *index.get(1)?,
             }),
@@ -570,8 +574,8 @@ mod tests {
             ],
             mean: false,
         };
-        let plain = Graph::gpt2(&config, 4);
-        let graph = Graph::gpt2_ablated(&config, 4, &ablations);
+        let plain = Graph::forward(&config, 4);
+        let graph = Graph::forward_ablated(&config, 4, &ablations);
         assert_eq!(graph.ops.len(), plain.ops.len() + 4);
         // Both heads of layer 1 chain before c_proj, which reads the second one's output.
         let c_proj = &graph.ops[graph.op_index("h.1.attn.c_proj").unwrap()];
@@ -599,7 +603,7 @@ mod tests {
     #[test]
     fn cells_map_to_the_units_that_make_them() {
         let config = Config::gpt2_small();
-        let graph = Graph::gpt2(&config, 4);
+        let graph = Graph::forward(&config, 4);
         let id = |n| graph.tensor_id(n).unwrap();
         let head = |layer, head| Some(Ablation::Head { layer, head });
         assert_eq!(graph.unit_at(id("h.2.attn.probs"), &[7, 1, 0]), head(2, 7));

@@ -1,9 +1,13 @@
-//! Models in the Hugging Face GPT-2 layout: `config.json` plus `model.safetensors`.
+//! Models in the Hugging Face layouts of GPT-2 and the Llama family: `config.json` plus
+//! `model.safetensors` (or shards listed in `model.safetensors.index.json`).
 
+pub mod arch;
 mod config;
 pub(crate) mod header;
+mod shards;
 pub(crate) mod weights;
 
+pub use arch::Arch;
 pub use config::Config;
 pub use weights::{Model, Progress, Weights};
 
@@ -15,7 +19,7 @@ use thiserror::Error;
 pub enum LoadError {
     #[error("{file}: cannot read: {message}")]
     Io { file: String, message: String },
-    #[error("{file}: not valid JSON for a GPT-2 config: {message}")]
+    #[error("{file}: not valid JSON for a model config: {message}")]
     Config { file: String, message: String },
     #[error("{file}: field `{field}`: expected {expected}")]
     ConfigField {
@@ -25,15 +29,14 @@ pub enum LoadError {
     },
     #[error("{file}: not a valid safetensors file: {message}")]
     Safetensors { file: String, message: String },
-    #[error("{file}: tensor `{tensor}` is missing (also looked for `transformer.{tensor}`)")]
+    #[error("{file}: tensor `{tensor}` is missing (also looked for `transformer.{tensor}` and `model.{tensor}`)")]
     MissingTensor { file: String, tensor: String },
-    #[error(
-        "{file}: tensor `{tensor}` has dtype {found}, expected F32 (the only dtype glassbox reads)"
-    )]
+    #[error("{file}: tensor `{tensor}` has dtype {found}, expected {expected}")]
     DType {
         file: String,
         tensor: String,
         found: String,
+        expected: &'static str,
     },
     #[error("{file}: tensor `{tensor}` has shape {found:?}, expected {expected:?} from {config}")]
     Shape {
@@ -50,8 +53,10 @@ pub enum LoadError {
         index: usize,
         value: f32,
     },
-    #[error("{file}: tensor `lm_head.weight` differs from `wte.weight`: glassbox computes GPT-2's output head, which is tied to the token embedding")]
-    UntiedHead { file: String },
+    #[error("{file}: tensor `lm_head.weight` differs from `{embedding}`, but the config ties the output head to the token embedding")]
+    UntiedHead { file: String, embedding: String },
+    #[error("{file}: {message}")]
+    Index { file: String, message: String },
     #[error("token id {id} at position {position} is outside the vocabulary (vocab_size = {vocab_size})")]
     TokenOutOfVocab {
         id: u32,

@@ -35,7 +35,7 @@ pub struct Model {
 /// Names of the weight tensors a GPT-2 model needs, with their shapes: those of a one-token
 /// graph, since weights do not depend on the sequence length.
 fn expected_weights(config: &Config) -> Vec<(String, Vec<usize>)> {
-    Graph::gpt2(config, 1)
+    Graph::forward(config, 1)
         .weights()
         .map(|t| (t.name.clone(), t.shape.clone()))
         .collect()
@@ -55,7 +55,8 @@ impl Model {
         !self.weights.tensors.is_empty()
     }
 
-    /// Reads `config.json` and `model.safetensors` from a folder.
+    /// Reads `config.json` and `model.safetensors` (or the shards `model.safetensors.index.json`
+    /// lists) from a folder.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(dir: &std::path::Path) -> Result<Model, LoadError> {
         Model::load_dir_with(dir, &mut |_, _, _| {})
@@ -79,9 +80,24 @@ impl Model {
             message: e.to_string(),
         })?;
         let config = Config::from_json(&config_path, &config_text)?;
-        let weights_path = dir.join("model.safetensors").display().to_string();
-        let bytes = read("model.safetensors")?;
-        Model::from_safetensors_with(config, &config_path, &weights_path, &bytes, progress)
+        let single = dir.join("model.safetensors");
+        let index = dir.join(super::shards::INDEX);
+        let files = if !single.exists() && index.exists() {
+            let text = read(super::shards::INDEX)?;
+            super::shards::shard_files(&index.display().to_string(), &text)?
+        } else {
+            vec!["model.safetensors".to_string()]
+        };
+        let mut sources = Vec::new();
+        for name in files {
+            let bytes = read(&name)?;
+            sources.push((dir.join(&name).display().to_string(), bytes));
+        }
+        let sources: Vec<(String, &[u8])> = sources
+            .iter()
+            .map(|(file, bytes)| (file.clone(), bytes.as_slice()))
+            .collect();
+        Model::from_files_with(config, &config_path, &sources, progress)
     }
 
     /// Takes the weights the config asks for out of safetensors bytes, checking each one's
@@ -93,56 +109,83 @@ impl Model {
         file: &str,
         bytes: &[u8],
     ) -> Result<Model, LoadError> {
-        Model::from_safetensors_with(config, config_file, file, bytes, &mut |_, _, _| {})
+        Model::from_files_with(
+            config,
+            config_file,
+            &[(file.to_string(), bytes)],
+            &mut |_, _, _| {},
+        )
     }
 
-    fn from_safetensors_with(
+    /// The weights out of one or more safetensors files (the shards of one checkpoint), each
+    /// found in whichever file holds it, decoded from F32, F16 or BF16 to f32, and put in the
+    /// graph's layout (the Llama family's [out, in] projections turned to [in, out]).
+    fn from_files_with(
         config: Config,
         config_file: &str,
-        file: &str,
-        bytes: &[u8],
+        files: &[(String, &[u8])],
         progress: Progress,
     ) -> Result<Model, LoadError> {
         config.check(config_file)?;
-        // With the whole file at hand, the header is all there: `None` cannot happen.
-        let spans =
-            read_spans(file, bytes, bytes.len())?.ok_or_else(|| LoadError::Safetensors {
-                file: file.to_string(),
-                message: "the header runs past the end of the file".into(),
-            })?;
-        let mut weights = Weights::default();
+        let mut found: HashMap<String, (usize, TensorSpan)> = HashMap::new();
+        for (index, (file, bytes)) in files.iter().enumerate() {
+            // With the whole file at hand, the header is all there: `None` cannot happen.
+            let spans =
+                read_spans(file, bytes, bytes.len())?.ok_or_else(|| LoadError::Safetensors {
+                    file: file.clone(),
+                    message: "the header runs past the end of the file".into(),
+                })?;
+            found.extend(spans.into_iter().map(|(name, span)| (name, (index, span))));
+        }
+        // Errors name the one file, or the first shard, for a tensor found nowhere.
+        let spans: HashMap<String, TensorSpan> = found
+            .iter()
+            .map(|(name, (_, span))| (name.clone(), span.clone()))
+            .collect();
         let expected = expected_weights(&config);
         let total: u64 = expected
             .iter()
             .map(|(_, shape)| 4 * shape.iter().product::<usize>() as u64)
             .sum();
+        let mut weights = Weights::default();
         let mut done = 0;
         for (name, shape) in expected {
-            let span = weight_span(&spans, file, config_file, &name, &shape)?;
+            let transposed = stored_transposed(&config, &name);
+            let file_shape = file_shape(&shape, transposed);
+            let span = weight_span(&spans, &files[0].0, config_file, &name, &file_shape)?;
+            let (file, bytes) = &files[stored_in(&found, &name)];
             let data = &bytes[span.begin..span.end];
-            check_finite(file, &name, 0, data)?;
-            let values = data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let mut values = decode(file, &name, span.dtype, data)?;
+            if transposed {
+                values = transpose(&values, file_shape[0], file_shape[1]);
+            }
             weights.insert(&name, values);
-            done += data.len() as u64;
+            done += 4 * shape.iter().product::<usize>() as u64;
             progress("decoding the weights", done, total);
         }
-        check_tied_head(&spans, bytes, file, &weights)?;
+        if config.llama().is_none_or(|l| l.tied) {
+            let embedding = embedding_name(&config);
+            check_tied_head(&found, files, &weights, embedding)?;
+        }
         Ok(Model { config, weights })
     }
 
-    /// The weights as safetensors bytes in the Hugging Face GPT-2 layout (what `load_dir` reads).
+    /// The weights as safetensors bytes in the Hugging Face layout of the architecture (what
+    /// `load_dir` reads); F32.
     pub fn to_safetensors(&self) -> Result<Vec<u8>, safetensors::SafeTensorError> {
-        let tensors: Vec<(String, Vec<usize>, &[f32])> = expected_weights(&self.config)
+        let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = expected_weights(&self.config)
             .into_iter()
             .map(|(name, shape)| {
                 let values = self
                     .weights
                     .get(&name)
                     .expect("a model holds all its weights");
-                (name, shape, values)
+                if stored_transposed(&self.config, &name) {
+                    let file = file_shape(&shape, true);
+                    (name, file, transpose(values, shape[0], shape[1]))
+                } else {
+                    (name, shape, values.to_vec())
+                }
             })
             .collect();
         let views = tensors
@@ -168,7 +211,9 @@ impl Model {
             let len = shape.iter().product();
             let values = if name.ends_with("ln_1.weight")
                 || name.ends_with("ln_2.weight")
+                || name.ends_with("layernorm.weight")
                 || name == "ln_f.weight"
+                || name == "norm.weight"
             {
                 (0..len).map(|_| 1.0 + 0.2 * rng.symmetric()).collect()
             } else if shape.len() == 1 {
@@ -182,9 +227,10 @@ impl Model {
     }
 }
 
-/// Where weight `name` lies in a file (under its own name, or the `transformer.` one that
-/// `save_pretrained` writes), checked to be F32 of `shape` (which `config_file` asks for). The
-/// loader and the GPU stream check weights through it alike.
+/// Where weight `name` lies in a file (under its own name, or the `transformer.` or `model.`
+/// prefixed one that `save_pretrained` writes for GPT-2 and the Llama family), checked to be
+/// F32, F16 or BF16 of `shape` (which `config_file` asks for). The loader and the GPU stream
+/// check weights through it alike.
 pub(crate) fn weight_span<'s>(
     spans: &'s HashMap<String, TensorSpan>,
     file: &str,
@@ -192,18 +238,18 @@ pub(crate) fn weight_span<'s>(
     name: &str,
     shape: &[usize],
 ) -> Result<&'s TensorSpan, LoadError> {
-    let span = spans
-        .get(name)
-        .or_else(|| spans.get(&format!("transformer.{name}")))
+    let span = stored_name(spans, name)
+        .and_then(|stored| spans.get(&stored))
         .ok_or_else(|| LoadError::MissingTensor {
             file: file.to_string(),
             tensor: name.to_string(),
         })?;
-    if span.dtype != Dtype::F32 {
+    if ![Dtype::F32, Dtype::F16, Dtype::BF16].contains(&span.dtype) {
         return Err(LoadError::DType {
             file: file.to_string(),
             tensor: name.to_string(),
             found: format!("{:?}", span.dtype),
+            expected: "F32, F16 or BF16",
         });
     }
     if span.shape != shape {
@@ -216,6 +262,84 @@ pub(crate) fn weight_span<'s>(
         });
     }
     Ok(span)
+}
+
+/// The name a weight is stored under in a file: its own, or with a prefix.
+fn stored_name<T>(spans: &HashMap<String, T>, name: &str) -> Option<String> {
+    [
+        name.to_string(),
+        format!("transformer.{name}"),
+        format!("model.{name}"),
+    ]
+    .into_iter()
+    .find(|n| spans.contains_key(n))
+}
+
+/// Which of the files holds weight `name` (found by [`weight_span`] first).
+fn stored_in(found: &HashMap<String, (usize, TensorSpan)>, name: &str) -> usize {
+    let stored = stored_name(found, name).expect("the span was found");
+    found[&stored].0
+}
+
+/// Whether the file stores weight `name` transposed from the graph's [in, out] layout: the Llama
+/// family's projections are `nn.Linear`, [out, in].
+pub(crate) fn stored_transposed(config: &Config, name: &str) -> bool {
+    config.llama().is_some() && name.ends_with("_proj.weight")
+}
+
+/// The token embedding, which a tied output head reuses.
+pub(crate) fn embedding_name(config: &Config) -> &'static str {
+    match config.llama() {
+        Some(_) => "embed_tokens.weight",
+        None => "wte.weight",
+    }
+}
+
+fn file_shape(shape: &[usize], transposed: bool) -> Vec<usize> {
+    if transposed {
+        shape.iter().rev().copied().collect()
+    } else {
+        shape.to_vec()
+    }
+}
+
+/// `values` [rows, cols] as [cols, rows].
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Little-endian F32, F16 or BF16 `bytes` of `tensor` as f32 (exactly: both halves widen
+/// without rounding), refusing a value that is not finite.
+fn decode(file: &str, tensor: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, LoadError> {
+    let values: Vec<f32> = match dtype {
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        _ => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    };
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(LoadError::NonFinite {
+            file: file.to_string(),
+            tensor: tensor.to_string(),
+            index,
+            value: values[index],
+        }),
+        None => Ok(values),
+    }
 }
 
 /// Refuses little-endian f32 `bytes` of `tensor` holding a NaN or an infinity (`first` is the
@@ -241,30 +365,34 @@ pub(crate) fn check_finite(
     }
 }
 
-/// GPT-2's output head is `wte` itself. Files written by `save_pretrained` may carry a copy as
-/// `lm_head.weight`; a head that differs from `wte` would give logits glassbox does not compute.
+/// A tied output head is the token embedding itself. Files written by `save_pretrained` may
+/// carry a copy as `lm_head.weight`; a head that differs from the embedding would give logits
+/// glassbox does not compute.
 fn check_tied_head(
-    spans: &HashMap<String, TensorSpan>,
-    bytes: &[u8],
-    file: &str,
+    found: &HashMap<String, (usize, TensorSpan)>,
+    files: &[(String, &[u8])],
     weights: &Weights,
+    embedding: &str,
 ) -> Result<(), LoadError> {
-    let Some(head) = spans.get("lm_head.weight") else {
+    let Some((index, head)) = found.get("lm_head.weight") else {
         return Ok(());
     };
-    let data = &bytes[head.begin..head.end];
-    let wte = weights.get("wte.weight").expect("wte was loaded");
-    let same = head.dtype == Dtype::F32
-        && data.len() == wte.len() * 4
-        && data
-            .chunks_exact(4)
-            .zip(wte)
-            .all(|(b, &w)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) == w);
+    let (file, bytes) = &files[*index];
+    let wte = weights.get(embedding).expect("the embedding was loaded");
+    let same = [Dtype::F32, Dtype::F16, Dtype::BF16].contains(&head.dtype)
+        && decode(
+            file,
+            "lm_head.weight",
+            head.dtype,
+            &bytes[head.begin..head.end],
+        )
+        .is_ok_and(|values| values == wte);
     if same {
         Ok(())
     } else {
         Err(LoadError::UntiedHead {
-            file: file.to_string(),
+            file: file.clone(),
+            embedding: embedding.to_string(),
         })
     }
 }

@@ -4,7 +4,10 @@
 /// The plain name of a tensor, from its graph name; the block it belongs to is said by the
 /// block's bracket, not repeated here. Names this table does not know are shown as they are.
 pub fn plain_name(name: &str) -> String {
-    let local = match name.strip_prefix("h.") {
+    let local = match name
+        .strip_prefix("h.")
+        .or_else(|| name.strip_prefix("layers."))
+    {
         Some(rest) => rest.split_once('.').map_or(rest, |(_, local)| local),
         None => name,
     };
@@ -45,6 +48,30 @@ pub fn plain_name(name: &str) -> String {
         "mlp.c_proj.weight" => "MLP weights (down)",
         "mlp.c_proj.bias" => "MLP bias (down)",
         "mlp.proj" => "MLP output",
+        "embed_tokens.weight" => "token embeddings",
+        "input_layernorm" | "post_attention_layernorm" | "norm" => "RMS norm",
+        "input_layernorm.weight" | "post_attention_layernorm.weight" | "norm.weight" => {
+            "RMS norm scale"
+        }
+        "input_layernorm.rstd" | "post_attention_layernorm.rstd" | "norm.rstd" => "1 / RMS",
+        "self_attn.q_proj.weight" => "Q weights",
+        "self_attn.k_proj.weight" => "K weights",
+        "self_attn.v_proj.weight" => "V weights",
+        "self_attn.q_proj.bias" => "Q biases",
+        "self_attn.k_proj.bias" => "K biases",
+        "self_attn.v_proj.bias" => "V biases",
+        "self_attn.o_proj.weight" => "output projection weights",
+        "self_attn.o_proj.bias" => "output projection bias",
+        "attn.q_proj" => "Q (before rotation)",
+        "attn.k_proj" => "K (before rotation)",
+        "attn.v_proj" => "V",
+        "mlp.gate_proj.weight" => "MLP gate weights",
+        "mlp.up_proj.weight" => "MLP up weights",
+        "mlp.down_proj.weight" => "MLP down weights",
+        "mlp.gate" => "MLP gate",
+        "mlp.up" => "MLP up",
+        "mlp.act" => "silu(gate) * up",
+        "lm_head.weight" => "output head",
         "logits" => "next-token logits",
         "probs" => "next-token probabilities",
         _ => return name.to_string(),

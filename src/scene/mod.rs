@@ -169,7 +169,7 @@ impl Scene {
             .map_err(|e| key_error("prompt", e.to_string()))?;
         crate::model::validate_ids(&model.config, &tokens)
             .map_err(|e| key_error("prompt", e.to_string()))?;
-        let graph = crate::graph::Graph::gpt2(&model.config, tokens.len());
+        let graph = crate::graph::Graph::forward(&model.config, tokens.len());
         let walkthrough_error = |message| SceneError::Walkthrough {
             file: path.to_string(),
             message,

@@ -59,8 +59,8 @@ impl Viewer {
         let graph = self.graph.graph();
         let config = &self.scene.model.config;
         let clean_graph = match graph.decode_capacity {
-            Some(capacity) => Graph::gpt2_decode(config, capacity),
-            None => Graph::gpt2(config, graph.seq_len),
+            Some(capacity) => Graph::decode(config, capacity),
+            None => Graph::forward(config, graph.seq_len),
         };
         let clean = reference(&clean_graph)?;
         let mut values = TensorValues::zeroed(graph);
@@ -111,7 +111,7 @@ impl Viewer {
     /// The same without the ablations: the full pass run again on this device, its last row
     /// of probabilities read back.
     pub async fn next_token_probs_without_ablations(&self) -> Result<Vec<f32>, GpuError> {
-        let graph = Graph::gpt2(&self.scene.model.config, self.ids.len());
+        let graph = Graph::forward(&self.scene.model.config, self.ids.len());
         let probs = crate::why::tensor(&graph, "probs");
         let rows = self
             .why_runner()

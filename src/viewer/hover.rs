@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn a_linear_cell_shows_its_bias_dot_product_and_result() {
         let config = Scene::embedded().model.config;
-        let graph = Graph::gpt2(&config, 6);
+        let graph = Graph::forward(&config, 6);
         let out = graph.tensor_id("h.0.attn.qkv").unwrap();
         let e = explain(&graph, out, &[2, 7], &[0, 1, 2, 0, 1, 2]);
         assert_eq!(e.operands.len(), 1);
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn a_masked_score_says_so() {
         let config = Scene::embedded().model.config;
-        let graph = Graph::gpt2(&config, 6);
+        let graph = Graph::forward(&config, 6);
         let scores = graph.tensor_id("h.0.attn.scores").unwrap();
         let e = explain(&graph, scores, &[1, 2, 4], &[0; 6]);
         assert_eq!(

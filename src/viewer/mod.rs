@@ -152,7 +152,7 @@ impl Viewer {
         let graph = GpuGraph::new(
             &gpu,
             &registry,
-            Graph::gpt2(&scene.model.config, ids.len()),
+            Graph::forward(&scene.model.config, ids.len()),
             &gpu_model,
         )
         .await?;
@@ -232,9 +232,9 @@ impl Viewer {
         let config = &self.scene.model.config;
         let graph = if self.decoding {
             let capacity = generation::cache_capacity(config, seq_len);
-            Graph::gpt2_decode_ablated(config, capacity, &self.ablations)
+            Graph::decode_ablated(config, capacity, &self.ablations)
         } else {
-            Graph::gpt2_ablated(config, seq_len, &self.ablations)
+            Graph::forward_ablated(config, seq_len, &self.ablations)
         };
         self.graph = GpuGraph::new(&self.gpu, &self.registry, graph, &self.gpu_model).await?;
         self.builds += 1;

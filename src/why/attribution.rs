@@ -36,7 +36,7 @@ async fn predicted(
     position: usize,
     ablations: &Ablations,
 ) -> Result<u32, WhyError> {
-    let graph = Graph::gpt2_ablated(config, ids.len(), ablations);
+    let graph = Graph::forward_ablated(config, ids.len(), ablations);
     let logits = runner
         .run(&graph, ids, &[], &[tensor(&graph, "logits")])
         .await?;

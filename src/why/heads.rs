@@ -80,7 +80,7 @@ pub async fn patterns(
 ) -> Result<Vec<Vec<f32>>, WhyError> {
     ablations.check(config).map_err(WhyError::Invalid)?;
     crate::model::validate_ids(config, ids)?;
-    let graph = Graph::gpt2_ablated(config, ids.len(), ablations);
+    let graph = Graph::forward_ablated(config, ids.len(), ablations);
     let tensors: Vec<_> = (0..config.n_layer)
         .map(|l| tensor(&graph, &format!("h.{l}.attn.probs")))
         .collect();

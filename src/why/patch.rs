@@ -211,7 +211,7 @@ pub async fn patch(
             )));
         }
     }
-    let graph = Graph::gpt2_ablated(config, clean_ids.len(), ablations);
+    let graph = Graph::forward_ablated(config, clean_ids.len(), ablations);
     let end = graph.ops.len();
     let pair = (answer, wrong);
     let mut clean = runner.prepare(&graph, clean_ids, &[]).await?;

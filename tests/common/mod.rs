@@ -85,7 +85,7 @@ pub fn gpu_forward(
     model: &Model,
     ids: &[u32],
 ) -> (Graph, TensorValues) {
-    let graph = Graph::gpt2(&model.config, ids.len());
+    let graph = Graph::forward(&model.config, ids.len());
     let gpu_model = pollster::block_on(GpuModel::upload(gpu, model)).unwrap();
     let gpu_graph =
         pollster::block_on(GpuGraph::new(gpu, registry, graph.clone(), &gpu_model)).unwrap();
@@ -109,6 +109,58 @@ pub fn config(
         vocab_size,
         n_positions,
         layer_norm_epsilon: 1e-5,
+        arch: glassbox::model::Arch::Gpt2,
+    }
+}
+
+/// A Llama-family config: `n_head` query heads over `n_kv_head` key/value heads, a gated MLP of
+/// `intermediate` neurons, rotary positions (with llama3 scaling when `scaled`), and biases on
+/// q, k and v when `qkv_bias` (as Qwen2 has them).
+pub struct LlamaShape {
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub n_embd: usize,
+    pub intermediate: usize,
+    pub vocab_size: usize,
+    pub n_positions: usize,
+    pub qkv_bias: bool,
+    pub tied: bool,
+    pub scaled: bool,
+}
+
+pub fn llama_config(shape: LlamaShape) -> Config {
+    use glassbox::model::arch::{Llama, Llama3Scaling, LlamaFamily, Rope};
+    let scaling = shape.scaled.then_some(Llama3Scaling {
+        factor: 8.0,
+        low_freq_factor: 1.0,
+        high_freq_factor: 4.0,
+        original_context: 16,
+    });
+    Config {
+        n_layer: shape.n_layer,
+        n_head: shape.n_head,
+        n_embd: shape.n_embd,
+        vocab_size: shape.vocab_size,
+        n_positions: shape.n_positions,
+        layer_norm_epsilon: 1e-6,
+        arch: glassbox::model::Arch::Llama(Llama {
+            family: if shape.qkv_bias {
+                LlamaFamily::Qwen2
+            } else {
+                LlamaFamily::Llama
+            },
+            n_kv_head: shape.n_kv_head,
+            intermediate: shape.intermediate,
+            rope: Rope {
+                theta: 10000.0,
+                scaling,
+            },
+            qkv_bias: shape.qkv_bias,
+            o_bias: false,
+            mlp_bias: false,
+            tied: shape.tied,
+        }),
     }
 }
 

@@ -170,7 +170,7 @@ async fn sweep(viewer: &Viewer, corrupt: &str, site: Site) -> anyhow::Result<Pat
     let mut answers = Vec::new();
     for prompt in [ids, corrupt.as_slice()] {
         crate::model::validate_ids(config, prompt)?;
-        let graph = crate::graph::Graph::gpt2_ablated(config, prompt.len(), viewer.ablations());
+        let graph = crate::graph::Graph::forward_ablated(config, prompt.len(), viewer.ablations());
         let logits = crate::why::tensor(&graph, "logits");
         let rows = runner.run(&graph, prompt, &[], &[logits]).await?;
         answers.push(predicted(&rows[0]));

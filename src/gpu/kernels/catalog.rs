@@ -18,7 +18,8 @@ macro_rules! builtin {
     };
 }
 
-/// Every built-in compute kernel: the ops' kernels by family and variant, the decode step's, the
+/// Every built-in compute kernel: the ops' kernels by family and variant (GPT-2's, then the
+/// Llama family's), the decode step's, the
 /// "why" tools' (ablation, lens, head scores, attribution, neighbours), the benchmark probes and
 /// the renderer's.
 pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
@@ -41,8 +42,14 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/logits/rows4.wgsl"),
     builtin!("ops/logits/matvec.wgsl"),
     builtin!("ops/logits/subgroup.wgsl"),
+    builtin!("ops/embed_tokens.wgsl"),
+    builtin!("ops/rmsnorm.wgsl"),
+    builtin!("ops/rope.wgsl"),
+    builtin!("ops/heads.wgsl"),
+    builtin!("ops/swiglu.wgsl"),
     builtin!("decode/embed_at.wgsl"),
     builtin!("decode/kv_append.wgsl"),
+    builtin!("decode/rope_append.wgsl"),
     builtin!("decode/attn_scores_cached.wgsl"),
     builtin!("decode/attn_mix_cached.wgsl"),
     builtin!("decode/sample.wgsl"),
@@ -66,6 +73,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
 pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/workgroup_reduce.wgsl"),
     builtin!("shared/subgroup_reduce.wgsl"),
+    builtin!("shared/rope.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.

@@ -98,18 +98,28 @@ families! {
     /// y [rows, n] = x [rows, k] w [k, n] + b.
     "linear" => LinearParams { rows: u32, k: u32, n: u32 }
     "split_heads" => SplitHeadsParams { t: u32, h: u32, d: u32 }
-    "attn_scores" => AttnScoresParams { t: u32, h: u32, d: u32, scale: f32 }
+    /// `kv` key heads, each shared by h / kv query heads.
+    "attn_scores" => AttnScoresParams { t: u32, h: u32, d: u32, scale: f32, kv: u32 }
     /// `rows` rows of one chunk, the first being row `row_offset` of the tensor.
     "softmax" => SoftmaxParams { rows: u32, cols: u32, causal: u32, row_offset: u32 }
-    "attn_mix" => AttnMixParams { t: u32, h: u32, d: u32 }
+    "attn_mix" => AttnMixParams { t: u32, h: u32, d: u32, kv: u32 }
     "gelu" => GeluParams { n: u32 }
     "add" => AddParams { n: u32 }
     /// One (token chunk, vocabulary chunk) pair of the logits.
     "logits" => LogitsParams { t_rows: u32, t_offset: u32, c: u32, vocab: u32, vocab_start: u32, vocab_rows: u32 }
+    /// x[t] = embed_tokens[id[t]], for the ids inside one chunk of the table's rows.
+    "embed_tokens" => EmbedTokensParams { t: u32, c: u32, vocab_start: u32, vocab_rows: u32 }
+    "rmsnorm" => RmsNormParams { rows: u32, c: u32, eps: f32 }
+    /// Rotary positions from `first`; llama3 scaling when `scaled` is 1.
+    "rope" => RopeParams { t: u32, heads: u32, d: u32, first: u32, theta: f32, scaled: u32, factor: f32, low_freq_factor: f32, high_freq_factor: f32, context: f32 }
+    "heads" => HeadsParams { t: u32, h: u32, d: u32 }
+    "swiglu" => SwiGluParams { n: u32 }
     "embed_at" => EmbedAtParams { c: u32, vocab_start: u32, vocab_rows: u32 }
     "kv_append" => KvAppendParams { h: u32, d: u32, capacity: u32 }
-    "attn_scores_cached" => AttnScoresCachedParams { h: u32, d: u32, capacity: u32, scale: f32 }
-    "attn_mix_cached" => AttnMixCachedParams { h: u32, d: u32, capacity: u32 }
+    /// The Llama family's KvAppend: the query and key turned by the position held in a buffer.
+    "rope_append" => RopeAppendParams { h: u32, kv: u32, d: u32, capacity: u32, theta: f32, scaled: u32, factor: f32, low_freq_factor: f32, high_freq_factor: f32, context: f32 }
+    "attn_scores_cached" => AttnScoresCachedParams { h: u32, d: u32, capacity: u32, scale: f32, kv: u32 }
+    "attn_mix_cached" => AttnMixCachedParams { h: u32, d: u32, capacity: u32, kv: u32 }
     "sample" => SampleParams { v: u32 }
     /// Columns start..start+len of [rows, cols] zeroed, or (mean != 0) set to their mean.
     "ablate" => AblateParams { rows: u32, cols: u32, start: u32, len: u32, mean: u32 }
