@@ -10,9 +10,26 @@ use crate::graph::probe::Ablations;
 use crate::graph::Graph;
 use crate::model::{validate_ids, Config, LoadError, Model};
 
-/// How many tokens a sequence may grow to: the model's positions.
+/// The most positions a generation's KV cache holds: long-context models (Llama 3.2 has
+/// 131072 positions, 8.6 GB of cache in f32) would otherwise reserve memory no prompt uses.
+pub const MAX_CACHE_POSITIONS: usize = 4096;
+
+/// How many tokens a sequence may grow to: the model's positions, at most
+/// [`MAX_CACHE_POSITIONS`].
 fn capacity(config: &Config) -> usize {
-    config.n_positions
+    config.n_positions.min(MAX_CACHE_POSITIONS)
+}
+
+/// The prompt's ids are in the vocabulary and fit the cache with room for none or more tokens.
+fn validate_prompt(config: &Config, prompt: &[u32]) -> Result<(), LoadError> {
+    validate_ids(config, prompt)?;
+    if prompt.len() > capacity(config) {
+        return Err(LoadError::PromptOverCache {
+            count: prompt.len(),
+            capacity: capacity(config),
+        });
+    }
+    Ok(())
 }
 
 /// Generates on the GPU with one decode graph whose KV cache holds every position.
@@ -97,7 +114,7 @@ impl<'a> GpuGenerator<'a> {
         sampling: &Sampling,
         mut each: impl FnMut(u32),
     ) -> Result<Vec<u32>, GpuError> {
-        validate_ids(&self.step.graph().config, prompt)?;
+        validate_prompt(&self.step.graph().config, prompt)?;
         self.step.set_sampling(self.gpu, sampling);
         for (position, &id) in prompt.iter().enumerate() {
             self.step(id, position)?;
@@ -143,7 +160,7 @@ pub fn generate_cpu_ablated(
     ablations: &Ablations,
     mut each: impl FnMut(u32),
 ) -> Result<Vec<u32>, LoadError> {
-    validate_ids(&model.config, prompt)?;
+    validate_prompt(&model.config, prompt)?;
     let graph = Graph::decode_ablated(&model.config, capacity(&model.config), ablations);
     let mut run = CpuRun::new(&graph, model, &prompt[..1])?;
     run.sampling = *sampling;

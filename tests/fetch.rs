@@ -358,6 +358,44 @@ fn a_missing_required_file_names_its_url() {
     assert!(error.to_string().contains(&url), "{error}");
 }
 
+/// A checkpoint saved in shards: no model.safetensors, an index naming two shard files.
+#[test]
+fn fetches_a_sharded_checkpoint() {
+    let mut hub = gpt2_hub();
+    let model = hub.files.remove("model.safetensors").unwrap();
+    hub.headers.clear();
+    let (first, second) = model.split_at(model.len() / 2);
+    let names = [
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ];
+    let index = format!(
+        r#"{{"metadata": {{}}, "weight_map": {{"a.weight": "{}", "b.weight": "{}", "c.weight": "{}"}}}}"#,
+        names[0], names[1], names[1]
+    );
+    hub.files.extend([
+        (
+            "model.safetensors.index.json".to_string(),
+            index.into_bytes(),
+        ),
+        (names[0].to_string(), first.to_vec()),
+        (names[1].to_string(), second.to_vec()),
+    ]);
+    let server = Server::start(hub);
+    let cache = Cache::new("shards");
+    let dir = fetch("gpt2", &cache.options(&server.endpoint)).unwrap();
+    assert_eq!(read(&dir.join(names[0])), first);
+    assert_eq!(read(&dir.join(names[1])), second);
+    assert!(!dir.join("model.safetensors").exists());
+    let log = server.log();
+    assert_eq!(gets(&log, names[1]).len(), 1, "each shard fetched once");
+    // Complete, so an unreachable hub falls back to it.
+    assert_eq!(
+        fetch("gpt2", &cache.options(&dead_endpoint())).unwrap(),
+        dir
+    );
+}
+
 #[test]
 fn other_http_errors_give_status_and_url() {
     let mut hub = gpt2_hub();
@@ -414,9 +452,14 @@ fn names_map_to_repo_ids() {
     assert_eq!(repo_id("gpt2-xl").unwrap(), "openai-community/gpt2-xl");
     assert_eq!(repo_id("distilgpt2").unwrap(), "distilbert/distilgpt2");
     assert_eq!(repo_id("someone/tiny-gpt2").unwrap(), "someone/tiny-gpt2");
+    assert_eq!(
+        repo_id("smollm2-135m").unwrap(),
+        "HuggingFaceTB/SmolLM2-135M"
+    );
+    assert_eq!(repo_id("llama-3.2-1b").unwrap(), "meta-llama/Llama-3.2-1B");
     let error = repo_id("gpt3").unwrap_err().to_string();
     assert!(
-        error.contains("gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2"),
+        error.contains("gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, smollm2-135m, qwen2.5-0.5b, tinyllama-1.1b-chat, llama-3.2-1b"),
         "{error}"
     );
     for bad in ["a/b/c", "/gpt2", "owner/..", "owner/"] {

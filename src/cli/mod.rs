@@ -93,15 +93,13 @@ enum Backend {
     Cpu,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum TokenizerName {
-    /// GPT-2's byte-level BPE (r50k_base).
-    Gpt2,
-}
-
-fn tokenize(tokenizer: TokenizerName, text: &str, decode: bool) -> Result<()> {
-    let TokenizerName::Gpt2 = tokenizer;
-    let tokenizer = crate::scene::Tokenizer::Gpt2;
+fn tokenize(tokenizer: &str, text: &str, decode: bool) -> Result<()> {
+    let tokenizer = match tokenizer {
+        "gpt2" => crate::scene::Tokenizer::Gpt2,
+        path => crate::scene::Tokenizer::Json(crate::scene::hf_tokenizer::HfTokenizer::load(
+            std::path::Path::new(path),
+        )?),
+    };
     if decode {
         let ids = crate::scene::Tokenizer::Ids.encode(text)?;
         println!("{}", serde_json::to_string(&tokenizer.try_decode(&ids)?)?);
@@ -158,8 +156,10 @@ enum Command {
     },
     /// Print the token ids of a text (or, with --decode, the text of comma-separated ids).
     Tokenize {
-        #[arg(long, value_enum, default_value = "gpt2")]
-        tokenizer: TokenizerName,
+        /// "gpt2" (GPT-2's byte-level BPE, built in), or a model folder holding tokenizer.json
+        /// (or the file itself).
+        #[arg(long, default_value = "gpt2")]
+        tokenizer: String,
         #[arg(long)]
         text: String,
         #[arg(long)]
@@ -170,16 +170,19 @@ enum Command {
     /// Draw the model from the GPU buffers into a PNG (for slides and papers), or film it with
     /// --video.
     Render(Box<render::RenderArgs>),
-    /// Measure every kernel and the whole forward pass on both backends.
     /// Download GPT-2 weights from the Hugging Face hub into its cache (resuming a broken
     /// download) and print the folder to open with --model.
     Fetch(fetch::FetchArgs),
     #[command(flatten)]
     Why(why::WhyCommand),
+    /// Measure every kernel and the whole forward pass on both backends.
     Bench {
-        /// Model folder; without it, a GPT-2-small-shaped model with random weights.
-        #[arg(long)]
+        /// Model folder; without it, a model of --shape with random weights.
+        #[arg(long, conflicts_with = "shape")]
         model: Option<PathBuf>,
+        /// Without --model: the shape of the random-weight model measured.
+        #[arg(long, value_enum, default_value = "gpt2-small")]
+        shape: BenchShape,
         /// Tokens in the benchmarked forward pass.
         #[arg(long, default_value_t = 64)]
         seq_len: usize,
@@ -281,7 +284,7 @@ pub fn run() -> Result<ExitCode> {
             tokenizer,
             text,
             decode,
-        } => tokenize(tokenizer, &text, decode).map(|()| ExitCode::SUCCESS),
+        } => tokenize(&tokenizer, &text, decode).map(|()| ExitCode::SUCCESS),
         Command::Forward {
             model,
             ids,
@@ -321,6 +324,7 @@ pub fn run() -> Result<ExitCode> {
         }
         Command::Bench {
             model,
+            shape,
             seq_len,
             reps,
             json,
@@ -329,7 +333,7 @@ pub fn run() -> Result<ExitCode> {
         } => {
             let model = match model {
                 Some(dir) => load_model(&dir)?,
-                None => Model::random(crate::model::Config::gpt2_small(), 0),
+                None => Model::random(shape.config(), 0),
             };
             let report = pollster::block_on(bench::run(
                 &model,
@@ -346,6 +350,26 @@ pub fn run() -> Result<ExitCode> {
                 print!("{}", report.table());
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Model shapes `bench` measures with random weights, no download needed.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BenchShape {
+    /// GPT-2 small: 12 layers, 768 channels, 12 heads, vocabulary 50257.
+    Gpt2Small,
+    /// SmolLM2-135M (Llama): 30 layers, 576 channels, 9 query heads over 3 key/value heads,
+    /// 1536 MLP neurons, vocabulary 49152.
+    #[value(name = "smollm2-135m")]
+    Smollm2_135m,
+}
+
+impl BenchShape {
+    fn config(self) -> crate::model::Config {
+        match self {
+            BenchShape::Gpt2Small => crate::model::Config::gpt2_small(),
+            BenchShape::Smollm2_135m => crate::model::Config::smollm2_135m(),
         }
     }
 }

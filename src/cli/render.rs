@@ -127,12 +127,7 @@ pub fn parse_size(size: &str) -> Result<(u32, u32)> {
 pub fn load_scene(scene: Option<&Path>, model: Option<&Path>) -> Result<Scene> {
     Ok(match (scene, model) {
         (Some(dir), _) => Scene::load(dir)?,
-        (None, Some(dir)) => {
-            let name = dir
-                .file_name()
-                .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-            Scene::from_model(&name, super::load_model(dir)?)
-        }
+        (None, Some(dir)) => Scene::from_model_dir(dir, super::load_model(dir)?)?,
         (None, None) => Scene::embedded(),
     })
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::http::Client;
-use super::{io_error, FetchError, FILES};
+use super::{io_error, FetchError};
 
 /// Where the hub cache lives: the first variable set, and the folder below it, in this order.
 const ROOTS: [(&str, &str); 5] = [
@@ -39,10 +39,8 @@ pub(super) fn snapshot_of(repo_dir: &Path, revision: &str) -> Option<PathBuf> {
         .map(|commit| commit.trim().to_string())
         .unwrap_or_else(|_| revision.to_string());
     let dir = repo_dir.join("snapshots").join(name);
-    let mut required = FILES.iter().filter(|(_, required)| *required);
-    required
-        .all(|(file, _)| dir.join(file).is_file())
-        .then_some(dir)
+    let complete = dir.join("config.json").is_file() && super::has_weights(&dir);
+    complete.then_some(dir)
 }
 
 /// Records that `revision` (a branch or tag, possibly with slashes) now means `commit`.

@@ -1,4 +1,4 @@
-//! Downloads a GPT-2 checkpoint from the Hugging Face hub into the hub's own cache layout, so a
+//! Downloads a checkpoint (GPT-2 or the Llama family, one file or sharded) from the Hugging Face hub into the hub's own cache layout, so a
 //! model fetched here and one fetched with `huggingface-cli` land in, and are found in, the same place:
 //!
 //! - `{cache}/models--{owner}--{name}/refs/{revision}` holds the commit the revision pointed at;
@@ -16,12 +16,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Short names accepted besides "owner/name" repo ids.
-pub const KNOWN_MODELS: [(&str, &str); 5] = [
+pub const KNOWN_MODELS: [(&str, &str); 9] = [
     ("gpt2", "openai-community/gpt2"),
     ("gpt2-medium", "openai-community/gpt2-medium"),
     ("gpt2-large", "openai-community/gpt2-large"),
     ("gpt2-xl", "openai-community/gpt2-xl"),
     ("distilgpt2", "distilbert/distilgpt2"),
+    ("smollm2-135m", "HuggingFaceTB/SmolLM2-135M"),
+    ("qwen2.5-0.5b", "Qwen/Qwen2.5-0.5B"),
+    ("tinyllama-1.1b-chat", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"),
+    ("llama-3.2-1b", "meta-llama/Llama-3.2-1B"),
 ];
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -161,6 +165,50 @@ fn is_segment(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Downloads `model.safetensors.index.json` and every shard it names into `snapshot`. Without an
+/// index the checkpoint has no weights: `missing` (model.safetensors' 404) is the error.
+fn fetch_shards(
+    client: &http::Client,
+    snapshot: &Path,
+    quiet: bool,
+    missing: FetchError,
+) -> Result<(), FetchError> {
+    let index = snapshot.join(crate::model::shards::INDEX);
+    if !index.is_file() {
+        match cache::download(client, crate::model::shards::INDEX, &index, quiet) {
+            Err(FetchError::NotFound { .. }) => return Err(missing),
+            result => result?,
+        }
+    }
+    for shard in shards_of(&index)? {
+        let target = snapshot.join(&shard);
+        if !target.is_file() {
+            cache::download(client, &shard, &target, quiet)?;
+        }
+    }
+    Ok(())
+}
+
+/// The shard files an index names (checked to be plain file names beside it).
+fn shards_of(index: &Path) -> Result<Vec<String>, FetchError> {
+    let text = fs::read(index).map_err(io_error(index))?;
+    crate::model::shards::shard_files(&index.display().to_string(), &text).map_err(|e| {
+        FetchError::BadResponse {
+            url: index.display().to_string(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Whether `dir` holds a checkpoint's weights: model.safetensors, or an index and all its shards.
+pub(super) fn has_weights(dir: &Path) -> bool {
+    if dir.join("model.safetensors").is_file() {
+        return true;
+    }
+    shards_of(&dir.join(crate::model::shards::INDEX))
+        .is_ok_and(|shards| shards.iter().all(|shard| dir.join(shard).is_file()))
+}
+
 /// Downloads `name` (a short name or "owner/name") and returns the snapshot folder holding
 /// `config.json` and `model.safetensors`. Files already in the snapshot are not fetched again,
 /// and an interrupted download resumes from its `.incomplete` file. When the endpoint cannot be
@@ -214,6 +262,10 @@ pub fn fetch(name: &str, options: &FetchOptions) -> Result<PathBuf, FetchError> 
             continue;
         }
         match cache::download(&client, file, &target, options.quiet) {
+            // A checkpoint too large for one file comes as shards listed by an index.
+            Err(not_found @ FetchError::NotFound { .. }) if file == "model.safetensors" => {
+                fetch_shards(&client, &snapshot, options.quiet, not_found)?
+            }
             Err(FetchError::NotFound { .. }) if !required => {
                 // Remember the 404 so later fetches of this commit don't ask again.
                 fs::create_dir_all(&missing_dir).map_err(io_error(&missing_dir))?;

@@ -4,7 +4,7 @@
 pub mod arch;
 mod config;
 pub(crate) mod header;
-mod shards;
+pub(crate) mod shards;
 pub(crate) mod weights;
 
 pub use arch::Arch;
@@ -67,6 +67,10 @@ pub enum LoadError {
     TooManyTokens { count: usize, n_positions: usize },
     #[error("no tokens given: at least one token id is needed")]
     NoTokens,
+    #[error(
+        "{count} prompt tokens given, but generation keeps at most {capacity} in its KV cache"
+    )]
+    PromptOverCache { count: usize, capacity: usize },
 }
 
 /// Checks token ids against the model before anything runs on them.

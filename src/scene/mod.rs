@@ -1,6 +1,8 @@
 //! Scenes: `scenes/NAME/scene.toml` names a model, a tokenizer, a default prompt and named camera
 //! positions. The `sort` scene is built into the binary, so glassbox opens with no download.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod hf_tokenizer;
 mod tokenizer;
 pub mod walkthrough;
 
@@ -258,6 +260,21 @@ impl Scene {
             cameras: BTreeMap::new(),
             walkthrough: Walkthrough::default(),
         }
+    }
+
+    /// [`Scene::from_model`] for the model in `dir`, with the folder's own `tokenizer.json`
+    /// when it has one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_model_dir(dir: &std::path::Path, model: Model) -> Result<Scene, TokenizerError> {
+        let name = dir
+            .file_name()
+            .map_or("model".into(), |n| n.to_string_lossy().into_owned());
+        let mut scene = Scene::from_model(&name, model);
+        if dir.join(hf_tokenizer::TOKENIZER_FILE).is_file() {
+            scene.tokenizer = Tokenizer::Json(hf_tokenizer::HfTokenizer::load(dir)?);
+            scene.prompt = "The quick brown fox".to_string();
+        }
+        Ok(scene)
     }
 
     /// Reads `DIR/scene.toml` and the model it names.

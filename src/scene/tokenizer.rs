@@ -13,6 +13,10 @@ pub enum Tokenizer {
     Ids,
     /// GPT-2's byte-level BPE (`r50k_base`), built in: no download.
     Gpt2,
+    /// A model's own `tokenizer.json` (found beside its weights; not written in scene files).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(skip)]
+    Json(super::hf_tokenizer::HfTokenizer),
 }
 
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -28,6 +32,8 @@ pub enum TokenizerError {
         u32::MAX
     )]
     NotAnId { found: String },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
     #[error("token id {id} at position {position} is outside the tokenizer's vocabulary of {vocab_size} tokens")]
     OutOfVocabulary {
         id: u32,
@@ -70,6 +76,18 @@ impl Tokenizer {
                 })
                 .collect(),
             Tokenizer::Gpt2 => Ok(tiktoken_rs::r50k_base_singleton().encode_ordinary(text)),
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => json.encode(text),
+        }
+    }
+
+    /// The ids of a piece of text on its own: [`Tokenizer::encode`] without the special tokens
+    /// a `tokenizer.json` puts before a prompt.
+    pub fn encode_piece(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => json.encode_plain(text),
+            _ => self.encode(text),
         }
     }
 
@@ -79,6 +97,8 @@ impl Tokenizer {
             Tokenizer::Chars { alphabet } => Some(alphabet.chars().count()),
             Tokenizer::Ids => None,
             Tokenizer::Gpt2 => Some(GPT2_VOCAB_SIZE),
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => Some(json.vocab_size()),
         }
     }
 
@@ -110,6 +130,8 @@ impl Tokenizer {
             }
             Tokenizer::Chars { .. } => ids.iter().map(|&id| self.decode_one(id)).collect(),
             Tokenizer::Ids => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => json.decode(ids),
         }
     }
 
@@ -123,6 +145,8 @@ impl Tokenizer {
                 .map_or_else(|| format!("#{id}"), String::from),
             Tokenizer::Ids => id.to_string(),
             Tokenizer::Gpt2 => self.decode(&[id]),
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => json.decode(&[id]),
         }
     }
 }
@@ -133,6 +157,10 @@ impl Tokenizer {
 pub struct TextStream<'a> {
     tokenizer: &'a Tokenizer,
     pending: Vec<u8>,
+    /// For a `tokenizer.json`: every id so far, and how many bytes of their text were given
+    /// out (its decoder may join tokens, so text is taken from the decoding of them all).
+    ids: Vec<u32>,
+    shown: usize,
     /// Between tokens for tokenizers whose tokens are not text (the ids of the sorter).
     separator: &'static str,
     first: bool,
@@ -148,6 +176,8 @@ impl<'a> TextStream<'a> {
         TextStream {
             tokenizer,
             pending: Vec::new(),
+            ids: Vec::new(),
+            shown: 0,
             separator,
             first: true,
         }
@@ -169,13 +199,36 @@ impl<'a> TextStream<'a> {
                 let done: Vec<u8> = self.pending.drain(..valid).collect();
                 String::from_utf8_lossy(&done).into_owned()
             }
+            #[cfg(not(target_arch = "wasm32"))]
+            Tokenizer::Json(json) => {
+                self.ids.push(id);
+                let text = json.decode(&self.ids);
+                // A byte-fallback or byte-level token may end inside a character: wait for the
+                // rest rather than print U+FFFD.
+                if text.ends_with('\u{FFFD}') {
+                    return String::new();
+                }
+                self.take_new(text)
+            }
             _ => format!("{separator}{}", self.tokenizer.decode_one(id)),
         }
     }
 
     /// Whatever is still waiting at the end, as U+FFFD.
     pub fn finish(&mut self) -> String {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Tokenizer::Json(json) = self.tokenizer {
+            let text = json.decode(&self.ids);
+            return self.take_new(text);
+        }
         String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned()
+    }
+
+    /// The part of the decoded `text` not given out yet.
+    fn take_new(&mut self, text: String) -> String {
+        let new = text.get(self.shown..).unwrap_or_default().to_string();
+        self.shown = self.shown.max(text.len());
+        new
     }
 }
 

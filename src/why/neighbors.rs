@@ -42,7 +42,7 @@ pub fn parse_terms(
             crate::scene::Tokenizer::Gpt2 => format!(" {word}"),
             _ => word.to_string(),
         };
-        let ids = tokenizer.encode(&piece).map_err(|e| e.to_string())?;
+        let ids = tokenizer.encode_piece(&piece).map_err(|e| e.to_string())?;
         match ids.as_slice() {
             [id] => terms.push((sign, *id)),
             _ => {

@@ -111,10 +111,10 @@ impl UiState {
             Ok(Err(e)) => return self.open_error = Some(e.to_string()),
             Err(_) => return self.open_error = Some("the loading thread panicked".to_string()),
         };
-        let name = dir
-            .file_name()
-            .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-        let scene = Scene::from_model(&name, model);
+        let scene = match Scene::from_model_dir(&dir, model) {
+            Ok(scene) => scene,
+            Err(e) => return self.open_error = Some(e.to_string()),
+        };
         let prompt = scene.prompt.clone();
         let ids = match scene.tokenizer.encode(&prompt) {
             Ok(ids) => ids,

@@ -1,0 +1,97 @@
+//! A model's own `tokenizer.json`, Hugging Face's format, read with Hugging Face's `tokenizers`
+//! crate: byte-level BPE as GPT-2, Llama 3 and Qwen2 use it, and SentencePiece-style BPE with
+//! byte fallback as Llama 2 and TinyLlama use it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::TokenizerError;
+
+/// The file name checkpoints carry their tokenizer under.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// A loaded `tokenizer.json`; two are equal when they were read from the same file.
+#[derive(Clone)]
+pub struct HfTokenizer {
+    file: PathBuf,
+    inner: Arc<tokenizers::Tokenizer>,
+}
+
+impl std::fmt::Debug for HfTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HfTokenizer({})", self.file.display())
+    }
+}
+
+impl PartialEq for HfTokenizer {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file
+    }
+}
+
+impl HfTokenizer {
+    /// Reads `path`: a `tokenizer.json` file, or a model folder holding one.
+    pub fn load(path: &Path) -> Result<HfTokenizer, TokenizerError> {
+        let file = if path.is_dir() {
+            path.join(TOKENIZER_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let bad = |message: String| TokenizerError::File {
+            file: file.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let inner = tokenizers::Tokenizer::from_bytes(&bytes)
+            .map_err(|e| bad(format!("not a tokenizer.json that `tokenizers` reads: {e}")))?;
+        Ok(HfTokenizer {
+            file,
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The ids `tokenizer(text)` gives in transformers: special tokens added where the file's
+    /// post-processor adds them (Llama's `<s>` or `<|begin_of_text|>` first; none for Qwen2).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        self.encode_with(text, true)
+    }
+
+    /// The ids of `text` alone, no special tokens added.
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        self.encode_with(text, false)
+    }
+
+    fn encode_with(&self, text: &str, special: bool) -> Result<Vec<u32>, TokenizerError> {
+        let encoding = self
+            .inner
+            .encode(text, special)
+            .map_err(|e| TokenizerError::File {
+                file: self.file.display().to_string(),
+                message: format!("cannot encode {text:?}: {e}"),
+            })?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// Tokens in the vocabulary, added tokens included.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The text of `ids` as the file's decoder makes it, special tokens shown. An id outside
+    /// the vocabulary is shown as `#ID` where it stands.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let mut text = String::new();
+        for run in ids.chunk_by(|a, b| self.known(*a) == self.known(*b)) {
+            if self.known(run[0]) {
+                text += &self.inner.decode(run, false).unwrap_or_default();
+            } else {
+                text.extend(run.iter().map(|id| format!("#{id}")));
+            }
+        }
+        text
+    }
+
+    fn known(&self, id: u32) -> bool {
+        self.inner.id_to_token(id).is_some()
+    }
+}
