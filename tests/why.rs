@@ -300,38 +300,43 @@ fn patching_recovers_exactly_where_the_prompts_differ() {
     let mut corrupt = clean.clone();
     corrupt[6] = (corrupt[6] + 1) % model.config.vocab_size as u32;
     let (answer, wrong) = (75, 47);
-    let mut reports = Vec::new();
-    for (backend, runner) in runners(&model, &gpu) {
-        let report = pollster::block_on(why::patch::patch(
-            &runner,
-            &model.config,
-            (&clean, &corrupt),
-            (answer, wrong),
-            Site::Resid,
-            &Ablations::default(),
-        ))
-        .unwrap();
-        // Layer 0 at position 6 makes the corrupted run the clean one: 100% back; anywhere
-        // else at layer 0 the prompts agree, so nothing changes.
-        for (t, &r) in report.layers[0].recovery.iter().enumerate() {
-            let want = if t == 6 { 1.0 } else { 0.0 };
-            assert!((r - want).abs() <= 1e-3, "{backend} position {t}: {r}");
+    for site in [Site::Resid, Site::Attn, Site::Mlp] {
+        let mut reports = Vec::new();
+        for (backend, runner) in runners(&model, &gpu) {
+            let report = pollster::block_on(why::patch::patch(
+                &runner,
+                &model.config,
+                (&clean, &corrupt),
+                (answer, wrong),
+                site,
+                &Ablations::default(),
+            ))
+            .unwrap();
+            // Layer 0 at position 6 makes the corrupted run the clean one: 100% back; anywhere
+            // else at layer 0 the prompts agree, so nothing changes.
+            if site == Site::Resid {
+                for (t, &r) in report.layers[0].recovery.iter().enumerate() {
+                    let want = if t == 6 { 1.0 } else { 0.0 };
+                    assert!((r - want).abs() <= 1e-3, "{backend} position {t}: {r}");
+                }
+            }
+            // Before position 6 causal attention cannot see the change at any layer, whatever
+            // was patched before (each patch is undone before the next).
+            for row in &report.layers {
+                assert!(
+                    row.recovery[..6].iter().all(|r| r.abs() <= 1e-3),
+                    "{backend} {site:?}: {row:?}"
+                );
+            }
+            reports.push(report);
         }
-        // Before position 6 causal attention cannot see the change at any layer.
-        for row in &report.layers {
+        for (g, c) in reports[0].layers.iter().zip(&reports[1].layers) {
+            let diff = compare(&g.logit_diff, &c.logit_diff);
             assert!(
-                row.recovery[..6].iter().all(|r| r.abs() <= 1e-3),
-                "{backend}: {row:?}"
+                diff.passes(),
+                "{site:?}: patched logit differences, gpu vs cpu: {diff:?}"
             );
         }
-        reports.push(report);
-    }
-    for (g, c) in reports[0].layers.iter().zip(&reports[1].layers) {
-        let diff = compare(&g.logit_diff, &c.logit_diff);
-        assert!(
-            diff.passes(),
-            "patched logit differences, gpu vs cpu: {diff:?}"
-        );
     }
 }
 

@@ -323,6 +323,19 @@ impl Builder {
         eps: f32,
     ) -> TensorId {
         let w = self.tensor(weight, &[c], &[Channel], Weight);
+        self.rmsnorm_with(name, x, w, t, c, eps)
+    }
+
+    /// RMSNorm named `name` with the gain tensor `w` already in the graph.
+    pub(super) fn rmsnorm_with(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        w: TensorId,
+        t: usize,
+        c: usize,
+        eps: f32,
+    ) -> TensorId {
         let y = self.tensor(name, &[t, c], &[Token, Channel], Activation);
         let rstd = self.tensor(&format!("{name}.rstd"), &[t], &[Token], Aggregate);
         self.op(

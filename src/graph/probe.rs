@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
-use crate::model::Config;
+use crate::model::{Arch, Config};
 
 use Dim::*;
 use Role::*;
@@ -170,7 +170,7 @@ impl Graph {
         let n_layer = self.config.n_layer;
         let name = match layer {
             0 => "embed".to_string(),
-            l if l == n_layer => "ln_f".to_string(),
+            l if l == n_layer => self.final_norm().to_string(),
             l => format!("h.{}.resid_out", l - 1),
         };
         self.tensor_id(&name).expect("forward graph tensor")
@@ -235,15 +235,41 @@ impl Builder {
         current
     }
 
-    /// The logit lens: every hidden state through the final layer norm and the tied
-    /// unembedding, its softmax, and the top `k` tokens per position.
+    /// `hidden` [t, C] through the model's final norm again (its weights shared), as `name`:
+    /// GPT-2's layer norm `ln_f`, or the Llama family's RMSNorm `norm`.
+    fn final_norm_of(
+        &mut self,
+        config: &Config,
+        name: &str,
+        hidden: TensorId,
+        t: usize,
+    ) -> TensorId {
+        let (c, eps) = (config.n_embd, config.layer_norm_epsilon);
+        match config.arch {
+            Arch::Gpt2 => {
+                let weights = [self.existing("ln_f.weight"), self.existing("ln_f.bias")];
+                self.layernorm_with(name, hidden, weights, t, c, eps)
+            }
+            Arch::Llama(_) => {
+                let weight = self.existing("norm.weight");
+                self.rmsnorm_with(name, hidden, weight, t, c, eps)
+            }
+        }
+    }
+
+    /// The output head's weight [vocab, C]: the token embedding when tied.
+    fn head_weight(&self, config: &Config) -> TensorId {
+        match &config.arch {
+            Arch::Llama(llama) if !llama.tied => self.existing("lm_head.weight"),
+            _ => self.existing(crate::model::embedding_name(config)),
+        }
+    }
+
+    /// The logit lens: every hidden state through the final norm and the output head, its
+    /// softmax, and the top `k` tokens per position.
     fn lens(&mut self, config: &Config, t: usize, k: usize) {
         let (c, v, n_layer) = (config.n_embd, config.vocab_size, config.n_layer);
-        let (gain, bias, wte) = (
-            self.existing("ln_f.weight"),
-            self.existing("ln_f.bias"),
-            self.existing("wte.weight"),
-        );
+        let wte = self.head_weight(config);
         for layer in 0..=n_layer {
             let p = format!("lens.{layer}");
             let probs = if layer == n_layer {
@@ -254,14 +280,7 @@ impl Builder {
                     0 => self.existing("embed"),
                     l => self.existing(&format!("h.{}.resid_out", l - 1)),
                 };
-                let ln = self.layernorm_with(
-                    &format!("{p}.ln"),
-                    hidden,
-                    [gain, bias],
-                    t,
-                    c,
-                    config.layer_norm_epsilon,
-                );
+                let ln = self.final_norm_of(config, &format!("{p}.ln"), hidden, t);
                 let logits =
                     self.tensor(&format!("{p}.logits"), &[t, v], &[Token, Vocab], Activation);
                 self.op(
@@ -269,7 +288,7 @@ impl Builder {
                     OpKind::Logits { t, c, v },
                     &[ln, wte],
                     &[logits],
-                    "lens logits[t, v] = ln_f(hidden[t]) . wte[v]: what the residual stream would predict if the model stopped here",
+                    "lens logits[t, v] = final_norm(hidden[t]) . head[v]: what the residual stream would predict if the model stopped here",
                 );
                 let probs =
                     self.tensor(&format!("{p}.probs"), &[t, v], &[Token, Vocab], Activation);
@@ -404,12 +423,14 @@ impl Builder {
 
 impl Graph {
     /// Nearest neighbours in the token embedding: the cosine of each of `rows` query vectors
-    /// (the `query` input, [rows, C]) with every row of `wte`, and the `k` most similar tokens.
+    /// (the `query` input, [rows, C]) with every row of the token embedding (`wte`, or the Llama
+    /// family's `embed_tokens`), and the `k` most similar tokens.
     pub fn neighbors(config: &Config, rows: usize, k: usize) -> Graph {
         let mut b = Builder::default();
         let (c, v) = (config.n_embd, config.vocab_size);
         let query = b.tensor("query", &[rows, c], &[Token, Channel], Input);
-        let wte = b.tensor("wte.weight", &[v, c], &[Vocab, Channel], Weight);
+        let embedding = crate::model::embedding_name(config);
+        let wte = b.tensor(embedding, &[v, c], &[Vocab, Channel], Weight);
         let cosine = b.tensor("neighbors.cosine", &[rows, v], &[Token, Vocab], Activation);
         b.op(
             "neighbors.cosine",

@@ -9,6 +9,7 @@ pub(crate) mod weights;
 
 pub use arch::Arch;
 pub use config::Config;
+pub(crate) use weights::embedding_name;
 pub use weights::{Model, Progress, Weights};
 
 use thiserror::Error;

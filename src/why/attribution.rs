@@ -53,6 +53,11 @@ pub async fn attribute(
     position: Option<usize>,
     ablations: &Ablations,
 ) -> Result<AttributionReport, WhyError> {
+    if config.llama().is_some() {
+        return Err(WhyError::Invalid(
+            "direct logit attribution is computed through GPT-2's final layer norm; for the Llama family's RMSNorm it is not built yet".to_string(),
+        ));
+    }
     ablations.check(config).map_err(WhyError::Invalid)?;
     crate::model::validate_ids(config, ids)?;
     let position = position.unwrap_or(ids.len() - 1);

@@ -89,7 +89,7 @@ pub async fn embedding(
     let lens = Graph::gpt2_probed(config, ids.len(), &probes);
     let normed: Vec<_> = (0..=config.n_layer)
         .map(|l| match l == config.n_layer {
-            true => tensor(&lens, "ln_f"),
+            true => tensor(&lens, lens.final_norm()),
             false => tensor(&lens, &format!("lens.{l}.ln")),
         })
         .collect();

@@ -64,10 +64,11 @@ pub fn parse_terms(
 pub fn query_vector(model: &Model, terms: &[(i32, u32)]) -> Result<Vec<f32>, WhyError> {
     let config = &model.config;
     let c = config.n_embd;
+    let name = crate::model::embedding_name(config);
     let wte = model
         .weights
-        .get("wte.weight")
-        .ok_or(WhyError::Invalid("the model has no wte.weight".to_string()))?;
+        .get(name)
+        .ok_or_else(|| WhyError::Invalid(format!("the model has no {name}")))?;
     let mut vector = vec![0.0f32; c];
     for &(sign, id) in terms {
         if id as usize >= config.vocab_size {

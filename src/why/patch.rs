@@ -86,7 +86,11 @@ fn patch_at(graph: &Graph, site: Site, layer: usize, column: usize) -> Patch {
         Site::Resid => graph.hidden_state(layer),
         Site::Attn => tensor(graph, &format!("h.{layer}.attn.proj")),
         Site::Mlp => input_of(graph, &format!("h.{layer}.resid_out"), 1),
-        Site::Head => input_of(graph, &format!("h.{layer}.attn.c_proj"), 0),
+        // The input of the op writing `attn.proj` (GPT-2's `c_proj`, the Llama family's `o_proj`).
+        Site::Head => {
+            let proj = producer(graph, tensor(graph, &format!("h.{layer}.attn.proj")));
+            graph.ops[proj].inputs[0]
+        }
     };
     let ranges = match site {
         Site::Head => (0..t)
@@ -244,6 +248,10 @@ pub async fn patch(
             row.recovery
                 .push((diff - corrupt_diff) / (clean_diff - corrupt_diff));
         }
+        // The next layer's patches re-run only from their own (later) op: undo this layer's
+        // last patch first, so that it does not stay in the corrupted run.
+        let producer = patch_at(&graph, site, layer, 0).producer;
+        runner.run_range(&mut corrupt, producer..end);
         layers.push(row);
     }
     Ok(PatchReport {
