@@ -102,7 +102,7 @@ pub fn unflatten(shape: &[usize], mut element: usize) -> Vec<usize> {
     index
 }
 
-fn highlight(
+pub(super) fn highlight(
     tensor: TensorId,
     head: Option<usize>,
     row: Option<usize>,
@@ -169,7 +169,7 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             e.detail = format!("a statistic of row {r} of the input");
             e.highlights = vec![highlight(ins[0], None, Some(r), None)];
         }
-        (OpKind::Linear { k, .. }, &[r, n]) => {
+        (OpKind::Linear { k, bias: true, .. }, &[r, n]) => {
             e.detail = format!("dot product of row {r} of the input and column {n} of the weights ({k} terms), plus bias {n}");
             e.operands = vec![operand("bias", ins[2], n)];
             e.equation = format!("{{0}} + dot(x[{r}], W[:, {n}]) = {{=}}");
@@ -177,6 +177,16 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
                 highlight(ins[0], None, Some(r), None),
                 highlight(ins[1], None, None, Some(n)),
                 highlight(ins[2], None, None, Some(n)),
+            ];
+        }
+        (OpKind::Linear { k, bias: false, .. }, &[r, n]) => {
+            e.detail = format!(
+                "dot product of row {r} of the input and column {n} of the weights ({k} terms)"
+            );
+            e.equation = format!("dot(x[{r}], W[:, {n}]) = {{=}}");
+            e.highlights = vec![
+                highlight(ins[0], None, Some(r), None),
+                highlight(ins[1], None, None, Some(n)),
             ];
         }
         (OpKind::SplitHeads { h, d, .. }, &[head, t, ch]) => {
@@ -190,20 +200,26 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             e.equation = format!("qkv[{t}, {col}] = {{0}}");
             e.highlights = vec![highlight(ins[0], None, Some(t), Some(col))];
         }
-        (OpKind::AttnScores { .. }, &[head, i, j]) => {
-            e.detail = if j > i {
-                format!("masked: token {i} may not look at the later token {j}")
-            } else {
-                format!("head {head}: how well query {i} matches key {j}")
+        (OpKind::AttnScores { h, kv, .. }, &[head, i, j]) => {
+            // Grouped-query attention: h / kv query heads share each key head.
+            let key_head = head / (h / kv);
+            e.detail = match (j > i, key_head == head) {
+                (true, _) => format!("masked: token {i} may not look at the later token {j}"),
+                (false, true) => format!("head {head}: how well query {i} matches key {j}"),
+                (false, false) => format!(
+                    "head {head}: how well query {i} matches key {j} of key head {key_head}, shared by query heads {}..={}",
+                    key_head * (h / kv),
+                    (key_head + 1) * (h / kv) - 1
+                ),
             };
             e.highlights = vec![
                 highlight(ins[0], Some(head), Some(i), None),
-                highlight(ins[1], Some(head), Some(j), None),
+                highlight(ins[1], Some(key_head), Some(j), None),
             ];
             e.equation = if j > i {
                 "−∞ (masked)".into()
             } else {
-                format!("dot(q[{head}, {i}], k[{head}, {j}]) / √D = {{=}}")
+                format!("dot(q[{head}, {i}], k[{key_head}, {j}]) / √D = {{=}}")
             };
         }
         (OpKind::Softmax { cols, .. }, idx) if op.outputs[0] == id => {
@@ -221,16 +237,17 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             e.equation = "exp({0} − {1}) / {2} = {=}".into();
             e.highlights = vec![highlight(ins[0], head, Some(idx[idx.len() - 2]), None)];
         }
-        (OpKind::AttnMix { d, .. }, &[i, col]) => {
+        (OpKind::AttnMix { d, h, kv, .. }, &[i, col]) => {
             let (head, ch) = (col / d, col % d);
+            let value_head = head / (h / kv);
             e.detail = format!(
-                "head {head}: token {i}'s attention weights times channel {ch} of every value"
+                "head {head}: token {i}'s attention weights times channel {ch} of every value of value head {value_head}"
             );
             e.highlights = vec![
                 highlight(ins[0], Some(head), Some(i), None),
-                highlight(ins[1], Some(head), None, Some(ch)),
+                highlight(ins[1], Some(value_head), None, Some(ch)),
             ];
-            e.equation = format!("Σj probs[{head}, {i}, j] × v[{head}, j, {ch}] = {{=}}");
+            e.equation = format!("Σj probs[{head}, {i}, j] × v[{value_head}, j, {ch}] = {{=}}");
         }
         (OpKind::Gelu { .. }, idx) => {
             let element = flatten(&graph.tensors[id].shape, idx);
@@ -251,12 +268,12 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
             ];
             e.equation = format!("dot(ln_f[{t}], wte[{v}]) = {{=}}");
         }
-        _ => {}
+        (kind, index) => super::hover_llama::explain(graph, op, kind, (id, index), ids, &mut e),
     }
     e
 }
 
-fn flatten(shape: &[usize], index: &[usize]) -> usize {
+pub(super) fn flatten(shape: &[usize], index: &[usize]) -> usize {
     shape.iter().zip(index).fold(0, |acc, (&n, &i)| acc * n + i)
 }
 

@@ -7,6 +7,7 @@ mod difference;
 pub mod fill;
 mod generation;
 pub mod hover;
+mod hover_llama;
 mod legend;
 pub mod narrative;
 mod restore;
