@@ -15,14 +15,19 @@ use glassbox::values::compare::compare;
 /// GPU's decode graph (caches included) must match the CPU's, and the logits must match row t
 /// of a full CPU forward pass over the first t + 1 tokens.
 fn assert_decode_matches(config: Config, steps: usize, options: &GpuOptions) {
+    assert_model_decode_matches(&Model::random(config, 3), steps, options);
+}
+
+/// [`assert_decode_matches`] on a given model.
+fn assert_model_decode_matches(model: &Model, steps: usize, options: &GpuOptions) {
+    let config = model.config.clone();
     let (gpu, registry) = common::gpu(options);
-    let model = Model::random(config.clone(), 3);
     let ids = common::ids(steps, config.vocab_size, 5);
     let capacity = steps + 2;
     let graph = Graph::decode(&config, capacity);
-    let weights = pollster::block_on(GpuModel::upload(&gpu, &model)).unwrap();
+    let weights = pollster::block_on(GpuModel::upload(&gpu, model)).unwrap();
     let step = pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &weights)).unwrap();
-    let mut cpu = CpuRun::new(&graph, &model, &ids[..1]).unwrap();
+    let mut cpu = CpuRun::new(&graph, model, &ids[..1]).unwrap();
     let logits = graph.tensor_id("logits").unwrap();
     for (position, &id) in ids.iter().enumerate() {
         step.set_token(&gpu, id, position).unwrap();
@@ -42,7 +47,7 @@ fn assert_decode_matches(config: Config, steps: usize, options: &GpuOptions) {
             );
         }
         let full_graph = Graph::forward(&config, position + 1);
-        let full = glassbox::cpu::forward(&full_graph, &model, &ids[..=position]).unwrap();
+        let full = glassbox::cpu::forward(&full_graph, model, &ids[..=position]).unwrap();
         let full_logits = full.get(full_graph.tensor_id("logits").unwrap());
         let vocab = config.vocab_size;
         let diff = compare(values.get(logits), &full_logits[position * vocab..]);
@@ -116,6 +121,16 @@ fn llama_decode_matches_cpu_and_full_recompute() {
         ..Default::default()
     };
     assert_decode_matches(llama((1, 2, 1, 64), 40, false, false), 5, &split);
+}
+
+/// The transformers reference models: llama_odd (F16, head_dim 10, one key/value head, llama3
+/// scaling, 19 steps past its original context of 8) and mistral_sharded (two shards).
+#[test]
+fn decode_reference_checkpoints() {
+    for (case, steps) in [("llama_odd", 19), ("mistral_sharded", 9), ("tiny_qwen2", 7)] {
+        let model = Model::load_dir(&common::oracle_dir(case)).unwrap();
+        assert_model_decode_matches(&model, steps, &GpuOptions::default());
+    }
 }
 
 /// One layer of SmolLM2-135M's shape: 9 query heads over 3 key/value heads, vocabulary 49152.

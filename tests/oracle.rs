@@ -8,7 +8,14 @@ use glassbox::model::Model;
 use glassbox::values::compare::compare;
 use glassbox::values::TensorValues;
 
-const CASES: [&str; 4] = ["tiny_2l", "tiny_prefixed", "tiny_llama", "tiny_qwen2"];
+const CASES: [&str; 6] = [
+    "tiny_2l",
+    "tiny_prefixed",
+    "tiny_llama",
+    "tiny_qwen2",
+    "llama_odd",
+    "mistral_sharded",
+];
 
 fn ids_of(case: &str) -> Vec<u32> {
     let expected = common::read_expected(&common::oracle_dir(case).join("expected.safetensors"));

@@ -50,21 +50,22 @@ def write(name, model, dtype, ids, **save):
     folder = OUT / name
     if folder.exists():
         shutil.rmtree(folder)
-    model = model.to(dtype)
-    model.save_pretrained(folder, **save)
-    model = model.to(torch.float32).eval()
+    model = model.eval()
     with torch.no_grad():
+        # Parameters only: converting the whole model would round the rotary frequencies
+        # (a buffer) too, which transformers keeps in float32.
+        for parameter in model.parameters():
+            parameter.copy_(parameter.to(dtype).to(torch.float32))
         out = model(torch.tensor(ids)[None], output_hidden_states=True, output_attentions=True)
     tensors = {"input_ids": torch.tensor(ids, dtype=torch.int32).numpy(), "logits": out.logits[0].numpy()}
     for i, hidden in enumerate(out.hidden_states):
         tensors[f"hidden_states.{i}"] = hidden[0].contiguous().numpy()
     for layer, attention in enumerate(out.attentions):
         tensors[f"attentions.{layer}"] = attention[0].contiguous().numpy()
+    model.to(dtype).save_pretrained(folder, **save)
     save_file(tensors, folder / "expected.safetensors")
-    for extra in ["generation_config.json"]:
-        (folder / extra).unlink(missing_ok=True)
-    files = sorted(p.name for p in folder.iterdir())
-    print(name, files)
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    print(name, sorted(p.name for p in folder.iterdir()))
 
 
 def main():
@@ -115,7 +116,7 @@ def main():
     model = MistralForCausalLM(mistral)
     randomize(model, 2)
     ids = [(i * 13 + 5) % mistral.vocab_size for i in range(11)]
-    write("mistral_sharded", model, torch.float32, ids, max_shard_size="20KB")
+    write("mistral_sharded", model, torch.float32, ids, max_shard_size="150KB")
 
 
 if __name__ == "__main__":
