@@ -23,6 +23,9 @@ $glassbox render --view embedding --prompt CBABBCABBB --size 1600x900 --out docs
 $glassbox render --view patching --prompt BCCBCB --corrupt ACCBCB --size 1600x900 --out docs/why_patching.png
 $glassbox render --view attribution --prompt BCCBCB --size 1600x900 --out docs/why_attribution.png
 $glassbox render --chapter why --paragraph 3 --size 1600x900 --out docs/why_chapter.png
+$glassbox render --scene scenes/llama_sort --chapter rotary --paragraph 1 --size 1600x900 --out docs/llama_rotary.png
+$glassbox render --scene scenes/llama_sort --chapter gqa --paragraph 1 --size 1600x900 --out docs/llama_gqa.png
+$glassbox render --scene scenes/llama_sort --size 1600x900 --camera overview --out docs/llama.png
 
 # The window: start the walkthrough, continue to the softmax chapter's second paragraph, hover a
 # cell of the attention probabilities, and take the screen.

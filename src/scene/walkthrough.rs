@@ -254,13 +254,15 @@ impl Walkthrough {
     /// Checks every reference against the graph: ops, tensors and config fields must exist,
     /// and the text must parse. Errors name the chapter and paragraph.
     pub fn validate(&self, graph: &Graph) -> Result<(), String> {
-        const CONFIG_FIELDS: [&str; 6] = [
+        const CONFIG_FIELDS: [&str; 8] = [
             "n_layer",
             "n_head",
             "n_embd",
             "vocab_size",
             "n_positions",
             "head_dim",
+            "n_kv_head",
+            "mlp_width",
         ];
         for chapter in &self.chapters {
             let at = |i: usize| format!("chapter {:?}, paragraph {}", chapter.name, i + 1);

@@ -227,6 +227,8 @@ pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                     "n_embd" => config.n_embd,
                     "vocab_size" => config.vocab_size,
                     "n_positions" => config.n_positions,
+                    "n_kv_head" => config.n_kv_head(),
+                    "mlp_width" => config.mlp_width(),
                     _ => config.head_dim(),
                 }
                 .to_string(),
