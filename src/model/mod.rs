@@ -4,6 +4,7 @@
 pub mod arch;
 mod config;
 pub(crate) mod header;
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod shards;
 pub(crate) mod weights;
 

@@ -159,7 +159,9 @@ pub struct TextStream<'a> {
     pending: Vec<u8>,
     /// For a `tokenizer.json`: every id so far, and how many bytes of their text were given
     /// out (its decoder may join tokens, so text is taken from the decoding of them all).
+    #[cfg(not(target_arch = "wasm32"))]
     ids: Vec<u32>,
+    #[cfg(not(target_arch = "wasm32"))]
     shown: usize,
     /// Between tokens for tokenizers whose tokens are not text (the ids of the sorter).
     separator: &'static str,
@@ -176,7 +178,9 @@ impl<'a> TextStream<'a> {
         TextStream {
             tokenizer,
             pending: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             ids: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             shown: 0,
             separator,
             first: true,
@@ -225,6 +229,7 @@ impl<'a> TextStream<'a> {
     }
 
     /// The part of the decoded `text` not given out yet.
+    #[cfg(not(target_arch = "wasm32"))]
     fn take_new(&mut self, text: String) -> String {
         let new = text.get(self.shown..).unwrap_or_default().to_string();
         self.shown = self.shown.max(text.len());
