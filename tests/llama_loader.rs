@@ -157,37 +157,59 @@ fn llama3_scaling_is_read_and_changes_the_frequencies() {
     assert_eq!(scaled[7], unscaled[7] / 8.0);
 }
 
+/// Half-precision checkpoints of both architectures load, every value widened exactly, and the
+/// model computes from them.
 #[test]
 fn f16_and_bf16_weights_are_widened() {
-    let source = read_tensors(&common::oracle_dir("tiny_llama").join("model.safetensors"));
-    for dtype in [Dtype::F16, Dtype::BF16] {
-        let dir = fresh_dir(&format!("{dtype:?}"), "tiny_llama", |c| c);
-        let narrowed: Tensors = source
-            .iter()
-            .map(|(name, _, shape, data)| {
-                let floats: Vec<f32> = bytemuck::pod_collect_to_vec(data);
-                let bytes: Vec<u8> = floats
-                    .iter()
-                    .flat_map(|&f| match dtype {
-                        Dtype::F16 => half::f16::from_f32(f).to_le_bytes(),
-                        _ => half::bf16::from_f32(f).to_le_bytes(),
+    for case in ["tiny_llama", "tiny_prefixed"] {
+        let source = read_tensors(&common::oracle_dir(case).join("model.safetensors"));
+        for dtype in [Dtype::F16, Dtype::BF16] {
+            let dir = fresh_dir(&format!("{case}-{dtype:?}"), case, |c| c);
+            let narrowed: Tensors = source
+                .iter()
+                .map(|(name, _, shape, data)| {
+                    let floats: Vec<f32> = bytemuck::pod_collect_to_vec(data);
+                    let bytes: Vec<u8> = floats
+                        .iter()
+                        .flat_map(|&f| match dtype {
+                            Dtype::F16 => half::f16::from_f32(f).to_le_bytes(),
+                            _ => half::bf16::from_f32(f).to_le_bytes(),
+                        })
+                        .collect();
+                    (name.clone(), dtype, shape.clone(), bytes)
+                })
+                .collect();
+            write_tensors(&dir.join("model.safetensors"), &narrowed);
+            let model = Model::load_dir(&dir).unwrap();
+            let mut checked = 0;
+            for (name, _, _, data) in &narrowed {
+                let short = name
+                    .trim_start_matches("model.")
+                    .trim_start_matches("transformer.");
+                let Some(stored) = model.weights.get(short) else {
+                    continue;
+                };
+                let widened: Vec<f32> = data
+                    .chunks_exact(2)
+                    .map(|b| match dtype {
+                        Dtype::F16 => half::f16::from_le_bytes([b[0], b[1]]).to_f32(),
+                        _ => half::bf16::from_le_bytes([b[0], b[1]]).to_f32(),
                     })
                     .collect();
-                (name.clone(), dtype, shape.clone(), bytes)
-            })
-            .collect();
-        write_tensors(&dir.join("model.safetensors"), &narrowed);
-        let model = Model::load_dir(&dir).unwrap();
-        let (name, _, _, data) = &narrowed[0];
-        let stored = model
-            .weights
-            .get(name.trim_start_matches("model."))
-            .unwrap_or_else(|| panic!("{dtype:?}: {name}"));
-        let first = match dtype {
-            Dtype::F16 => half::f16::from_le_bytes([data[0], data[1]]).to_f32(),
-            _ => half::bf16::from_le_bytes([data[0], data[1]]).to_f32(),
-        };
-        assert_eq!(stored[0], first, "{dtype:?}: {name}");
+                // Llama projections are stored [out, in] and kept [in, out]: compare as sets.
+                let mut a = stored.to_vec();
+                let mut b = widened;
+                a.sort_by(f32::total_cmp);
+                b.sort_by(f32::total_cmp);
+                assert_eq!(a, b, "{case} {dtype:?}: {name}");
+                checked += 1;
+            }
+            assert!(checked >= 10, "{case} {dtype:?}: {checked} tensors");
+            let graph = Graph::forward(&model.config, 3);
+            let values = glassbox::cpu::forward(&graph, &model, &[1, 2, 3]).unwrap();
+            let logits = values.get(graph.tensor_id("logits").unwrap());
+            assert!(logits.iter().all(|l| l.is_finite()), "{case} {dtype:?}");
+        }
     }
 }
 

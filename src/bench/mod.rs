@@ -174,6 +174,10 @@ pub async fn run(
     gpu_options: &GpuOptions,
 ) -> Result<BenchReport, GpuError> {
     let reps = options.reps.max(1);
+    let started = Instant::now();
+    // One line per stage on stderr, so a slow adapter shows where the time goes.
+    let stage =
+        |what: String| eprintln!("bench [{:6.1} s] {what}", started.elapsed().as_secs_f64());
     let seq_len = options.seq_len.clamp(1, model.config.n_positions);
     let graph = Graph::forward(&model.config, seq_len);
     let ids: Vec<u32> = (0..seq_len)
@@ -182,6 +186,10 @@ pub async fn run(
 
     let mut gpu = Gpu::new(gpu_options).await?;
     let registry = KernelRegistry::for_gpu(&gpu)?;
+    stage(format!(
+        "peaks: copy bandwidth and FMA rate of {}",
+        gpu.describe()
+    ));
     let gpu_peaks = peaks::gpu_peaks(&gpu, &registry, reps).await?;
     let cpu_peaks = peaks::cpu_peaks(reps);
 
@@ -189,6 +197,10 @@ pub async fn run(
     let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
     gpu_graph.set_ids(&gpu, &ids)?;
     let ops = benchmarked_ops(&graph);
+    stage(format!(
+        "{} ops of one block at {seq_len} tokens, GPU then CPU, {reps} repetitions",
+        ops.len()
+    ));
     let gpu_secs = gpu_op_times(&gpu, &registry, &gpu_graph, &ops, reps).await?;
 
     let mut cpu_run = CpuRun::new(&graph, model, &ids)?;
@@ -213,6 +225,7 @@ pub async fn run(
         })
         .collect();
 
+    stage(format!("the whole forward pass at {seq_len} tokens"));
     let gpu_forward = median(
         (0..reps)
             .map(|_| {
@@ -231,6 +244,7 @@ pub async fn run(
         .kernels()
         .filter(|k| registry.variants(&k.id.family).len() > 1)
         .collect::<Vec<_>>();
+    stage(format!("{} kernel variants", kernels_with_choices.len()));
     for variant in kernels_with_choices {
         let Some(index) = graph
             .ops
@@ -259,9 +273,12 @@ pub async fn run(
         .clone()
         .for_adapter(gpu.adapter_info.device_type);
     drop(gpu_graph);
+    stage(format!("forward passes at {:?} tokens", options.seq_lens));
     let scaling =
         sweep::scaling(&gpu, &registry, model, &gpu_model, &options.seq_lens, reps).await?;
+    stage("the decode step against its bound".to_string());
     let decode = sweep::decode_step(&gpu, &registry, model, &gpu_model, &gpu_peaks, reps).await?;
+    stage("done".to_string());
 
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
     Ok(BenchReport {

@@ -195,6 +195,9 @@ enum Command {
         /// Print the results as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the results as JSON to this file (the table still prints).
+        #[arg(long, value_name = "FILE")]
+        json_out: Option<PathBuf>,
         /// Measure frame times of the renderer instead of the kernels.
         #[arg(long)]
         frames: bool,
@@ -328,6 +331,7 @@ pub fn run() -> Result<ExitCode> {
             seq_len,
             reps,
             json,
+            json_out,
             frames: false,
             seq_lens,
         } => {
@@ -344,8 +348,13 @@ pub fn run() -> Result<ExitCode> {
                 },
                 &gpu_options,
             ))?;
+            let report_json = serde_json::to_string_pretty(&report)?;
+            if let Some(path) = json_out {
+                std::fs::write(&path, &report_json)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{report_json}");
             } else {
                 print!("{}", report.table());
             }
