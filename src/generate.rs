@@ -16,7 +16,7 @@ pub const MAX_CACHE_POSITIONS: usize = 4096;
 
 /// How many tokens a sequence may grow to: the model's positions, at most
 /// [`MAX_CACHE_POSITIONS`].
-fn capacity(config: &Config) -> usize {
+pub fn capacity(config: &Config) -> usize {
     config.n_positions.min(MAX_CACHE_POSITIONS)
 }
 

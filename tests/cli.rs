@@ -183,6 +183,7 @@ fn bad_input_is_a_clear_error() {
 
 #[test]
 fn bench_json_reports_every_kernel_with_peak_fractions() {
+    let json_out = std::env::temp_dir().join(format!("glassbox-bench-{}.json", std::process::id()));
     let out = glassbox(&[
         "bench",
         "--model",
@@ -194,9 +195,20 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
         "--seq-lens",
         "1,3,64,1024",
         "--json",
+        "--json-out",
+        json_out.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&json_out).unwrap().trim(),
+        stdout(&out).trim(),
+        "--json-out writes what --json prints"
+    );
+    // A line per stage on stderr.
+    for stage in ["peaks", "kernel variants", "the decode step", "done"] {
+        assert!(stderr(&out).contains(stage), "{}", stderr(&out));
+    }
     let kernels = report["kernels"].as_array().unwrap();
     let names: std::collections::BTreeSet<&str> = kernels
         .iter()
@@ -257,6 +269,12 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     let decode = &report["decode"];
     assert!(decode["gpu_ms"].as_f64().unwrap() > 0.0, "{decode}");
     assert!(decode["bound_ms"].as_f64().unwrap() > 0.0, "{decode}");
+    assert!(decode["dispatches"].as_u64().unwrap() > 10, "{decode}");
+    assert_eq!(
+        decode["capacity"].as_u64(),
+        Some(32),
+        "the model's positions"
+    );
     // How close the step comes to its bound is hardware's business (a tiny model's weights sit
     // in a GPU's cache): `bench` reports it, the test only checks it is a measurement.
     let ratio = decode["gpu_vs_bound"].as_f64().unwrap();

@@ -256,7 +256,9 @@ pub async fn run(
         gpu.kernels = KernelChoice::only(&variant.id);
         let with_variant = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
         with_variant.set_ids(&gpu, &ids)?;
-        with_variant.run(&gpu, &registry);
+        // Only the ops the timed one reads from: a whole pass with a slow variant of a family
+        // used everywhere (linear=naive) would cost more than every measurement together.
+        with_variant.run_prefix(&gpu, &registry, index);
         let secs = op_time(&gpu, &registry, &with_variant, index, reps).await?;
         let op = &graph.ops[index];
         variants.push(VariantRow {

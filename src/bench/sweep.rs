@@ -38,6 +38,10 @@ pub struct DecodeRow {
     /// gpu_ms / bound_ms: 1 is the hardware's limit.
     pub gpu_vs_bound: f64,
     pub tokens_per_second: f64,
+    /// Kernel launches one step makes.
+    pub dispatches: usize,
+    /// Rows of the KV cache each step's attention spans (generation's capacity).
+    pub capacity: usize,
 }
 
 fn bench_ids(model: &Model, count: usize) -> Vec<u32> {
@@ -106,8 +110,11 @@ pub async fn decode_step(
     let config = &model.config;
     let position = 64.min(config.n_positions - 1);
     let ids = bench_ids(model, position + 1);
-    let graph = Graph::decode(config, config.n_positions);
+    // The cache generation itself allocates: the attention spans all of it every step.
+    let capacity = crate::generate::capacity(config);
+    let graph = Graph::decode(config, capacity);
     let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
+    let dispatches = (0..graph.ops.len()).map(|i| step.launches(i).len()).sum();
     for (p, &id) in ids.iter().enumerate() {
         step.set_token(gpu, id, p)?;
         step.run(gpu, registry);
@@ -145,5 +152,7 @@ pub async fn decode_step(
         bound_ms,
         gpu_vs_bound: gpu_ms / bound_ms,
         tokens_per_second: 1e3 / gpu_ms,
+        dispatches,
+        capacity,
     })
 }

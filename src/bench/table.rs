@@ -87,8 +87,8 @@ impl BenchReport {
         }
         let d = &self.decode;
         p(&mut s, format!(
-            "decode step at position {}: GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
-            d.position, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
+            "decode step at position {} (cache of {}, {} dispatches): GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
+            d.position, d.capacity, d.dispatches, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
             d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
         ));
         s

@@ -187,7 +187,7 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         seq_len: usize,
         /// Timed repetitions per measurement (the median is reported).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 3)]
         reps: usize,
         /// Sequence lengths of the whole-forward-pass sweep (clamped to the model's positions).
         #[arg(long, value_delimiter = ',', default_values_t = bench::DEFAULT_SEQ_LENS)]

@@ -123,25 +123,7 @@ fn cached_gqa(
     position: TensorId,
 ) -> TensorId {
     let (h, kv, d) = (config.n_head, llama.n_kv_head, config.head_dim());
-    let cache_dims = [Head, KeyToken, HeadChannel];
-    let q = b.tensor(
-        &format!("{p}.attn.q"),
-        &[h, 1, d],
-        &[Head, Token, HeadChannel],
-        Activation,
-    );
-    let k_cache = b.tensor(
-        &format!("{p}.attn.k_cache"),
-        &[kv, capacity, d],
-        &cache_dims,
-        Cache,
-    );
-    let v_cache = b.tensor(
-        &format!("{p}.attn.v_cache"),
-        &[kv, capacity, d],
-        &cache_dims,
-        Cache,
-    );
+    let [q, k_cache, v_cache] = query_and_cache(b, p, (h, kv, d), capacity);
     b.op(
         &format!("{p}.attn.append"),
         OpKind::RopeAppend {
@@ -169,25 +151,7 @@ fn cached_attention(
     position: TensorId,
 ) -> TensorId {
     let (h, d) = (config.n_head, config.n_embd / config.n_head);
-    let cache_dims = [Head, KeyToken, HeadChannel];
-    let q = b.tensor(
-        &format!("{p}.attn.q"),
-        &[h, 1, d],
-        &[Head, Token, HeadChannel],
-        Activation,
-    );
-    let k_cache = b.tensor(
-        &format!("{p}.attn.k_cache"),
-        &[h, capacity, d],
-        &cache_dims,
-        Cache,
-    );
-    let v_cache = b.tensor(
-        &format!("{p}.attn.v_cache"),
-        &[h, capacity, d],
-        &cache_dims,
-        Cache,
-    );
+    let [q, k_cache, v_cache] = query_and_cache(b, p, (h, h, d), capacity);
     b.op(
         &format!("{p}.attn.append"),
         OpKind::KvAppend { h, d, capacity },
@@ -196,6 +160,30 @@ fn cached_attention(
         "q = the new query; k_cache[h, pos] and v_cache[h, pos] = its key and value",
     );
     cached_scores_and_mix(b, config, capacity, p, [q, k_cache, v_cache], position, h)
+}
+
+/// The decode step's query [H, 1, D] and layer `p`'s key and value caches [KV, capacity, D].
+fn query_and_cache(
+    b: &mut Builder,
+    p: &str,
+    (h, kv, d): (usize, usize, usize),
+    capacity: usize,
+) -> [TensorId; 3] {
+    let q = b.tensor(
+        &format!("{p}.attn.q"),
+        &[h, 1, d],
+        &[Head, Token, HeadChannel],
+        Activation,
+    );
+    let cache = |b: &mut Builder, name: &str| {
+        b.tensor(
+            &format!("{p}.attn.{name}"),
+            &[kv, capacity, d],
+            &[Head, KeyToken, HeadChannel],
+            Cache,
+        )
+    };
+    [q, cache(b, "k_cache"), cache(b, "v_cache")]
 }
 
 /// The new token's scores over the cache (`kv` key/value heads shared by the query heads), their

@@ -86,34 +86,63 @@ fn causal_attention(
         &[q, k, v],
         "q, k, v = qkv cut into H heads of D channels each",
     );
-    let scores = b.tensor(
-        &format!("{p}.attn.scores"),
-        &[h, t, t],
-        &[Head, Token, KeyToken],
-        Activation,
-    );
-    b.op(
-        &format!("{p}.attn.scores"),
-        OpKind::AttnScores { t, h, d, kv: h },
-        &[q, k],
-        &[scores],
-        "s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) where j <= i; -inf where j > i (causal mask)",
-    );
-    let probs = b.attention_softmax(p, scores, h, t, t, true);
-    let mix = b.tensor(
-        &format!("{p}.attn.mix"),
-        &[t, config.n_embd],
-        &[Token, Channel],
-        Activation,
-    );
-    b.op(
-        &format!("{p}.attn.mix"),
-        OpKind::AttnMix { t, h, d, kv: h },
-        &[probs, v],
-        &[mix],
-        "mix[i, h*D + d] = sum_j p[h, i, j] v[h, j, d]: each head's weighted sum of values",
-    );
-    mix
+    b.causal_scores_and_mix(p, [q, k, v], (t, h, h, d))
+}
+
+/// What the causal attention formulas say: plain heads, or query heads sharing key/value heads.
+fn attention_formulas(h: usize, kv: usize) -> [&'static str; 2] {
+    if h == kv {
+        [
+            "s[h, i, j] = q[h, i] . k[h, j] / sqrt(D) where j <= i; -inf where j > i (causal mask)",
+            "mix[i, h*D + d] = sum_j p[h, i, j] v[h, j, d]: each head's weighted sum of values",
+        ]
+    } else {
+        [
+            "s[h, i, j] = q[h, i] . k[h / (H/G), j] / sqrt(D) for j <= i: H/G query heads share each key head",
+            "mix[i, h*D + d] = sum_j p[h, i, j] v[h / (H/G), j, d]: shared values, weighted per query head",
+        ]
+    }
+}
+
+impl Builder {
+    /// Causal attention over the sequence from its heads: q [H, T, D], k and v [KV, T, D] (KV =
+    /// H for GPT-2): scores, their softmax, and the mix merged back into channels [T, H*D].
+    pub(super) fn causal_scores_and_mix(
+        &mut self,
+        p: &str,
+        [q, k, v]: [TensorId; 3],
+        (t, h, kv, d): (usize, usize, usize, usize),
+    ) -> TensorId {
+        let [scores_formula, mix_formula] = attention_formulas(h, kv);
+        let scores = self.tensor(
+            &format!("{p}.attn.scores"),
+            &[h, t, t],
+            &[Head, Token, KeyToken],
+            Activation,
+        );
+        self.op(
+            &format!("{p}.attn.scores"),
+            OpKind::AttnScores { t, h, d, kv },
+            &[q, k],
+            &[scores],
+            scores_formula,
+        );
+        let probs = self.attention_softmax(p, scores, h, t, t, true);
+        let mix = self.tensor(
+            &format!("{p}.attn.mix"),
+            &[t, h * d],
+            &[Token, Channel],
+            Activation,
+        );
+        self.op(
+            &format!("{p}.attn.mix"),
+            OpKind::AttnMix { t, h, d, kv },
+            &[probs, v],
+            &[mix],
+            mix_formula,
+        );
+        mix
+    }
 }
 
 impl Builder {

@@ -261,12 +261,7 @@ impl Builder {
         t: usize,
         [q, k, v]: [TensorId; 3],
     ) -> TensorId {
-        let (c, h, g, d) = (
-            config.n_embd,
-            config.n_head,
-            llama.n_kv_head,
-            config.head_dim(),
-        );
+        let (h, g, d) = (config.n_head, llama.n_kv_head, config.head_dim());
         let q = self.rope(config, llama, p, "q", q, t, h);
         let k = self.rope(config, llama, p, "k", k, t, g);
         let v_heads = self.tensor(
@@ -282,34 +277,7 @@ impl Builder {
             &[v_heads],
             "v[g, t, d] = v_proj[t, g*D + d]: the values cut into the G key/value heads",
         );
-        let scores = self.tensor(
-            &format!("{p}.attn.scores"),
-            &[h, t, t],
-            &[Head, Token, KeyToken],
-            Activation,
-        );
-        self.op(
-            &format!("{p}.attn.scores"),
-            OpKind::AttnScores { t, h, d, kv: g },
-            &[q, k],
-            &[scores],
-            "s[h, i, j] = q[h, i] . k[h / (H/G), j] / sqrt(D) for j <= i: H/G query heads share each key head",
-        );
-        let probs = self.attention_softmax(p, scores, h, t, t, true);
-        let mix = self.tensor(
-            &format!("{p}.attn.mix"),
-            &[t, c],
-            &[Token, Channel],
-            Activation,
-        );
-        self.op(
-            &format!("{p}.attn.mix"),
-            OpKind::AttnMix { t, h, d, kv: g },
-            &[probs, v_heads],
-            &[mix],
-            "mix[i, h*D + d] = sum_j p[h, i, j] v[h / (H/G), j, d]: shared values, weighted per query head",
-        );
-        mix
+        self.causal_scores_and_mix(p, [q, k, v_heads], (t, h, g, d))
     }
 
     /// RMSNorm named `name` with gain `weight` [C]: output `{name}`, aggregate `{name}.rstd`.
