@@ -144,7 +144,7 @@ fn every_probe_op_matches_the_cpu_reference() {
         head_scores: true,
         attribution: None,
     };
-    let graph = Graph::gpt2_probed(&model.config, ids.len(), &probes);
+    let graph = Graph::probed(&model.config, ids.len(), &probes);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     let values = glassbox::cli::gpu_forward(&model, &graph, &ids, &Default::default()).unwrap();
     let mut checked = 0;

@@ -196,7 +196,7 @@ fn every_probe_op_matches_the_cpu_reference() {
             position: 9,
         }),
     };
-    let graph = Graph::gpt2_probed(&model.config, ids.len(), &probes);
+    let graph = Graph::probed(&model.config, ids.len(), &probes);
     let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
     for max_chunk_rows in [None, Some(5)] {
         let options = GpuOptions {

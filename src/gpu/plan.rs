@@ -110,6 +110,10 @@ impl Planned<'_> {
                     k: u(k),
                     n: u(n),
                 };
+                let mut buffers = single_io()?;
+                if bias {
+                    return one(at.launch(params, &buffers));
+                }
                 // The kernels add a bias: without one they add zeros, from a buffer of their
                 // own (wgpu zeroes new buffers; the bind group keeps it alive).
                 let zeros = gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -118,10 +122,7 @@ impl Planned<'_> {
                     usage: wgpu::BufferUsages::STORAGE,
                     mapped_at_creation: false,
                 });
-                let mut buffers = single_io()?;
-                if !bias {
-                    buffers.insert(2, &zeros);
-                }
+                buffers.insert(2, &zeros);
                 one(at.launch(params, &buffers))
             }
             OpKind::SplitHeads { t, h, d } => one(at.launch(

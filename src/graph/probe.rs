@@ -141,9 +141,9 @@ pub const DEFAULT_TOP: usize = 5;
 pub const HEAD_SCORE_NAMES: [&str; 4] = ["previous_token", "first_token", "diagonal", "induction"];
 
 impl Graph {
-    /// The GPT-2 forward pass with ablations and probes. The checks of `probes` against the
+    /// The forward pass of the config's architecture with ablations and probes. The checks of `probes` against the
     /// model (layers, heads, top-k, target token) are the caller's, as for the sequence length.
-    pub fn gpt2_probed(config: &Config, seq_len: usize, probes: &Probes) -> Graph {
+    pub fn probed(config: &Config, seq_len: usize, probes: &Probes) -> Graph {
         let mut graph = Graph::forward_ablated(config, seq_len, &probes.ablations);
         let mut b = Builder {
             tensors: std::mem::take(&mut graph.tensors),

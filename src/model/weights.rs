@@ -331,15 +331,8 @@ fn decode(file: &str, tensor: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f3
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect(),
     };
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(LoadError::NonFinite {
-            file: file.to_string(),
-            tensor: tensor.to_string(),
-            index,
-            value: values[index],
-        }),
-        None => Ok(values),
-    }
+    check_finite_values(file, tensor, 0, values.iter().copied())?;
+    Ok(values)
 }
 
 /// Refuses little-endian f32 `bytes` of `tensor` holding a NaN or an infinity (`first` is the
@@ -354,6 +347,16 @@ pub(crate) fn check_finite(
     let values = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    check_finite_values(file, tensor, first, values)
+}
+
+/// Refuses the first NaN or infinity among `values` of `tensor`, which start at index `first`.
+fn check_finite_values(
+    file: &str,
+    tensor: &str,
+    first: usize,
+    values: impl Iterator<Item = f32>,
+) -> Result<(), LoadError> {
     match values.enumerate().find(|(_, v)| !v.is_finite()) {
         Some((index, value)) => Err(LoadError::NonFinite {
             file: file.to_string(),

@@ -102,6 +102,15 @@ pub fn unflatten(shape: &[usize], mut element: usize) -> Vec<usize> {
     index
 }
 
+/// Element `element` of `tensor`, named `label` in the equation.
+pub(super) fn operand(label: &str, tensor: TensorId, element: usize) -> Operand {
+    Operand {
+        label: label.to_string(),
+        tensor,
+        element,
+    }
+}
+
 pub(super) fn highlight(
     tensor: TensorId,
     head: Option<usize>,
@@ -127,11 +136,6 @@ pub fn explain(graph: &Graph, id: TensorId, index: &[usize], ids: &[u32]) -> Exp
         };
     };
     let ins = &op.inputs;
-    let operand = |label: &str, tensor: TensorId, element: usize| Operand {
-        label: label.to_string(),
-        tensor,
-        element,
-    };
     let mut e = Explanation {
         op: Some(op.name.clone()),
         formula: op.formula.to_string(),

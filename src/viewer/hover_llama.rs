@@ -2,7 +2,7 @@
 //! the rotation of each query and key channel pair by its position, the value heads, and the
 //! gated MLP's activation.
 
-use super::hover::{flatten, highlight, Explanation, Operand};
+use super::hover::{flatten, highlight, operand, Explanation};
 use crate::graph::{Graph, Op, OpKind, TensorId};
 
 /// Fills `e` for element `index` of tensor `id`, written by `op` of kind `kind`; ops this does
@@ -16,11 +16,6 @@ pub(super) fn explain(
     e: &mut Explanation,
 ) {
     let ins = &op.inputs;
-    let operand = |label: &str, tensor: TensorId, element: usize| Operand {
-        label: label.to_string(),
-        tensor,
-        element,
-    };
     match (kind, index) {
         (OpKind::EmbedTokens { c, .. }, &[t, ch]) => {
             let token = ids.get(t).copied().unwrap_or_default() as usize;

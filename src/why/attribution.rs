@@ -84,7 +84,7 @@ pub async fn attribute(
         attribution: Some(AttributionTarget { token, position }),
         ..Probes::default()
     };
-    let graph = Graph::gpt2_probed(config, ids.len(), &probes);
+    let graph = Graph::probed(config, ids.len(), &probes);
     let mut names = vec!["logits".to_string(), "attribution.embed".to_string()];
     for l in 0..config.n_layer {
         names.push(format!("h.{l}.attribution.attn"));

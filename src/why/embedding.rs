@@ -86,7 +86,7 @@ pub async fn embedding(
         lens_top: Some(1),
         ..Probes::default()
     };
-    let lens = Graph::gpt2_probed(config, ids.len(), &probes);
+    let lens = Graph::probed(config, ids.len(), &probes);
     let normed: Vec<_> = (0..=config.n_layer)
         .map(|l| match l == config.n_layer {
             true => tensor(&lens, lens.final_norm()),

@@ -45,7 +45,7 @@ pub async fn head_scores(
         head_scores: true,
         ..Probes::default()
     };
-    let graph = Graph::gpt2_probed(config, ids.len(), &probes);
+    let graph = Graph::probed(config, ids.len(), &probes);
     let tensors: Vec<_> = (0..config.n_layer)
         .map(|l| tensor(&graph, &format!("h.{l}.attn.head_scores")))
         .collect();

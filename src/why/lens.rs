@@ -58,7 +58,7 @@ pub async fn lens(
         lens_top: Some(top),
         ..Probes::default()
     };
-    let graph = Graph::gpt2_probed(graph_config, ids.len(), &probes);
+    let graph = Graph::probed(graph_config, ids.len(), &probes);
     let layers = 0..=graph_config.n_layer;
     let tensors: Vec<_> = layers
         .clone()
