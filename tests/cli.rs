@@ -6,9 +6,17 @@ use std::process::{Command, Output};
 
 use glassbox::values::compare::compare;
 
+/// Runs the binary with an empty cache folder of this process's own, so that no tuned choices
+/// left on the machine pick its kernels.
 fn glassbox(args: &[&str]) -> Output {
+    let cache = std::env::temp_dir().join(format!("glassbox-cli-cache-{}", std::process::id()));
+    glassbox_with_cache(args, &cache)
+}
+
+fn glassbox_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(args)
+        .env("GLASSBOX_CACHE_DIR", cache)
         .output()
         .expect("glassbox runs")
 }
@@ -279,6 +287,156 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     // in a GPU's cache): `bench` reports it, the test only checks it is a measurement.
     let ratio = decode["gpu_vs_bound"].as_f64().unwrap();
     assert!(ratio > 0.0 && ratio.is_finite(), "{decode}");
+}
+
+/// `tune` times every variant of each family with a choice on each op shape (at --seq-len
+/// tokens and at one), refuses one that disagrees with the CPU reference, and keeps the fastest
+/// that agrees in the tuned file; `bench` then runs those and says why.
+#[test]
+fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
+    let cache = std::env::temp_dir().join(format!("glassbox-tune-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let wrong = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kernels/wrong");
+    let out = glassbox_with_cache(
+        &[
+            "tune",
+            "--model",
+            &model(),
+            "--seq-len",
+            "8",
+            "--reps",
+            "1",
+            "--json",
+            "--kernels",
+            wrong.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let shapes = report["shapes"].as_array().unwrap();
+    let mut tuned = std::collections::BTreeMap::new();
+    for shape in shapes {
+        let tried = shape["tried"].as_array().unwrap();
+        let ok: Vec<(&str, f64)> = tried
+            .iter()
+            .filter(|t| t["outcome"] == "ok")
+            .map(|t| (t["variant"].as_str().unwrap(), t["ms"].as_f64().unwrap()))
+            .collect();
+        let fastest = ok.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        assert_eq!(shape["chosen"].as_str(), Some(fastest.0), "{shape}");
+        if shape["family"] == "gelu" {
+            let wrong = tried.iter().find(|t| t["variant"] == "wrong").unwrap();
+            assert!(wrong["ms"].is_null(), "{wrong}");
+            assert!(
+                wrong["outcome"].as_str().unwrap().contains("differs"),
+                "{wrong}"
+            );
+            assert_eq!(shape["chosen"], "default", "{shape}");
+        }
+        tuned.insert(
+            (
+                shape["op"].as_str().unwrap().to_string(),
+                shape["shape"].as_str().unwrap().to_string(),
+            ),
+            format!("{}={}", shape["family"].as_str().unwrap(), fastest.0),
+        );
+    }
+    let families: std::collections::BTreeSet<&str> = shapes
+        .iter()
+        .map(|s| s["family"].as_str().unwrap())
+        .collect();
+    for family in ["linear", "logits", "softmax", "layernorm", "gelu"] {
+        assert!(families.contains(family), "{families:?}");
+    }
+    // Both lengths: the 8-token pass and a decode step's one-token linear ops.
+    for rows in ["rows: 8,", "rows: 1,"] {
+        assert!(
+            shapes
+                .iter()
+                .any(|s| s["family"] == "linear" && s["shape"].as_str().unwrap().contains(rows)),
+            "{rows}"
+        );
+    }
+    let file = glassbox::gpu::tuned::TunedFile::load(&cache.join("tuned.json")).unwrap();
+    assert_eq!(file.adapters.len(), 1);
+    let entries = file.adapters.values().next().unwrap();
+    assert_eq!(entries.len(), shapes.len());
+
+    // From now on the tuned variants run: every benchmarked op at 8 tokens whose shape was tuned.
+    let out = glassbox_with_cache(
+        &[
+            "bench",
+            "--model",
+            &model(),
+            "--seq-len",
+            "8",
+            "--reps",
+            "1",
+            "--seq-lens",
+            "1",
+            "--json",
+        ],
+        &cache,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut checked = 0;
+    for row in report["kernels"].as_array().unwrap() {
+        let op = row["op"].as_str().unwrap();
+        let Some((_, kernel)) = tuned.iter().find(|((name, _), _)| name == op) else {
+            continue;
+        };
+        assert_eq!(row["kernel"].as_str(), Some(kernel.as_str()), "{row}");
+        assert_eq!(row["why"], "tuned", "{row}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} tuned ops in the bench report");
+    // Asked for by name beats tuned.
+    let out = glassbox_with_cache(
+        &[
+            "bench",
+            "--model",
+            &model(),
+            "--seq-len",
+            "8",
+            "--reps",
+            "1",
+            "--seq-lens",
+            "1",
+            "--json",
+            "--kernel",
+            "linear=naive",
+        ],
+        &cache,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let linear = report["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["kernel"].as_str().unwrap().starts_with("linear="))
+        .unwrap();
+    assert_eq!(linear["kernel"], "linear=naive", "{linear}");
+    assert_eq!(linear["why"], "asked for", "{linear}");
+    std::fs::remove_dir_all(&cache).unwrap();
+}
+
+/// A damaged tuned file is an error that names it, not a silent fallback.
+#[test]
+fn a_damaged_tuned_file_is_a_clear_error() {
+    let cache = std::env::temp_dir().join(format!("glassbox-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join("tuned.json"), "{ not json").unwrap();
+    let out = glassbox_with_cache(&["check", "--model", &model(), "--ids", "1,2"], &cache);
+    assert!(!out.status.success());
+    let error = stderr(&out);
+    assert!(
+        error.contains("tuned.json") && error.contains("glassbox tune"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
 }
 
 #[test]

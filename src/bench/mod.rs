@@ -6,6 +6,7 @@ pub mod frames;
 pub mod peaks;
 pub mod sweep;
 mod table;
+pub mod tune;
 
 use std::time::Instant;
 
@@ -63,6 +64,9 @@ impl Speed {
 pub struct KernelRow {
     pub op: String,
     pub kernel: String,
+    /// Why this kernel runs: "asked for", "from --kernels", "tuned", "default for this
+    /// adapter" or "family default".
+    pub why: String,
     pub flops: u64,
     pub bytes: u64,
     pub gpu: Speed,
@@ -214,9 +218,11 @@ pub async fn run(
             let op = &graph.ops[i];
             let cpu_s = time_cpu(reps, || cpu_run.run_op(i));
             let (flops, bytes) = (op.kind.flops(), op.kind.bytes());
+            let (kernel, why) = gpu.kernels.choose(&op.kind, &registry);
             KernelRow {
                 op: op.name.clone(),
-                kernel: gpu.kernels.kernel_for_op(&op.kind, &registry).to_string(),
+                kernel: kernel.to_string(),
+                why: why.describe().to_string(),
                 flops,
                 bytes,
                 gpu: Speed::new(gpu_s, flops, bytes, &gpu_peaks),
@@ -245,6 +251,7 @@ pub async fn run(
         .filter(|k| registry.variants(&k.id.family).len() > 1)
         .collect::<Vec<_>>();
     stage(format!("{} kernel variants", kernels_with_choices.len()));
+    let choices = gpu.kernels.clone();
     for variant in kernels_with_choices {
         let Some(index) = graph
             .ops
@@ -270,10 +277,7 @@ pub async fn run(
             gpu: Speed::new(secs, op.kind.flops(), op.kind.bytes(), &gpu_peaks),
         });
     }
-    gpu.kernels = gpu_options
-        .kernels
-        .clone()
-        .for_adapter(gpu.adapter_info.device_type);
+    gpu.kernels = choices;
     drop(gpu_graph);
     stage(format!("forward passes at {:?} tokens", options.seq_lens));
     let scaling =
@@ -312,7 +316,7 @@ pub async fn run(
 /// Seconds of one pass that `record` encodes: the pass writes timestamps 0 and 1 of the query set
 /// it is given (when the adapter has timestamps), and the time comes from them, else from the
 /// wall clock around the submit and wait.
-async fn time_pass(
+pub(crate) async fn time_pass(
     gpu: &Gpu,
     record: impl FnOnce(&mut wgpu::CommandEncoder, Option<wgpu::ComputePassTimestampWrites<'_>>),
 ) -> Result<f64, GpuError> {

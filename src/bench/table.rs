@@ -28,9 +28,10 @@ impl BenchReport {
         p(
             &mut s,
             format!(
-                "{:<22} {:<20} | {:>9} {:>9} {:>8} {:>6} {:>6} | {:>9} {:>9} {:>8} {:>6} {:>6}",
+                "{:<22} {:<20} {:<24} | {:>9} {:>9} {:>8} {:>6} {:>6} | {:>9} {:>9} {:>8} {:>6} {:>6}",
                 "op",
                 "kernel",
+                "why",
                 "gpu ms",
                 "GFLOP/s",
                 "GB/s",
@@ -45,8 +46,8 @@ impl BenchReport {
         );
         for k in &self.kernels {
             p(&mut s, format!(
-                "{:<22} {:<20} | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}% | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}%",
-                k.op, k.kernel,
+                "{:<22} {:<20} {:<24} | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}% | {:>9.4} {:>9.2} {:>8.2} {:>5.1}% {:>5.1}%",
+                k.op, k.kernel, k.why,
                 k.gpu.ms, k.gpu.gflops, k.gpu.gbs, 100.0 * k.gpu.compute_fraction, 100.0 * k.gpu.bandwidth_fraction,
                 k.cpu.ms, k.cpu.gflops, k.cpu.gbs, 100.0 * k.cpu.compute_fraction, 100.0 * k.cpu.bandwidth_fraction,
             ));

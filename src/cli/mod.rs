@@ -175,6 +175,28 @@ enum Command {
     Fetch(fetch::FetchArgs),
     #[command(flatten)]
     Why(why::WhyCommand),
+    /// Time every kernel variant on each op shape of a model (its forward pass at --seq-len
+    /// tokens and at one token) on this adapter, check each against the CPU reference, and keep
+    /// the fastest that agrees per shape in the tuned file (GLASSBOX_CACHE_DIR, else
+    /// ~/.cache/glassbox, file tuned.json): those run from then on, where --kernel does not say
+    /// otherwise.
+    Tune {
+        /// Model folder; without it, a model of --shape with random weights.
+        #[arg(long, conflicts_with = "shape")]
+        model: Option<PathBuf>,
+        /// Without --model: the shape of the random-weight model tuned.
+        #[arg(long, value_enum, default_value = "gpt2-small")]
+        shape: BenchShape,
+        /// Tokens of the longer forward pass whose shapes are tuned.
+        #[arg(long, default_value_t = 64)]
+        seq_len: usize,
+        /// Timed repetitions per variant (the median is compared).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure every kernel and the whole forward pass on both backends.
     Bench {
         /// Model folder; without it, a model of --shape with random weights.
@@ -259,6 +281,9 @@ pub fn run() -> Result<ExitCode> {
         },
         kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
+        tuned: Some(crate::gpu::tuned::default_path(|key| {
+            std::env::var(key).ok()
+        })),
     };
     if let Some(dir) = &gpu_options.kernel_dir {
         if !dir.is_dir() {
@@ -309,6 +334,34 @@ pub fn run() -> Result<ExitCode> {
         Command::Render(args) => render::render(&args, &gpu_options).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => {
             fetch::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tune {
+            model,
+            shape,
+            seq_len,
+            reps,
+            json,
+        } => {
+            let model = match model {
+                Some(dir) => load_model(&dir)?,
+                None => Model::random(shape.config(), 0),
+            };
+            let file = gpu_options
+                .tuned
+                .clone()
+                .expect("the command line always names the tuned file");
+            let options = bench::tune::TuneOptions {
+                seq_len,
+                reps,
+                file,
+            };
+            let report = pollster::block_on(bench::tune::tune(&model, &options, &gpu_options))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

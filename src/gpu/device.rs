@@ -21,6 +21,10 @@ pub struct GpuOptions {
     /// The longest the GPU may take to finish what was submitted before the work is declared
     /// hung (a kernel loaded from a file that never ends): none by default.
     pub time_limit: Option<std::time::Duration>,
+    /// A file of `glassbox tune`'s choices ([`super::tuned`]) whose entries for this adapter
+    /// and precision pick the kernels where nothing else does. None by default: the CLI and
+    /// the window give the user's file.
+    pub tuned: Option<std::path::PathBuf>,
 }
 
 pub struct Gpu {
@@ -109,10 +113,15 @@ impl Gpu {
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let adapter_info = adapter.get_info();
-        let kernels = options
+        let mut kernels = options
             .kernels
             .clone()
             .for_adapter(adapter_info.device_type);
+        if let Some(path) = &options.tuned {
+            let file = super::tuned::TunedFile::load(path)?;
+            let adapter = super::tuned::adapter_key(&adapter_info);
+            kernels = kernels.with_tuned(file.choices(&adapter, options.precision));
+        }
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let mut required_features = wgpu::Features::empty();

@@ -32,15 +32,52 @@ impl Launch {
             P::FAMILY,
             "{what}: parameters of another family"
         );
+        Self::with_params(
+            gpu,
+            registry,
+            kernel,
+            what,
+            bytemuck::bytes_of(params),
+            buffers,
+        )
+    }
+
+    /// The same launch (parameters and buffers) with another kernel of its family, and the grid
+    /// that kernel's header gives for these parameters: how `glassbox tune` times a variant on
+    /// an op of a graph.
+    pub fn with_kernel(
+        &self,
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        kernel: &KernelId,
+        what: &str,
+    ) -> Result<Launch, GpuError> {
+        assert_eq!(kernel.family, self.kernel.family, "{what}: another family");
+        let buffers: Vec<&wgpu::Buffer> = self.buffers.iter().collect();
+        Self::with_params(gpu, registry, kernel, what, &self.params, &buffers)
+    }
+
+    fn with_params(
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        kernel: &KernelId,
+        what: &str,
+        bytes: &[u8],
+        buffers: &[&wgpu::Buffer],
+    ) -> Result<Launch, GpuError> {
         let source = registry.source(kernel);
         assert_eq!(
             buffers.len(),
             source.interface.storage.len(),
             "{what}: family {} binds {} buffers",
-            P::FAMILY,
+            kernel.family,
             source.interface.storage.len()
         );
-        let words: &[u32] = bytemuck::cast_slice(bytemuck::bytes_of(params));
+        // Copied out: a byte vector need not be aligned for u32.
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
         let field = |name: &str| {
             let index = source.family.fields.iter().position(|f| f.name == name)?;
             words.get(index).copied()
@@ -63,13 +100,12 @@ impl Launch {
                 limit,
             });
         }
-        let bytes = bytemuck::bytes_of(params).to_vec();
         let layout = registry.layout(&kernel.family);
         Ok(Launch {
             kernel: kernel.clone(),
-            bind_group: bind_group(gpu, layout, what, &bytes, buffers),
+            bind_group: bind_group(gpu, layout, what, bytes, buffers),
             workgroups,
-            params: bytes,
+            params: bytes.to_vec(),
             buffers: buffers.iter().map(|&b| b.clone()).collect(),
         })
     }

@@ -10,6 +10,7 @@ mod precision;
 pub mod stream;
 mod tensor;
 pub mod trace;
+pub mod tuned;
 pub mod variants;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watch;
@@ -75,6 +76,9 @@ pub enum GpuError {
     /// A `--kernel` choice the loaded kernels do not have.
     #[error("{0}")]
     Choice(String),
+    /// The file of tuned choices cannot be read or written.
+    #[error("{0}")]
+    Tuned(String),
     #[error(transparent)]
     Load(#[from] LoadError),
 }

@@ -1,6 +1,7 @@
 //! Which kernel runs each op: the variant chosen for its family (`--kernel linear=tiled`, or
-//! the app's Kernels box), else the variant a `--kernels` folder added, else what suits the op
-//! and the adapter, else the family's default (its first built-in kernel).
+//! the app's Kernels box), else the variant a `--kernels` folder added, else the one `glassbox
+//! tune` found fastest for the op's shape on this adapter, else what suits the op and the
+//! adapter, else the family's default (its first built-in kernel).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,44 @@ pub struct KernelChoice {
     /// Prefer kernels without workgroup barriers where there is a choice (see
     /// [`KernelChoice::for_adapter`]).
     barrier_free: bool,
+    /// What `glassbox tune` measured on this adapter: the fastest correct variant by op shape
+    /// ([`tuning_key`]).
+    tuned: BTreeMap<String, String>,
+    /// Leave a `--kernels` folder's new variants out (see [`KernelChoice::without_dropped_in`]).
+    skip_dropped_in: bool,
+}
+
+/// Why an op runs the kernel it runs, as `bench` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChoiceReason {
+    /// `--kernel FAMILY=VARIANT`, or the app's Kernels box.
+    Asked,
+    /// The new variant a `--kernels` folder added.
+    DroppedIn,
+    /// The fastest correct variant `glassbox tune` measured for this shape on this adapter.
+    Tuned,
+    /// What suits this kind of adapter and op (see [`KernelChoice::kernel_for_op`]).
+    ForAdapter,
+    /// The family's default: its first built-in kernel.
+    FamilyDefault,
+}
+
+impl ChoiceReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ChoiceReason::Asked => "asked for",
+            ChoiceReason::DroppedIn => "from --kernels",
+            ChoiceReason::Tuned => "tuned",
+            ChoiceReason::ForAdapter => "default for this adapter",
+            ChoiceReason::FamilyDefault => "family default",
+        }
+    }
+}
+
+/// What identifies an op's shape for tuning: its kind with every size, such as
+/// `Linear { rows: 64, k: 768, n: 2304, bias: true }`.
+pub fn tuning_key(kind: &OpKind) -> String {
+    format!("{kind:?}")
 }
 
 impl KernelChoice {
@@ -77,6 +116,26 @@ impl KernelChoice {
         self.chosen.is_empty()
     }
 
+    /// Runs the variants `glassbox tune` measured fastest (by [`tuning_key`]) where nothing
+    /// else is chosen.
+    pub fn with_tuned(mut self, tuned: BTreeMap<String, String>) -> KernelChoice {
+        self.tuned = tuned;
+        self
+    }
+
+    /// Runs the built-in kernels even where a `--kernels` folder added a variant: `glassbox
+    /// tune` computes every op's inputs with them, so that a wrong new variant is measured
+    /// against right inputs, and refused.
+    pub fn without_dropped_in(mut self) -> KernelChoice {
+        self.skip_dropped_in = true;
+        self
+    }
+
+    /// How many op shapes have a tuned variant.
+    pub fn tuned_count(&self) -> usize {
+        self.tuned.len()
+    }
+
     /// The choice of exactly one variant.
     pub fn only(id: &KernelId) -> KernelChoice {
         let mut choice = KernelChoice::default();
@@ -103,13 +162,34 @@ impl KernelChoice {
             .map(|variant| KernelId::new(family, variant))
     }
 
-    /// The kernel that runs `kind`: the chosen variant of its family; else the one a kernel
-    /// folder added; else, for one-token linear and logits ops (a decode step), the fastest
-    /// matrix-vector kernel the device has; else the family's default.
+    /// The kernel that runs `kind`; see [`KernelChoice::choose`].
     pub fn kernel_for_op(&self, kind: &OpKind, registry: &KernelRegistry) -> KernelId {
+        self.choose(kind, registry).0
+    }
+
+    /// The kernel that runs `kind`, and why: the chosen variant of its family; else the one a
+    /// kernel folder added; else the one tuned for its shape; else what suits the adapter (for
+    /// one-token linear and logits ops, a decode step, the fastest matrix-vector kernel the
+    /// device has; on CPU adapters, the subgroup-broadcast kernels for longer ones); else the
+    /// family's default.
+    pub fn choose(&self, kind: &OpKind, registry: &KernelRegistry) -> (KernelId, ChoiceReason) {
         let family = kind.kernel_name();
-        if let Some(id) = self.chosen(family).or_else(|| registry.dropped_in(family)) {
-            return id;
+        if let Some(id) = self.chosen(family) {
+            return (id, ChoiceReason::Asked);
+        }
+        if let Some(id) = registry
+            .dropped_in(family)
+            .filter(|_| !self.skip_dropped_in)
+        {
+            return (id, ChoiceReason::DroppedIn);
+        }
+        let tuned = self
+            .tuned
+            .get(&tuning_key(kind))
+            .map(|variant| KernelId::new(family, variant))
+            .filter(|id| registry.has(id));
+        if let Some(id) = tuned {
+            return (id, ChoiceReason::Tuned);
         }
         let preferred: &[&str] = match kind {
             OpKind::Linear { rows: 1, .. } if self.barrier_free => &["naive"],
@@ -117,14 +197,23 @@ impl KernelChoice {
             // The subgroup kernel reads wte at 90% of the copy peak on lavapipe, where the
             // workgroup-memory one reaches a third of it.
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
+            // On lavapipe, about twice linear=blocked and four times logits=rows4 at 64 tokens.
+            OpKind::Linear { .. } if self.barrier_free => &["broadcast"],
+            OpKind::Logits { .. } if self.barrier_free => &["broadcast"],
             _ => &[],
         };
-        preferred
+        if let Some(id) = preferred
             .iter()
             .map(|variant| KernelId::new(family, variant))
             .find(|id| registry.has(id))
-            .or_else(|| registry.default_for(family).cloned())
-            .unwrap_or_else(|| KernelId::new(family, "default"))
+        {
+            return (id, ChoiceReason::ForAdapter);
+        }
+        let default = registry
+            .default_for(family)
+            .cloned()
+            .unwrap_or_else(|| KernelId::new(family, "default"));
+        (default, ChoiceReason::FamilyDefault)
     }
 }
 
@@ -132,10 +221,12 @@ impl KernelChoice {
 pub fn kernel_help() -> String {
     let mut lines = vec![
         "Run an op family with another kernel variant, FAMILY=VARIANT (repeatable). Without it \
-         each family runs its default (listed first), one-token ops (a decode step) run \
-         linear=matvec (linear=naive on CPU adapters) and logits=subgroup (logits=matvec \
-         without subgroups), and a family that --kernels DIR adds a variant to runs that one. \
-         The built-in variants:"
+         each family runs the variant `glassbox tune` found fastest for the op's shape on this \
+         adapter, else its default (listed first), except that one-token ops (a decode step) \
+         run linear=matvec (linear=naive on CPU adapters) and logits=subgroup (logits=matvec \
+         without subgroups), CPU adapters run linear=broadcast and logits=broadcast for longer \
+         ones, and a family that --kernels DIR adds a variant to runs that one. The built-in \
+         variants:"
             .to_string(),
     ];
     let mut families_seen: Vec<String> = Vec::new();
