@@ -334,13 +334,14 @@ fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
             );
             assert_eq!(shape["chosen"], "default", "{shape}");
         }
-        tuned.insert(
-            (
-                shape["op"].as_str().unwrap().to_string(),
-                shape["shape"].as_str().unwrap().to_string(),
-            ),
-            format!("{}={}", shape["family"].as_str().unwrap(), fastest.0),
-        );
+        // The 8-token pass comes first: its shapes are the ones bench runs at 8 tokens.
+        tuned
+            .entry(shape["op"].as_str().unwrap().to_string())
+            .or_insert(format!(
+                "{}={}",
+                shape["family"].as_str().unwrap(),
+                fastest.0
+            ));
     }
     let families: std::collections::BTreeSet<&str> = shapes
         .iter()
@@ -384,7 +385,7 @@ fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
     let mut checked = 0;
     for row in report["kernels"].as_array().unwrap() {
         let op = row["op"].as_str().unwrap();
-        let Some((_, kernel)) = tuned.iter().find(|((name, _), _)| name == op) else {
+        let Some(kernel) = tuned.get(op) else {
             continue;
         };
         assert_eq!(row["kernel"].as_str(), Some(kernel.as_str()), "{row}");

@@ -32,6 +32,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/linear/tiled.wgsl"),
     builtin!("ops/linear/matvec.wgsl"),
     builtin!("ops/linear/broadcast.wgsl"),
+    builtin!("ops/linear/broadcast_row.wgsl"),
     builtin!("ops/split_heads.wgsl"),
     builtin!("ops/attn_scores.wgsl"),
     builtin!("ops/softmax/workgroup.wgsl"),
