@@ -365,23 +365,7 @@ fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
     assert_eq!(entries.len(), shapes.len());
 
     // From now on the tuned variants run: every benchmarked op at 8 tokens whose shape was tuned.
-    let out = glassbox_with_cache(
-        &[
-            "bench",
-            "--model",
-            &model(),
-            "--seq-len",
-            "8",
-            "--reps",
-            "1",
-            "--seq-lens",
-            "1",
-            "--json",
-        ],
-        &cache,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let report = bench_at_8_tokens(&cache, &[]);
     let mut checked = 0;
     for row in report["kernels"].as_array().unwrap() {
         let op = row["op"].as_str().unwrap();
@@ -394,25 +378,7 @@ fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
     }
     assert!(checked >= 5, "{checked} tuned ops in the bench report");
     // Asked for by name beats tuned.
-    let out = glassbox_with_cache(
-        &[
-            "bench",
-            "--model",
-            &model(),
-            "--seq-len",
-            "8",
-            "--reps",
-            "1",
-            "--seq-lens",
-            "1",
-            "--json",
-            "--kernel",
-            "linear=naive",
-        ],
-        &cache,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let report = bench_at_8_tokens(&cache, &["--kernel", "linear=naive"]);
     let linear = report["kernels"]
         .as_array()
         .unwrap()
@@ -422,6 +388,25 @@ fn tune_keeps_the_fastest_correct_variant_and_bench_runs_it() {
     assert_eq!(linear["kernel"], "linear=naive", "{linear}");
     assert_eq!(linear["why"], "asked for", "{linear}");
     std::fs::remove_dir_all(&cache).unwrap();
+}
+
+/// `bench --json` of the test model at 8 tokens, one repetition, with the tuned file in `cache`.
+fn bench_at_8_tokens(cache: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let args = [
+        "bench",
+        "--model",
+        &model(),
+        "--seq-len",
+        "8",
+        "--reps",
+        "1",
+        "--seq-lens",
+        "1",
+        "--json",
+    ];
+    let out = glassbox_with_cache(&[&args[..], extra].concat(), cache);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
 }
 
 /// A damaged tuned file is an error that names it, not a silent fallback.

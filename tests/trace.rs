@@ -8,8 +8,8 @@ use glassbox::gpu::{GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use glassbox::graph::Graph;
 use glassbox::model::Model;
 
-fn graph() -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
-    let (gpu, registry) = common::gpu(&GpuOptions::default());
+fn graph(options: &GpuOptions) -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
+    let (gpu, registry) = common::gpu(options);
     let config = common::config(1, 5, 130, 301, 80);
     let model = Model::random(config.clone(), 2);
     let ids = common::ids(65, config.vocab_size, 4);
@@ -23,7 +23,7 @@ fn graph() -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
 
 #[test]
 fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
-    let (gpu, registry, run) = graph();
+    let (gpu, registry, run) = graph(&GpuOptions::default());
     for name in [
         "embed",
         "h.0.ln_1",
@@ -70,7 +70,12 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
 
 #[test]
 fn cells_group_as_the_dispatch_says() {
-    let (gpu, registry, run) = graph();
+    let choices = ["linear=blocked".to_string(), "softmax=workgroup".to_string()];
+    let options = GpuOptions {
+        kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
+        ..Default::default()
+    };
+    let (gpu, registry, run) = graph(&options);
     // The blocked linear kernel: each workgroup writes a 4-row x 256-column tile.
     let op = run.graph().op_index("h.0.mlp.c_fc").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
@@ -91,4 +96,29 @@ fn cells_group_as_the_dispatch_says() {
     for row in trace.cells.chunks(65) {
         assert!(row.iter().all(|&r| r == row[0]));
     }
+}
+
+/// The broadcast linear kernel (where the adapter has subgroups): each workgroup writes 12 rows
+/// of 128 columns.
+#[test]
+fn broadcast_cells_group_as_its_dispatch_says() {
+    if !common::adapter_has(common::Needs::Subgroups) {
+        return;
+    }
+    let choices = ["linear=broadcast".to_string()];
+    let options = GpuOptions {
+        kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
+        ..Default::default()
+    };
+    let (gpu, registry, run) = graph(&options);
+    let op = run.graph().op_index("h.0.mlp.c_fc").unwrap();
+    let trace = pollster::block_on(run.trace(&gpu, &registry, op))
+        .unwrap()
+        .unwrap();
+    let cols = 4 * 130;
+    assert_eq!(trace.workgroups, 5 * 6, "520 columns / 128, 65 rows / 12");
+    let rank = |r: usize, c: usize| trace.cells[r * cols + c];
+    assert_eq!(rank(0, 0), rank(11, 127));
+    assert_ne!(rank(0, 0), rank(12, 0));
+    assert_ne!(rank(0, 0), rank(0, 128));
 }

@@ -180,43 +180,14 @@ enum Command {
     /// the fastest that agrees per shape in the tuned file (GLASSBOX_CACHE_DIR, else
     /// ~/.cache/glassbox, file tuned.json): those run from then on, where --kernel does not say
     /// otherwise.
-    Tune {
-        /// Model folder; without it, a model of --shape with random weights.
-        #[arg(long, conflicts_with = "shape")]
-        model: Option<PathBuf>,
-        /// Without --model: the shape of the random-weight model tuned.
-        #[arg(long, value_enum, default_value = "gpt2-small")]
-        shape: BenchShape,
-        /// Tokens of the longer forward pass whose shapes are tuned.
-        #[arg(long, default_value_t = 64)]
-        seq_len: usize,
-        /// Timed repetitions per variant (the median is compared).
-        #[arg(long, default_value_t = 3)]
-        reps: usize,
-        /// Print the results as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Tune(MeasuredModel),
     /// Measure every kernel and the whole forward pass on both backends.
     Bench {
-        /// Model folder; without it, a model of --shape with random weights.
-        #[arg(long, conflicts_with = "shape")]
-        model: Option<PathBuf>,
-        /// Without --model: the shape of the random-weight model measured.
-        #[arg(long, value_enum, default_value = "gpt2-small")]
-        shape: BenchShape,
-        /// Tokens in the benchmarked forward pass.
-        #[arg(long, default_value_t = 64)]
-        seq_len: usize,
-        /// Timed repetitions per measurement (the median is reported).
-        #[arg(long, default_value_t = 3)]
-        reps: usize,
+        #[command(flatten)]
+        measured: MeasuredModel,
         /// Sequence lengths of the whole-forward-pass sweep (clamped to the model's positions).
         #[arg(long, value_delimiter = ',', default_values_t = bench::DEFAULT_SEQ_LENS)]
         seq_lens: Vec<usize>,
-        /// Print the results as JSON.
-        #[arg(long)]
-        json: bool,
         /// Also write the results as JSON to this file (the table still prints).
         #[arg(long, value_name = "FILE")]
         json_out: Option<PathBuf>,
@@ -224,6 +195,36 @@ enum Command {
         #[arg(long)]
         frames: bool,
     },
+}
+
+/// What `bench` and `tune` measure, and how.
+#[derive(clap::Args)]
+struct MeasuredModel {
+    /// Model folder; without it, a model of --shape with random weights.
+    #[arg(long, conflicts_with = "shape")]
+    model: Option<PathBuf>,
+    /// Without --model: the shape of the random-weight model.
+    #[arg(long, value_enum, default_value = "gpt2-small")]
+    shape: BenchShape,
+    /// Tokens of the forward pass measured (tune: of the longer one; one token is tuned too).
+    #[arg(long, default_value_t = 64)]
+    seq_len: usize,
+    /// Timed repetitions per measurement (the median is reported and compared).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl MeasuredModel {
+    /// The model folder, or a model of the shape with random weights.
+    fn model(&self) -> Result<Model> {
+        match &self.model {
+            Some(dir) => load_model(dir),
+            None => Ok(Model::random(self.shape.config(), 0)),
+        }
+    }
 }
 
 /// Whether `args` (without the program name) is a command line glassbox accepts, without
@@ -336,28 +337,19 @@ pub fn run() -> Result<ExitCode> {
             fetch::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tune {
-            model,
-            shape,
-            seq_len,
-            reps,
-            json,
-        } => {
-            let model = match model {
-                Some(dir) => load_model(&dir)?,
-                None => Model::random(shape.config(), 0),
-            };
+        Command::Tune(measured) => {
             let file = gpu_options
                 .tuned
                 .clone()
                 .expect("the command line always names the tuned file");
             let options = bench::tune::TuneOptions {
-                seq_len,
-                reps,
+                seq_len: measured.seq_len,
+                reps: measured.reps,
                 file,
             };
+            let model = measured.model()?;
             let report = pollster::block_on(bench::tune::tune(&model, &options, &gpu_options))?;
-            if json {
+            if measured.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.table());
@@ -365,13 +357,13 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            json,
+            measured,
             frames: true,
-            reps,
             ..
         } => {
-            let report = pollster::block_on(bench::frames::run(reps.max(3), &gpu_options))?;
-            if json {
+            let report =
+                pollster::block_on(bench::frames::run(measured.reps.max(3), &gpu_options))?;
+            if measured.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.table());
@@ -379,24 +371,17 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            model,
-            shape,
-            seq_len,
-            reps,
-            json,
+            measured,
             json_out,
             frames: false,
             seq_lens,
         } => {
-            let model = match model {
-                Some(dir) => load_model(&dir)?,
-                None => Model::random(shape.config(), 0),
-            };
+            let model = measured.model()?;
             let report = pollster::block_on(bench::run(
                 &model,
                 &BenchOptions {
-                    seq_len,
-                    reps,
+                    seq_len: measured.seq_len,
+                    reps: measured.reps,
                     seq_lens,
                 },
                 &gpu_options,
@@ -406,7 +391,7 @@ pub fn run() -> Result<ExitCode> {
                 std::fs::write(&path, &report_json)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            if json {
+            if measured.json {
                 println!("{report_json}");
             } else {
                 print!("{}", report.table());

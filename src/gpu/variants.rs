@@ -192,8 +192,10 @@ impl KernelChoice {
             return (id, ChoiceReason::Tuned);
         }
         // Measured on lavapipe (Mesa 22.3, 2 cores): GPT-2 small's c_fc at one row takes 4.6 ms
-        // with broadcast_row against 8.7 with naive; at 64 rows linear=broadcast is 3x blocked
-        // and logits=broadcast 4x rows4; softmax=row is 6x the workgroup kernel.
+        // with broadcast_row against 8.7 with naive; at 64 rows linear=broadcast takes a
+        // quarter of blocked's time and logits=broadcast a fifth of rows4's. (softmax=row is
+        // faster still on short rows, but its one running sum drifts past the tolerance over a
+        // 50257-column vocabulary row: `tune` may pick it per shape, where it agrees.)
         let preferred: &[&str] = match kind {
             OpKind::Linear { rows: 1, .. } if self.barrier_free => &["broadcast_row", "naive"],
             OpKind::Linear { rows: 1, .. } => &["matvec"],
@@ -202,7 +204,6 @@ impl KernelChoice {
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
             OpKind::Linear { .. } if self.barrier_free => &["broadcast", "blocked"],
             OpKind::Logits { .. } if self.barrier_free => &["broadcast", "rows4"],
-            OpKind::Softmax { .. } if self.barrier_free => &["row"],
             _ => &[],
         };
         if let Some(id) = preferred
@@ -227,8 +228,8 @@ pub fn kernel_help() -> String {
          each family runs the variant `glassbox tune` found fastest for the op's shape on this \
          adapter, else its default (listed first), except that one-token ops (a decode step) \
          run linear=matvec (linear=broadcast_row, else linear=naive, on CPU adapters) and \
-         logits=subgroup (logits=matvec without subgroups), CPU adapters run linear=broadcast, \
-         logits=broadcast and softmax=row for longer ones, and a family that --kernels DIR adds \
+         logits=subgroup (logits=matvec without subgroups), CPU adapters run linear=broadcast \
+         and logits=broadcast for longer ones, and a family that --kernels DIR adds \
          a variant to runs that one. The built-in variants:"
             .to_string(),
     ];
