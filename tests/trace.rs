@@ -70,7 +70,10 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
 
 #[test]
 fn cells_group_as_the_dispatch_says() {
-    let choices = ["linear=blocked".to_string(), "softmax=workgroup".to_string()];
+    let choices = [
+        "linear=blocked".to_string(),
+        "softmax=workgroup".to_string(),
+    ];
     let options = GpuOptions {
         kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
         ..Default::default()
