@@ -194,8 +194,9 @@ impl KernelChoice {
         // Measured on lavapipe (Mesa 22.3, 2 cores): GPT-2 small's c_fc at one row takes 4.6 ms
         // with broadcast_row against 8.7 with naive; at 64 rows linear=broadcast takes a
         // quarter of blocked's time and logits=broadcast a fifth of rows4's. (softmax=row is
-        // faster still on short rows, but its one running sum drifts past the tolerance over a
-        // 50257-column vocabulary row: `tune` may pick it per shape, where it agrees.)
+        // faster still on short rows, but Mesa 22.3's lavapipe stops an invocation's loops
+        // after 65535 rounds in all, and its three passes over a 50257-column vocabulary row
+        // pass that: `tune` may pick it per shape, where it agrees.)
         let preferred: &[&str] = match kind {
             OpKind::Linear { rows: 1, .. } if self.barrier_free => &["broadcast_row", "naive"],
             OpKind::Linear { rows: 1, .. } => &["matvec"],
