@@ -21,6 +21,15 @@ fn graph(options: &GpuOptions) -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph)
     (gpu, registry, run)
 }
 
+/// [`graph`] with the given `--kernel` choices.
+fn graph_with(choices: &[&str]) -> (glassbox::gpu::Gpu, KernelRegistry, GpuGraph) {
+    let choices: Vec<String> = choices.iter().map(|c| c.to_string()).collect();
+    graph(&GpuOptions {
+        kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
+        ..Default::default()
+    })
+}
+
 #[test]
 fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
     let (gpu, registry, run) = graph(&GpuOptions::default());
@@ -70,15 +79,7 @@ fn every_op_traces_one_rank_per_workgroup_and_keeps_its_output() {
 
 #[test]
 fn cells_group_as_the_dispatch_says() {
-    let choices = [
-        "linear=blocked".to_string(),
-        "softmax=workgroup".to_string(),
-    ];
-    let options = GpuOptions {
-        kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
-        ..Default::default()
-    };
-    let (gpu, registry, run) = graph(&options);
+    let (gpu, registry, run) = graph_with(&["linear=blocked", "softmax=workgroup"]);
     // The blocked linear kernel: each workgroup writes a 4-row x 256-column tile.
     let op = run.graph().op_index("h.0.mlp.c_fc").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
@@ -108,12 +109,7 @@ fn broadcast_cells_group_as_its_dispatch_says() {
     if !common::adapter_has(common::Needs::Subgroups) {
         return;
     }
-    let choices = ["linear=broadcast".to_string()];
-    let options = GpuOptions {
-        kernels: glassbox::gpu::variants::KernelChoice::parse(&choices).unwrap(),
-        ..Default::default()
-    };
-    let (gpu, registry, run) = graph(&options);
+    let (gpu, registry, run) = graph_with(&["linear=broadcast"]);
     let op = run.graph().op_index("h.0.mlp.c_fc").unwrap();
     let trace = pollster::block_on(run.trace(&gpu, &registry, op))
         .unwrap()

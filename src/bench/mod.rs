@@ -110,6 +110,12 @@ pub struct VariantRow {
     pub gpu: Speed,
 }
 
+/// Prints one line per stage on stderr, `NAME [seconds since started] what`, so that a slow
+/// adapter shows where the time goes.
+pub(crate) fn stage_lines(name: &'static str, started: Instant) -> impl Fn(String) {
+    move |what| eprintln!("{name} [{:6.1} s] {what}", started.elapsed().as_secs_f64())
+}
+
 pub(crate) fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -179,14 +185,10 @@ pub async fn run(
 ) -> Result<BenchReport, GpuError> {
     let reps = options.reps.max(1);
     let started = Instant::now();
-    // One line per stage on stderr, so a slow adapter shows where the time goes.
-    let stage =
-        |what: String| eprintln!("bench [{:6.1} s] {what}", started.elapsed().as_secs_f64());
+    let stage = stage_lines("bench", started);
     let seq_len = options.seq_len.clamp(1, model.config.n_positions);
     let graph = Graph::forward(&model.config, seq_len);
-    let ids: Vec<u32> = (0..seq_len)
-        .map(|i| (i * 7919 % model.config.vocab_size) as u32)
-        .collect();
+    let ids = sweep::bench_ids(model, seq_len);
 
     let mut gpu = Gpu::new(gpu_options).await?;
     let registry = KernelRegistry::for_gpu(&gpu)?;

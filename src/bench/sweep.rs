@@ -44,7 +44,8 @@ pub struct DecodeRow {
     pub capacity: usize,
 }
 
-fn bench_ids(model: &Model, count: usize) -> Vec<u32> {
+/// The token ids every benchmark and `tune` run: spread over the vocabulary, the same each run.
+pub(crate) fn bench_ids(model: &Model, count: usize) -> Vec<u32> {
     (0..count)
         .map(|i| (i * 7919 % model.config.vocab_size) as u32)
         .collect()

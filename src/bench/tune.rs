@@ -14,12 +14,10 @@ use super::{median, time_pass};
 use crate::gpu::kernels::KernelId;
 use crate::gpu::tuned::{adapter_key, entry_key, TriedVariant, TunedFile, TunedOp};
 use crate::gpu::variants::tuning_key;
-use crate::gpu::{
-    Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision,
-};
+use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch};
 use crate::graph::Graph;
 use crate::model::Model;
-use crate::values::compare::{compare, F16_DRIFT, TOLERANCE};
+use crate::values::compare::compare;
 
 pub struct TuneOptions {
     /// Tokens of the longer forward pass whose shapes are tuned (one token is always tuned too).
@@ -57,7 +55,7 @@ pub async fn tune(
     gpu_options: &GpuOptions,
 ) -> Result<TuneReport, GpuError> {
     let started = Instant::now();
-    let stage = |what: String| eprintln!("tune [{:6.1} s] {what}", started.elapsed().as_secs_f64());
+    let stage = super::stage_lines("tune", started);
     let mut gpu = Gpu::new(gpu_options).await?;
     let registry = KernelRegistry::for_gpu(&gpu)?;
     let before = gpu.kernels.clone();
@@ -87,9 +85,7 @@ pub async fn tune(
             targets.len(),
             gpu.describe()
         ));
-        let ids: Vec<u32> = (0..t)
-            .map(|i| (i * 7919 % model.config.vocab_size) as u32)
-            .collect();
+        let ids = super::sweep::bench_ids(model, t);
         let reference = crate::cpu::forward(&graph, model, &ids)?;
         let gpu_graph = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
         gpu_graph.set_ids(&gpu, &ids)?;
@@ -120,7 +116,7 @@ pub async fn tune(
             gpu.wait_idle()?;
             let fastest = tried
                 .iter()
-                .filter_map(|v| v.ms.filter(|_| v.outcome == "ok").map(|ms| (ms, v)))
+                .filter_map(|v| v.ms.map(|ms| (ms, v)))
                 .min_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(ms, v)| (ms, v.variant.clone()));
             let shape = tuning_key(&op.kind);
@@ -145,8 +141,8 @@ pub async fn tune(
                 tried
                     .iter()
                     .map(|v| match v.ms {
-                        Some(ms) if v.outcome == "ok" => format!("{} {ms:.3} ms", v.variant),
-                        _ => format!("{} refused", v.variant),
+                        Some(ms) => format!("{} {ms:.3} ms", v.variant),
+                        None => format!("{} refused", v.variant),
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -215,17 +211,14 @@ async fn try_variant(
     // The first run also warms up caches and pipelines.
     time_pass(gpu, record).await?;
     let difference = compare(&graph.read(gpu, output).await?, expected);
-    let bound = match graph.precision {
-        Precision::F32 => TOLERANCE,
-        Precision::F16 => F16_DRIFT,
-    };
-    if difference.max_abs.is_nan() || difference.max_abs > bound * difference.scale {
+    let tolerance = graph.precision.tolerance();
+    if !difference.within(tolerance) {
         return Ok(tried(
             None,
             format!(
                 "differs from the CPU reference by {} (allowed {})",
                 difference.max_abs,
-                bound * difference.scale
+                tolerance * difference.scale
             ),
         ));
     }

@@ -24,7 +24,7 @@ use crate::cpu;
 use crate::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::Graph;
 use crate::model::{validate_ids, Model};
-use crate::values::compare::{compare, TOLERANCE};
+use crate::values::compare::compare;
 use crate::values::dump;
 use crate::values::TensorValues;
 
@@ -547,10 +547,7 @@ fn check(dir: &Path, ids: &[u32], options: &GpuOptions) -> Result<ExitCode> {
     let gpu = gpu_forward(&model, &graph, ids, options)?;
     // f16 storage is checked for drift, against a bound of its own: its rounding alone is
     // 2^-11 of every value, ten times the f32 tolerance.
-    let tolerance = match options.precision {
-        crate::gpu::Precision::F32 => TOLERANCE,
-        crate::gpu::Precision::F16 => crate::values::compare::F16_DRIFT,
-    };
+    let tolerance = options.precision.tolerance();
     println!(
         "GPU ({} storage) against the CPU reference, per op output (pass: max abs <= {tolerance:e} x max(1, max |cpu|))",
         options.precision.name()
@@ -563,7 +560,7 @@ fn check(dir: &Path, ids: &[u32], options: &GpuOptions) -> Result<ExitCode> {
     for op in &graph.ops {
         for &out in &op.outputs {
             let diff = compare(gpu.get(out), reference.get(out));
-            let passes = diff.max_abs <= tolerance * diff.scale;
+            let passes = diff.within(tolerance);
             let verdict = if passes { "ok" } else { "FAIL" };
             failures += usize::from(!passes);
             println!(

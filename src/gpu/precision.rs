@@ -20,6 +20,16 @@ impl Precision {
         }
     }
 
+    /// The bound a tensor computed at this precision must stay within, as a share of
+    /// max(1, max |reference|) ([`crate::values::compare::Difference::within`]): the project's
+    /// tolerance for f32; for f16 storage, whose rounding alone is 2^-11 per value, a drift of 1%.
+    pub fn tolerance(self) -> f32 {
+        match self {
+            Precision::F32 => crate::values::compare::TOLERANCE,
+            Precision::F16 => crate::values::compare::F16_DRIFT,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",

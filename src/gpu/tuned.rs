@@ -32,6 +32,7 @@ pub struct TunedOp {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TriedVariant {
     pub variant: String,
+    /// Its median time, given exactly when it agreed with the CPU reference.
     pub ms: Option<f64>,
     /// "ok", or what disqualified it (a difference from the CPU reference, a launch error).
     pub outcome: String,

@@ -131,11 +131,6 @@ impl KernelChoice {
         self
     }
 
-    /// How many op shapes have a tuned variant.
-    pub fn tuned_count(&self) -> usize {
-        self.tuned.len()
-    }
-
     /// The choice of exactly one variant.
     pub fn only(id: &KernelId) -> KernelChoice {
         let mut choice = KernelChoice::default();

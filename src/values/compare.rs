@@ -20,7 +20,13 @@ pub struct Difference {
 
 impl Difference {
     pub fn passes(&self) -> bool {
-        self.max_abs <= TOLERANCE * self.scale
+        self.within(TOLERANCE)
+    }
+
+    /// Whether max |actual - expected| <= tolerance * max(1, max |expected|) (a non-finite
+    /// difference never is).
+    pub fn within(&self, tolerance: f32) -> bool {
+        self.max_abs <= tolerance * self.scale
     }
 }
 

@@ -5,17 +5,13 @@ use egui::{Color32, RichText};
 
 use super::UiState;
 use crate::gpu::Precision;
-use crate::values::compare::{Difference, F16_DRIFT, TOLERANCE};
+use crate::values::compare::Difference;
 use crate::viewer::Viewer;
 
 /// The share of the tolerance a difference uses (above 1 fails): the f32 tolerance, or the
 /// drift bound of f16 storage.
 fn share(d: &Difference, precision: Precision) -> f32 {
-    let tolerance = match precision {
-        Precision::F32 => TOLERANCE,
-        Precision::F16 => F16_DRIFT,
-    };
-    d.max_abs / (tolerance * d.scale)
+    d.max_abs / (precision.tolerance() * d.scale)
 }
 
 impl UiState {

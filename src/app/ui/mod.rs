@@ -203,14 +203,11 @@ impl UiState {
             let Some(family) = family else {
                 continue;
             };
-            let tolerance = match viewer.gpu_graph().precision {
-                crate::gpu::Precision::F32 => crate::values::compare::TOLERANCE,
-                crate::gpu::Precision::F16 => crate::values::compare::F16_DRIFT,
-            };
+            let tolerance = viewer.gpu_graph().precision.tolerance();
             let (text, passes) = match pollster::block_on(viewer.check_family(&family)) {
                 Ok(Some(worst)) => {
                     let d = &worst.difference;
-                    let passes = d.max_abs <= tolerance * d.scale;
+                    let passes = d.within(tolerance);
                     let verdict = if passes {
                         "agrees with"
                     } else {

@@ -5,7 +5,7 @@
 use glam::Vec2;
 
 use super::TensorRenderer;
-use crate::gpu::{Gpu, GpuGraph, Precision};
+use crate::gpu::{Gpu, GpuGraph};
 use crate::render::{Layout, Panel};
 
 /// One draw call: panels `first..first + count` of the layout, the heads of one tensor drawn as
@@ -153,7 +153,7 @@ impl TensorRenderer {
         threshold: Option<f32>,
     ) {
         self.difference = reference.is_some();
-        self.difference_threshold = threshold.unwrap_or(difference_scale(graph.precision));
+        self.difference_threshold = threshold.unwrap_or(graph.precision.tolerance());
         self.tensor_groups = tensor_groups(
             gpu,
             &self.values_layout,
@@ -162,14 +162,5 @@ impl TensorRenderer {
             graph,
             reference,
         );
-    }
-}
-
-/// The difference at which the difference view turns red: the project's tolerance for f32;
-/// for f16 storage, whose rounding alone is 2^-11 per value, a drift of 1%.
-pub(super) fn difference_scale(precision: Precision) -> f32 {
-    match precision {
-        Precision::F32 => crate::values::compare::TOLERANCE,
-        Precision::F16 => crate::values::compare::F16_DRIFT,
     }
 }

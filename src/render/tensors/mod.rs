@@ -10,7 +10,7 @@ use glam::Vec2;
 use super::{style, target, Camera, Highlight, Layout, TensorState};
 use crate::gpu::{Gpu, GpuError, GpuGraph, KernelRegistry, Precision};
 use crate::graph::DType;
-use draws::{difference_scale, plan_draws, tensor_groups, visible, Draw, Shown};
+use draws::{plan_draws, tensor_groups, visible, Draw, Shown};
 use scale::ColourScale;
 
 /// The draw shader, beside the kernels it draws the output of.
@@ -255,7 +255,7 @@ impl TensorRenderer {
                     DType::U32 => graph.graph().config.vocab_size.saturating_sub(1).max(1) as u32,
                     DType::F32 => 0,
                 },
-                tolerance: difference_scale(graph.precision),
+                tolerance: graph.precision.tolerance(),
                 side_color: style::role_material(graph.graph().tensors[p.tensor].role),
                 ghost: 0.0,
                 depth: layout.slab_depth,
@@ -274,7 +274,7 @@ impl TensorRenderer {
             tensor_groups,
             values_layout,
             difference: false,
-            difference_threshold: difference_scale(graph.precision),
+            difference_threshold: graph.precision.tolerance(),
             precision: graph.precision,
             panels,
             scale,
