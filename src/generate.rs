@@ -1,13 +1,14 @@
 //! The generation loop: each token runs once through the decode graph, which appends its key
 //! and value to the KV cache and picks the next token with the sample op. The prompt goes
 //! through the same steps, so a sequence of n tokens costs n decode steps and never a full
-//! recompute. The CPU reference runs the same graph with the same sampler.
+//! recompute. Generation runs the fast path (attention fused and split over the cache: nothing
+//! here draws the scores); the CPU reference runs the same graph with the same sampler.
 
 pub use crate::cpu::sampling::Sampling;
 use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
 use crate::graph::probe::Ablations;
-use crate::graph::Graph;
+use crate::graph::{Graph, Path};
 use crate::model::{validate_ids, Config, LoadError, Model};
 
 /// The most positions a generation's KV cache holds: long-context models (Llama 3.2 has
@@ -67,7 +68,7 @@ impl<'a> GpuGenerator<'a> {
         ablations: &Ablations,
     ) -> Result<GpuGenerator<'a>, GpuError> {
         let capacity = capacity(&weights.config);
-        let graph = Graph::decode_ablated(&weights.config, capacity, ablations);
+        let graph = Graph::decode_on(&weights.config, capacity, ablations, Path::Fast);
         let step = GpuGraph::new(gpu, registry, graph, weights).await?;
         Ok(GpuGenerator {
             gpu,
@@ -79,6 +80,15 @@ impl<'a> GpuGenerator<'a> {
     /// The decode graph, to read its tensors (the KV cache, logits, probabilities).
     pub fn graph(&self) -> &GpuGraph {
         &self.step
+    }
+
+    /// Which path runs and what one token costs in kernel launches, said to the user.
+    pub fn path_note(&self) -> String {
+        let graph = self.step.graph();
+        let dispatches: usize = (0..graph.ops.len())
+            .map(|i| self.step.launches(i).len())
+            .sum();
+        format!("{}, {dispatches} dispatches per token", path_note(graph))
     }
 
     /// Runs token `id` at `position`: appends its key and value to the cache and samples the
@@ -135,6 +145,19 @@ impl<'a> GpuGenerator<'a> {
     }
 }
 
+/// The path a decode graph was built on, in words.
+pub fn path_note(graph: &Graph) -> String {
+    let how = match graph.path() {
+        Path::Fast => "attention fused with the online softmax, split over the cache",
+        Path::Picture => "every intermediate stored, as the window draws it",
+    };
+    format!(
+        "path: {} ({how}; {} ops)",
+        graph.path().name(),
+        graph.ops.len()
+    )
+}
+
 /// The same loop on the CPU reference.
 pub fn generate_cpu(
     model: &Model,
@@ -161,7 +184,8 @@ pub fn generate_cpu_ablated(
     mut each: impl FnMut(u32),
 ) -> Result<Vec<u32>, LoadError> {
     validate_prompt(&model.config, prompt)?;
-    let graph = Graph::decode_ablated(&model.config, capacity(&model.config), ablations);
+    let capacity = capacity(&model.config);
+    let graph = Graph::decode_on(&model.config, capacity, ablations, Path::Fast);
     let mut run = CpuRun::new(&graph, model, &prompt[..1])?;
     run.sampling = *sampling;
     let next_id = graph.tensor_id("next_token").expect("decode graph");
@@ -179,7 +203,7 @@ pub fn generate_cpu_ablated(
     while produced.len() < count {
         each(next);
         produced.push(next);
-        if produced.len() == count || position == capacity(&model.config) {
+        if produced.len() == count || position == capacity {
             break;
         }
         next = step(&mut run, next, position)?;

@@ -7,7 +7,8 @@ use glassbox::cpu::sampling::{argmax, sample, Sampling};
 use glassbox::cpu::CpuRun;
 use glassbox::generate::{generate_cpu, GpuGenerator};
 use glassbox::gpu::{Gpu, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
-use glassbox::graph::{Graph, Role};
+use glassbox::graph::probe::Ablations;
+use glassbox::graph::{Graph, Path, Role};
 use glassbox::model::{Config, Model};
 use glassbox::values::compare::compare;
 
@@ -18,13 +19,26 @@ fn assert_decode_matches(config: Config, steps: usize, options: &GpuOptions) {
     assert_model_decode_matches(&Model::random(config, 3), steps, options);
 }
 
-/// [`assert_decode_matches`] on a given model.
+/// [`assert_decode_matches`] on a given model, on the picture's graph and on the fast path's
+/// (attention split over the cache: with a quarter of the cache per split, the last ones still
+/// empty).
 fn assert_model_decode_matches(model: &Model, steps: usize, options: &GpuOptions) {
+    for path in [Path::Picture, Path::Fast] {
+        assert_path_decode_matches(model, steps, steps + 2, path, options);
+    }
+}
+
+fn assert_path_decode_matches(
+    model: &Model,
+    steps: usize,
+    capacity: usize,
+    path: Path,
+    options: &GpuOptions,
+) {
     let config = model.config.clone();
     let (gpu, registry) = common::gpu(options);
     let ids = common::ids(steps, config.vocab_size, 5);
-    let capacity = steps + 2;
-    let graph = Graph::decode(&config, capacity);
+    let graph = Graph::decode_on(&config, capacity, &Ablations::default(), path);
     let weights = pollster::block_on(GpuModel::upload(&gpu, model)).unwrap();
     let step = pollster::block_on(GpuGraph::new(&gpu, &registry, graph.clone(), &weights)).unwrap();
     let mut cpu = CpuRun::new(&graph, model, &ids[..1]).unwrap();
@@ -42,7 +56,7 @@ fn assert_model_decode_matches(model: &Model, steps: usize, options: &GpuOptions
             let diff = compare(values.get(tensor_id), cpu.values.get(tensor_id));
             assert!(
                 diff.passes(),
-                "{config:?} step {position}: {}: {diff:?}",
+                "{config:?} {path:?} step {position}: {}: {diff:?}",
                 tensor.name
             );
         }
@@ -68,6 +82,14 @@ fn decode_steps_match_cpu_and_full_recompute_on_awkward_shapes() {
         4,
         &GpuOptions::default(),
     );
+}
+
+/// The fast path's splits stream several chunks of 64 keys each: a cache of 300 slots is split
+/// every 75, and 160 steps fill the first two splits, start the third and leave the fourth empty.
+#[test]
+fn fast_decode_attention_streams_chunks_across_splits() {
+    let model = Model::random(common::config(1, 2, 16, 23, 300), 3);
+    assert_path_decode_matches(&model, 160, 300, Path::Fast, &GpuOptions::default());
 }
 
 #[test]

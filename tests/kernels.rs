@@ -5,13 +5,14 @@
 mod common;
 
 use glassbox::gpu::{kernels, GpuOptions, KernelId};
-use glassbox::graph::{Graph, Role};
+use glassbox::graph::probe::Ablations;
+use glassbox::graph::{Graph, Path, Role, MAX_FUSED_HEAD_DIM};
 use glassbox::model::{Config, Model};
 use glassbox::values::compare::compare;
 use std::collections::BTreeSet;
 
-/// Runs `config` on both backends, compares every non-weight tensor, and returns the kernel
-/// families that ran.
+/// Runs `config` on both backends, on the picture's graph and on the fast path's (attention
+/// fused), compares every non-weight tensor, and returns the kernel families that ran.
 fn assert_gpu_matches_cpu(
     config: Config,
     seq_len: usize,
@@ -20,23 +21,28 @@ fn assert_gpu_matches_cpu(
     let (gpu, registry) = common::gpu(options);
     let model = Model::random(config.clone(), 7);
     let ids = common::ids(seq_len, config.vocab_size, 11);
-    let graph = Graph::forward(&config, seq_len);
-    let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
-    let (_, values) = common::gpu_forward(&gpu, &registry, &model, &ids);
     let mut families = BTreeSet::new();
-    for op in &graph.ops {
-        for &out in &op.outputs {
-            let diff = compare(values.get(out), reference.get(out));
-            assert!(
-                diff.passes(),
-                "{config:?} T={seq_len}: op {} output {}: {diff:?}",
-                op.name,
-                graph.tensors[out].name
-            );
+    for path in [Path::Picture, Path::Fast] {
+        let graph = Graph::forward_on(&config, seq_len, &Ablations::default(), path);
+        // Heads wider than the fused kernels take keep the picture's three ops.
+        let fused = path == Path::Fast && config.head_dim() <= MAX_FUSED_HEAD_DIM;
+        assert_eq!(graph.path() == Path::Fast, fused, "{config:?}");
+        let reference = glassbox::cpu::forward(&graph, &model, &ids).unwrap();
+        let (_, values) = common::gpu_run(&gpu, &registry, &model, &ids, graph.clone());
+        for op in &graph.ops {
+            for &out in &op.outputs {
+                let diff = compare(values.get(out), reference.get(out));
+                assert!(
+                    diff.passes(),
+                    "{config:?} T={seq_len} {path:?}: op {} output {}: {diff:?}",
+                    op.name,
+                    graph.tensors[out].name
+                );
+            }
+            families.insert(op.kind.kernel_name().to_string());
         }
-        families.insert(op.kind.kernel_name().to_string());
+        assert!(graph.tensors.iter().any(|t| t.role == Role::Aggregate));
     }
-    assert!(graph.tensors.iter().any(|t| t.role == Role::Aggregate));
     families
 }
 

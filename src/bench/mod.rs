@@ -20,7 +20,7 @@ use crate::gpu::variants::KernelChoice;
 use crate::gpu::{
     Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision,
 };
-use crate::graph::Graph;
+use crate::graph::{Graph, Path};
 use crate::model::Model;
 
 pub struct BenchOptions {
@@ -97,7 +97,10 @@ pub struct BenchReport {
     pub variants: Vec<VariantRow>,
     pub forward: ForwardRow,
     pub scaling: Vec<ScaleRow>,
+    /// The decode step generation runs (the fast path).
     pub decode: DecodeRow,
+    /// The same step on the picture's graph, as the window runs it.
+    pub decode_picture: DecodeRow,
 }
 
 #[derive(Debug, Serialize)]
@@ -285,7 +288,10 @@ pub async fn run(
     let scaling =
         sweep::scaling(&gpu, &registry, model, &gpu_model, &options.seq_lens, reps).await?;
     stage("the decode step against its bound".to_string());
-    let decode = sweep::decode_step(&gpu, &registry, model, &gpu_model, &gpu_peaks, reps).await?;
+    let loaded = (model, &gpu_model);
+    let decode = sweep::decode_step(&gpu, &registry, loaded, Path::Fast, &gpu_peaks, reps).await?;
+    let decode_picture =
+        sweep::decode_step(&gpu, &registry, loaded, Path::Picture, &gpu_peaks, reps).await?;
     stage("done".to_string());
 
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;
@@ -312,6 +318,7 @@ pub async fn run(
         },
         scaling,
         decode,
+        decode_picture,
     })
 }
 

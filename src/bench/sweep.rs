@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::{median, Peaks};
 use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
-use crate::graph::{Graph, Role};
+use crate::graph::probe::Ablations;
+use crate::graph::{Graph, Path, Role};
 use crate::model::Model;
 
 /// The sequence lengths `glassbox bench` sweeps unless told otherwise: short enough that the
@@ -20,12 +21,18 @@ pub const DEFAULT_SEQ_LENS: [usize; 2] = [1, 64];
 #[derive(Debug, Serialize)]
 pub struct ScaleRow {
     pub seq_len: usize,
+    /// The picture's graph: scores, softmax and mix as separate ops.
     pub gpu_ms: f64,
+    /// The fast path's graph: attention fused, no [H, T, T] buffers.
+    pub gpu_fast_ms: f64,
     pub cpu_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct DecodeRow {
+    /// The graph's path: "fast" (generation's: attention fused and split over the cache) or
+    /// "picture" (the window's: every intermediate stored).
+    pub path: &'static str,
     /// Tokens already in the KV cache when the timed step runs.
     pub position: usize,
     pub gpu_ms: f64,
@@ -78,42 +85,46 @@ pub async fn scaling(
             continue;
         }
         let ids = bench_ids(model, seq_len);
+        let mut gpu_ms = [0.0; 2];
+        for (ms, path) in gpu_ms.iter_mut().zip([Path::Picture, Path::Fast]) {
+            let graph = Graph::forward_on(&model.config, seq_len, &Ablations::default(), path);
+            let gpu_graph = GpuGraph::new(gpu, registry, graph, weights).await?;
+            gpu_graph.set_ids(gpu, &ids)?;
+            *ms = wall_ms(reps, || {
+                gpu_graph.run(gpu, registry);
+                gpu.wait_idle()
+            })?;
+        }
         let graph = Graph::forward(&model.config, seq_len);
-        let gpu_graph = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
-        gpu_graph.set_ids(gpu, &ids)?;
-        let gpu_ms = wall_ms(reps, || {
-            gpu_graph.run(gpu, registry);
-            gpu.wait_idle()
-        })?;
-        drop(gpu_graph);
         let cpu_ms = wall_ms(reps, || {
             crate::cpu::forward(&graph, model, &ids)?;
             Ok(())
         })?;
         rows.push(ScaleRow {
             seq_len,
-            gpu_ms,
+            gpu_ms: gpu_ms[0],
+            gpu_fast_ms: gpu_ms[1],
             cpu_ms,
         });
     }
     Ok(rows)
 }
 
-/// One decode step with `position` tokens already cached, on both backends.
+/// One decode step on `path` with `position` tokens already cached, on both backends.
 pub async fn decode_step(
     gpu: &Gpu,
     registry: &KernelRegistry,
-    model: &Model,
-    weights: &GpuModel,
+    (model, weights): (&Model, &GpuModel),
+    path: Path,
     peaks: &Peaks,
     reps: usize,
 ) -> Result<DecodeRow, GpuError> {
     let config = &model.config;
     let position = 64.min(config.n_positions - 1);
     let ids = bench_ids(model, position + 1);
-    // The cache generation itself allocates: the attention spans all of it every step.
+    // The cache generation itself allocates: the picture's attention spans all of it every step.
     let capacity = crate::generate::capacity(config);
-    let graph = Graph::decode(config, capacity);
+    let graph = Graph::decode_on(config, capacity, &Ablations::default(), path);
     let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
     let dispatches = (0..graph.ops.len()).map(|i| step.launches(i).len()).sum();
     for (p, &id) in ids.iter().enumerate() {
@@ -146,6 +157,7 @@ pub async fn decode_step(
         + elem * c;
     let bound_ms = weight_bytes as f64 / (peaks.bandwidth_gbs * 1e9) * 1e3;
     Ok(DecodeRow {
+        path: graph.path().name(),
         position,
         gpu_ms,
         cpu_ms,

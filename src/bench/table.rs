@@ -81,17 +81,18 @@ impl BenchReport {
             p(
                 &mut s,
                 format!(
-                    "forward pass, {:>4} tokens: GPU {:>10.2} ms, CPU {:>10.2} ms",
-                    row.seq_len, row.gpu_ms, row.cpu_ms
+                    "forward pass, {:>4} tokens: GPU {:>10.2} ms (fast path {:.2} ms), CPU {:>10.2} ms",
+                    row.seq_len, row.gpu_ms, row.gpu_fast_ms, row.cpu_ms
                 ),
             );
         }
-        let d = &self.decode;
-        p(&mut s, format!(
-            "decode step at position {} (cache of {}, {} dispatches): GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
-            d.position, d.capacity, d.dispatches, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
-            d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
-        ));
+        for d in [&self.decode, &self.decode_picture] {
+            p(&mut s, format!(
+                "decode step, {} path, at position {} (cache of {}, {} dispatches): GPU {:.2} ms ({:.1} tokens/s), CPU {:.2} ms; bound {:.2} ms ({:.1} MB of weights at {:.1} GB/s): GPU at {:.2}x the bound",
+                d.path, d.position, d.capacity, d.dispatches, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
+                d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
+            ));
+        }
         s
     }
 }

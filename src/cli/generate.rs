@@ -102,6 +102,7 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
             let mut generator =
                 crate::generate::GpuGenerator::ablated(&gpu, &registry, &weights, &ablations)
                     .await?;
+            eprintln!("{}", generator.path_note());
             generator
                 .generate(&prompt, args.count, &sampling, &mut print)
                 .await

@@ -119,3 +119,74 @@ pub fn attn_mix_cached(
         }
     }
 }
+
+/// The fast path's decode attention over the cache split into `span` slots: per (head, split),
+/// the largest score over the slots j <= pos, the sum of exp(score - max) and the values mixed
+/// by those weights. Splits past `pos` stay empty: max -inf, sums 0.
+pub fn attn_split(
+    [split_max, split_sum, split_mix]: [&mut [f32]; 3],
+    q: &[f32],
+    [k_cache, v_cache]: [&[f32]; 2],
+    pos: usize,
+    shape: CacheShape,
+    span: usize,
+) {
+    let CacheShape { h, d, capacity, .. } = shape;
+    let splits = capacity.div_ceil(span);
+    let scale = 1.0 / (d as f32).sqrt();
+    for head in 0..h {
+        let g = shape.kv_head(head);
+        let qh = &q[head * d..][..d];
+        for split in 0..splits {
+            let at = head * splits + split;
+            let slots = split * span..((split + 1) * span).min(pos + 1).min(capacity);
+            let scores: Vec<f32> = slots
+                .clone()
+                .map(|j| {
+                    let kj = &k_cache[shape.row(g, j)..][..d];
+                    qh.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale
+                })
+                .collect();
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mix = &mut split_mix[at * d..][..d];
+            mix.fill(0.0);
+            let mut sum = 0.0;
+            for (j, score) in slots.zip(scores) {
+                let weight = (score - max).exp();
+                sum += weight;
+                for (m, &v) in mix.iter_mut().zip(&v_cache[shape.row(g, j)..][..d]) {
+                    *m += weight * v;
+                }
+            }
+            split_max[at] = max;
+            split_sum[at] = sum;
+        }
+    }
+}
+
+/// Joins [`attn_split`]'s splits holding tokens (s <= pos / span): each split's sums scaled by
+/// exp(its max - the largest max), the mixed values divided by the total weight.
+pub fn attn_combine(
+    out: &mut [f32],
+    [split_max, split_sum, split_mix]: [&[f32]; 3],
+    pos: usize,
+    (h, d, splits, span): (usize, usize, usize, usize),
+) {
+    let used = (pos / span + 1).min(splits);
+    for head in 0..h {
+        let row = head * splits;
+        let maxes = &split_max[row..][..used];
+        let top = maxes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let acc = &mut out[head * d..][..d];
+        acc.fill(0.0);
+        let mut total = 0.0;
+        for (s, &m) in maxes.iter().enumerate() {
+            let weight = (m - top).exp();
+            total += weight * split_sum[row + s];
+            for (a, &x) in acc.iter_mut().zip(&split_mix[(row + s) * d..][..d]) {
+                *a += weight * x;
+            }
+        }
+        acc.iter_mut().for_each(|a| *a /= total);
+    }
+}

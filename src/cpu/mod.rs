@@ -166,6 +166,38 @@ impl<'a> CpuRun<'a> {
                 let shape = CacheShape { h, kv, d, capacity };
                 decode::attn_mix_cached(y, ins[0], ins[1], self.position, shape)
             }
+            (OpKind::AttnFused { t, h, d, kv }, [y]) => {
+                // The plain ops' arithmetic: the fused kernel must agree with it.
+                let mut scores = vec![0.0; h * t * t];
+                ops::attn_scores(&mut scores, ins[0], ins[1], t, (h, kv), d);
+                let mut probs = vec![0.0; h * t * t];
+                let (mut max, mut sum) = (vec![0.0; h * t], vec![0.0; h * t]);
+                ops::softmax(&mut probs, &mut max, &mut sum, &scores, t, true);
+                ops::attn_mix(y, &probs, ins[2], t, (h, kv), d)
+            }
+            (
+                OpKind::AttnSplit {
+                    h,
+                    d,
+                    capacity,
+                    kv,
+                    span,
+                },
+                [split_max, split_sum, split_mix],
+            ) => decode::attn_split(
+                [split_max, split_sum, split_mix],
+                ins[0],
+                [ins[1], ins[2]],
+                self.position,
+                CacheShape { h, kv, d, capacity },
+                span,
+            ),
+            (OpKind::AttnCombine { h, d, splits, span }, [y]) => decode::attn_combine(
+                y,
+                [ins[0], ins[1], ins[2]],
+                self.position,
+                (h, d, splits, span),
+            ),
             (OpKind::Sample { .. }, [next]) => {
                 next[0] = sample(ins[0], &self.sampling, self.position as u32) as f32
             }

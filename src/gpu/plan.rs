@@ -306,6 +306,42 @@ impl Planned<'_> {
                 },
                 &single_io()?,
             )),
+            OpKind::AttnFused { t, h, d, kv } => one(at.launch(
+                AttnFusedParams {
+                    t: u(t),
+                    h: u(h),
+                    d: u(d),
+                    scale: 1.0 / (d as f32).sqrt(),
+                    kv: u(kv),
+                },
+                &single_io()?,
+            )),
+            OpKind::AttnSplit {
+                h,
+                d,
+                capacity,
+                kv,
+                span,
+            } => one(at.launch(
+                AttnSplitParams {
+                    h: u(h),
+                    d: u(d),
+                    capacity: u(capacity),
+                    scale: 1.0 / (d as f32).sqrt(),
+                    kv: u(kv),
+                    span: u(span),
+                },
+                &single_io()?,
+            )),
+            OpKind::AttnCombine { h, d, splits, span } => one(at.launch(
+                AttnCombineParams {
+                    h: u(h),
+                    d: u(d),
+                    splits: u(splits),
+                    span: u(span),
+                },
+                &single_io()?,
+            )),
             OpKind::Sample { v } => {
                 let settings = self
                     .sampling

@@ -4,7 +4,7 @@
 //! `input_ids` inputs change, so nothing is rebuilt while generating.
 
 use super::probe::Ablations;
-use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
+use super::{Builder, DType, Dim, Graph, OpKind, Path, Role, TensorId, MAX_FUSED_HEAD_DIM};
 use crate::model::arch::Llama;
 use crate::model::{Arch, Config};
 
@@ -21,6 +21,11 @@ impl Graph {
     /// [`Graph::decode`] with units switched off. Only zeroing: a mean over positions needs
     /// every position at once, which one decode step does not have (callers refuse it).
     pub fn decode_ablated(config: &Config, capacity: usize, ablations: &Ablations) -> Graph {
+        Graph::decode_on(config, capacity, ablations, Path::Picture)
+    }
+
+    /// [`Graph::decode_ablated`] with its attention built on `path`.
+    pub fn decode_on(config: &Config, capacity: usize, ablations: &Ablations, path: Path) -> Graph {
         assert!(!ablations.mean, "mean ablation in a decode step");
         assert!(
             (1..=config.n_positions).contains(&capacity),
@@ -29,6 +34,7 @@ impl Graph {
         );
         let mut b = Builder {
             ablations: ablations.clone(),
+            path,
             ..Builder::default()
         };
         let ids = b.tensor_typed("input_ids", &[1], &[Token], Input, DType::U32);
@@ -198,6 +204,9 @@ fn cached_scores_and_mix(
     kv: usize,
 ) -> TensorId {
     let (h, d) = (config.n_head, config.head_dim());
+    if b.path == Path::Fast && d <= MAX_FUSED_HEAD_DIM {
+        return split_attention(b, config, capacity, p, [q, k_cache, v_cache], position, kv);
+    }
     let scores = b.tensor(
         &format!("{p}.attn.scores"),
         &[h, 1, capacity],
@@ -229,6 +238,70 @@ fn cached_scores_and_mix(
         &[probs, v_cache, position],
         &[mix],
         "mix[h*D + d] = sum_{j <= pos} p[h, j] v_cache[h / (H/KV), j, d]",
+    );
+    mix
+}
+
+/// The fast path's decode attention: each split of the cache attended to with the online
+/// softmax, then the splits joined. No scores or probabilities are stored.
+fn split_attention(
+    b: &mut Builder,
+    config: &Config,
+    capacity: usize,
+    p: &str,
+    [q, k_cache, v_cache]: [TensorId; 3],
+    position: TensorId,
+    kv: usize,
+) -> TensorId {
+    let (h, d) = (config.n_head, config.head_dim());
+    let span = super::decode_split_span(capacity);
+    let splits = capacity.div_ceil(span);
+    let per_split = |b: &mut Builder, name: &str| {
+        b.tensor(
+            &format!("{p}.attn.split_{name}"),
+            &[h, splits],
+            &[Head, Split],
+            Aggregate,
+        )
+    };
+    let split_max = per_split(b, "max");
+    let split_sum = per_split(b, "sum");
+    let split_mix = b.tensor(
+        &format!("{p}.attn.split_mix"),
+        &[h, splits, d],
+        &[Head, Split, HeadChannel],
+        Activation,
+    );
+    b.op(
+        &format!("{p}.attn.split"),
+        OpKind::AttnSplit {
+            h,
+            d,
+            capacity,
+            kv,
+            span,
+        },
+        &[q, k_cache, v_cache, position],
+        &[split_max, split_sum, split_mix],
+        "per split s of the cache: m = max_j s_j, sum = sum_j exp(s_j - m), mix = sum_j exp(s_j - m) v_cache[j], over j <= pos",
+    );
+    let mix = b.tensor(
+        &format!("{p}.attn.mix"),
+        &[1, config.n_embd],
+        &[Token, Channel],
+        Activation,
+    );
+    b.op(
+        &format!("{p}.attn.combine"),
+        OpKind::AttnCombine {
+            h,
+            d,
+            splits,
+            span,
+        },
+        &[split_max, split_sum, split_mix, position],
+        &[mix],
+        "mix[h*D + d] = sum_s w_s mix[h, s, d] / sum_s w_s sum[h, s], w_s = exp(m[h, s] - max_s m[h, s])",
     );
     mix
 }

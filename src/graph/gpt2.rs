@@ -3,7 +3,7 @@
 //! (how keys and values reach the scores) and the ends differ.
 
 use super::probe::Ablations;
-use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
+use super::{Builder, DType, Dim, Graph, OpKind, Path, Role, TensorId, MAX_FUSED_HEAD_DIM};
 use crate::model::{Arch, Config};
 
 use Dim::*;
@@ -24,22 +24,28 @@ impl Graph {
     /// [`Graph::forward`] with `ablations` applied where their units' outputs are made (checked
     /// against the model by the caller).
     pub fn forward_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
+        Graph::forward_on(config, seq_len, ablations, Path::Picture)
+    }
+
+    /// [`Graph::forward_ablated`] with its attention built on `path`.
+    pub fn forward_on(config: &Config, seq_len: usize, ablations: &Ablations, path: Path) -> Graph {
+        let b = Builder {
+            ablations: ablations.clone(),
+            path,
+            ..Builder::default()
+        };
         assert!(
             (1..=config.n_positions).contains(&seq_len),
             "sequence length {seq_len} outside 1..={}",
             config.n_positions
         );
         match &config.arch {
-            Arch::Gpt2 => Graph::gpt2_ablated(config, seq_len, ablations),
-            Arch::Llama(llama) => Graph::llama_ablated(config, llama, seq_len, ablations),
+            Arch::Gpt2 => Graph::gpt2_on(b, config, seq_len),
+            Arch::Llama(llama) => Graph::llama_on(b, config, llama, seq_len),
         }
     }
 
-    fn gpt2_ablated(config: &Config, seq_len: usize, ablations: &Ablations) -> Graph {
-        let mut b = Builder {
-            ablations: ablations.clone(),
-            ..Builder::default()
-        };
+    fn gpt2_on(mut b: Builder, config: &Config, seq_len: usize) -> Graph {
         let (t, c) = (seq_len, config.n_embd);
         let ids = b.tensor_typed("input_ids", &[t], &[Token], Input, DType::U32);
         let (wte, wpe) = b.embeddings(config);
@@ -113,6 +119,9 @@ impl Builder {
         [q, k, v]: [TensorId; 3],
         (t, h, kv, d): (usize, usize, usize, usize),
     ) -> TensorId {
+        if self.path == Path::Fast && d <= MAX_FUSED_HEAD_DIM {
+            return self.fused_attention(p, [q, k, v], (t, h, kv, d));
+        }
         let [scores_formula, mix_formula] = attention_formulas(h, kv);
         let scores = self.tensor(
             &format!("{p}.attn.scores"),
@@ -140,6 +149,29 @@ impl Builder {
             &[probs, v],
             &[mix],
             mix_formula,
+        );
+        mix
+    }
+
+    /// The fast path's attention: one op, scores and probabilities never stored.
+    fn fused_attention(
+        &mut self,
+        p: &str,
+        [q, k, v]: [TensorId; 3],
+        (t, h, kv, d): (usize, usize, usize, usize),
+    ) -> TensorId {
+        let mix = self.tensor(
+            &format!("{p}.attn.mix"),
+            &[t, h * d],
+            &[Token, Channel],
+            Activation,
+        );
+        self.op(
+            &format!("{p}.attn.fused"),
+            OpKind::AttnFused { t, h, d, kv },
+            &[q, k, v],
+            &[mix],
+            "mix[i, h*D + d] = sum_{j <= i} softmax_j(q[h, i] . k[h / (H/G), j] / sqrt(D)) v[h / (H/G), j, d], online softmax",
         );
         mix
     }

@@ -4,7 +4,6 @@
 //! `h.L.resid_out`, `ln_f`, `logits`), so views, probes and Hugging Face aliases find them;
 //! weights carry the checkpoint's names without its `model.` prefix.
 
-use super::probe::Ablations;
 use super::{Builder, DType, Dim, Graph, OpKind, Role, TensorId};
 use crate::model::arch::Llama;
 use crate::model::Config;
@@ -29,16 +28,12 @@ pub(super) type LlamaAttention<'a> = &'a dyn Fn(&mut Builder, &str, [TensorId; 3
 
 impl Graph {
     /// The Llama-family forward pass over `seq_len` tokens, with `ablations` applied.
-    pub(super) fn llama_ablated(
+    pub(super) fn llama_on(
+        mut b: Builder,
         config: &Config,
         llama: &Llama,
         seq_len: usize,
-        ablations: &Ablations,
     ) -> Graph {
-        let mut b = Builder {
-            ablations: ablations.clone(),
-            ..Builder::default()
-        };
         let (t, c) = (seq_len, config.n_embd);
         let ids = b.tensor_typed("input_ids", &[t], &[Token], Input, DType::U32);
         let embedding = b.token_embedding(config);

@@ -49,6 +49,8 @@ pub enum Dim {
     Rank,
     /// Named scores (a head's previous-token, first-token, diagonal and induction scores).
     Score,
+    /// Stretches of the KV cache a decode step's fast attention takes one workgroup each.
+    Split,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +179,33 @@ pub enum OpKind {
         capacity: usize,
         kv: usize,
     },
+    /// The fast path's causal attention in one op: y[i, h*D + d] = sum_{j <= i}
+    /// softmax_j(q[h, i] . k[g, j] / sqrt(D)) v[g, j, d], g = h / (h / kv), with the online
+    /// softmax: no [H, T, T] tensor.
+    AttnFused {
+        t: usize,
+        h: usize,
+        d: usize,
+        kv: usize,
+    },
+    /// Decode, fast path: the cache cut into splits of `span` slots; per (head, split) the
+    /// largest score m, sum_j exp(s_j - m) and sum_j exp(s_j - m) v_cache[g, j] over the slots
+    /// j <= pos (empty splits: m = -inf, sums 0).
+    AttnSplit {
+        h: usize,
+        d: usize,
+        capacity: usize,
+        kv: usize,
+        span: usize,
+    },
+    /// Decode, fast path: the splits joined, y[h*D + d] = sum_s w_s mix[h, s, d] / sum_s w_s
+    /// sum[h, s] with w_s = exp(max[h, s] - max_s max[h, s]).
+    AttnCombine {
+        h: usize,
+        d: usize,
+        splits: usize,
+        span: usize,
+    },
     /// Decode: the next token from one row of logits, greedy or sampled with temperature, top-k
     /// and top-p, drawn with a uniform number hashed from the seed and the position.
     Sample { v: usize },
@@ -239,6 +268,9 @@ impl OpKind {
             OpKind::RopeAppend { .. } => "rope_append",
             OpKind::AttnScoresCached { .. } => "attn_scores_cached",
             OpKind::AttnMixCached { .. } => "attn_mix_cached",
+            OpKind::AttnFused { .. } => "attn_fused",
+            OpKind::AttnSplit { .. } => "attn_split",
+            OpKind::AttnCombine { .. } => "attn_combine",
             OpKind::Sample { .. } => "sample",
             OpKind::Ablate { .. } => "ablate",
             OpKind::TopK { .. } => "top_k",
@@ -278,6 +310,10 @@ impl OpKind {
             OpKind::AttnScoresCached { h, d, capacity, .. }
             | OpKind::AttnMixCached { h, d, capacity, .. } => 2 * f(h * d * capacity),
             OpKind::RopeAppend { h, kv, d, .. } => f((h + kv) * d * 3),
+            // Scores and mix over the causal half, plus the softmax's exponentials.
+            OpKind::AttnFused { t, h, d, .. } => f(h * t * (t + 1) / 2 * (4 * d + 4)),
+            OpKind::AttnSplit { h, d, capacity, .. } => f(h * capacity * (4 * d + 4)),
+            OpKind::AttnCombine { h, d, splits, .. } => f(h * splits * (2 * d + 4)),
             OpKind::Sample { v } => f(v * 4),
             OpKind::Ablate {
                 rows, len, mean, ..
@@ -329,6 +365,15 @@ impl OpKind {
             OpKind::AttnMixCached { h, d, capacity, kv } => {
                 w(1 + h * capacity + kv * capacity * d + h * d)
             }
+            OpKind::AttnFused { t, h, d, kv } => w(2 * h * t * d + 2 * kv * t * d),
+            OpKind::AttnSplit {
+                h,
+                d,
+                capacity,
+                kv,
+                span,
+            } => w(1 + h * d + 2 * kv * capacity * d + h * capacity.div_ceil(span) * (d + 2)),
+            OpKind::AttnCombine { h, d, splits, .. } => w(1 + h * splits * (d + 2) + h * d),
             OpKind::Sample { v } => w(v + 7),
             OpKind::Ablate { rows, cols, .. } => w(2 * rows * cols),
             OpKind::TopK { rows, cols, k } => w(rows * cols + 2 * rows * k),
@@ -386,6 +431,16 @@ impl Graph {
     }
 
     /// Whether a tensor holds probabilities (a softmax's output): drawn on a sequential scale.
+    /// The path this graph's attention was built on: fast where any op is fused.
+    pub fn path(&self) -> Path {
+        let fused =
+            |op: &Op| matches!(op.kind, OpKind::AttnFused { .. } | OpKind::AttnSplit { .. });
+        match self.ops.iter().any(fused) {
+            true => Path::Fast,
+            false => Path::Picture,
+        }
+    }
+
     pub fn is_probability(&self, id: TensorId) -> bool {
         self.ops
             .iter()
@@ -439,6 +494,40 @@ struct Builder {
     ops: Vec<Op>,
     /// Units the layers switch off as they are built.
     ablations: probe::Ablations,
+    /// How attention is built.
+    path: Path,
+}
+
+/// How a graph's attention is built: for the picture, or for speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Path {
+    /// Scores, softmax and mix as three ops, each writing a tensor the picture draws and the
+    /// "why" tools read.
+    #[default]
+    Picture,
+    /// Attention fused with the online softmax (one op per layer; two in a decode step, split
+    /// over the cache), for generation and benchmarks: fewer dispatches and no [H, T, T] or
+    /// [H, capacity] buffers. Heads wider than [`MAX_FUSED_HEAD_DIM`] keep the picture's ops.
+    Fast,
+}
+
+/// The widest head the fused attention kernels take (two output channels per thread of 64).
+pub const MAX_FUSED_HEAD_DIM: usize = 128;
+
+/// Cache slots per split of the fast decode attention, one workgroup each: a quarter of the
+/// cache, from 8 to 256 slots, so that a long cache spreads over many workgroups while each
+/// still has several chunks of 64 keys to stream.
+pub fn decode_split_span(capacity: usize) -> usize {
+    (capacity / 4).clamp(8, 256)
+}
+
+impl Path {
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Picture => "picture",
+            Path::Fast => "fast",
+        }
+    }
 }
 
 impl Builder {

@@ -37,6 +37,7 @@ pub fn dim_color(dim: Dim) -> Rgba {
         Dim::Position => [0.95, 0.90, 0.40, 1.0],
         Dim::Rank => [0.55, 0.75, 1.0, 1.0],
         Dim::Score => [0.85, 0.85, 0.85, 1.0],
+        Dim::Split => [0.95, 0.60, 0.45, 1.0],
     }
 }
 
@@ -51,6 +52,7 @@ pub fn dim_letter(dim: Dim) -> &'static str {
         Dim::Position => "P",
         Dim::Rank => "K",
         Dim::Score => "S",
+        Dim::Split => "N",
     }
 }
 

@@ -191,6 +191,10 @@ pub async fn resolve(viewer: &Viewer, text: &str) -> Vec<Shown> {
                     Dim::Position => config.n_positions,
                     Dim::Rank => crate::graph::probe::DEFAULT_TOP,
                     Dim::Score => crate::graph::probe::HEAD_SCORE_NAMES.len(),
+                    Dim::Split => {
+                        let capacity = crate::generate::capacity(config);
+                        capacity.div_ceil(crate::graph::decode_split_span(capacity))
+                    }
                 };
                 Shown::Dim(
                     format!("{} = {size}", crate::render::style::dim_letter(dim)),

@@ -85,7 +85,23 @@ pub fn gpu_forward(
     model: &Model,
     ids: &[u32],
 ) -> (Graph, TensorValues) {
-    let graph = Graph::forward(&model.config, ids.len());
+    gpu_run(
+        gpu,
+        registry,
+        model,
+        ids,
+        Graph::forward(&model.config, ids.len()),
+    )
+}
+
+/// Runs `graph`, a forward pass over `ids`, on the GPU and reads every tensor back.
+pub fn gpu_run(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    model: &Model,
+    ids: &[u32],
+    graph: Graph,
+) -> (Graph, TensorValues) {
     let gpu_model = pollster::block_on(GpuModel::upload(gpu, model)).unwrap();
     let gpu_graph =
         pollster::block_on(GpuGraph::new(gpu, registry, graph.clone(), &gpu_model)).unwrap();

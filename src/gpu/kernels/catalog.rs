@@ -39,6 +39,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/softmax/row.wgsl"),
     builtin!("ops/softmax/subgroup.wgsl"),
     builtin!("ops/attn_mix.wgsl"),
+    builtin!("ops/attn_fused.wgsl"),
     builtin!("ops/gelu.wgsl"),
     builtin!("ops/add.wgsl"),
     builtin!("ops/logits/rows4.wgsl"),
@@ -55,6 +56,8 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("decode/rope_append.wgsl"),
     builtin!("decode/attn_scores_cached.wgsl"),
     builtin!("decode/attn_mix_cached.wgsl"),
+    builtin!("decode/attn_split.wgsl"),
+    builtin!("decode/attn_combine.wgsl"),
     builtin!("decode/sample.wgsl"),
     builtin!("why/ablate.wgsl"),
     builtin!("why/top_k.wgsl"),
@@ -77,6 +80,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/workgroup_reduce.wgsl"),
     builtin!("shared/subgroup_reduce.wgsl"),
     builtin!("shared/rope.wgsl"),
+    builtin!("shared/online_softmax.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.

@@ -180,6 +180,23 @@ fn bind_group_layout(device: &wgpu::Device, name: &str, storage: &[bool]) -> wgp
     })
 }
 
+/// Whether a kernel's source is the binary's own, tested against the CPU reference on awkward
+/// shapes, or text a user wrote or edited.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Trust {
+    Tested,
+    UserText,
+}
+
+impl Trust {
+    fn of(origin: Origin) -> Trust {
+        match origin {
+            Origin::BuiltIn => Trust::Tested,
+            Origin::Edited | Origin::DroppedIn => Trust::UserText,
+        }
+    }
+}
+
 /// A compute pipeline for `source`. naga has validated it already; what only the device can
 /// refuse (a workgroup above its limits, too much workgroup memory, a binding the family's
 /// layout lacks, a feature it does not have) is caught here too, so that a bad kernel file is an
@@ -189,15 +206,27 @@ fn compile(
     name: &str,
     layout: &wgpu::BindGroupLayout,
     source: &str,
+    trust: Trust,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     // Native devices report at once; the browser answers later, so there a refused pipeline
     // goes to the device's error handler (`Gpu::problem`) instead.
     #[cfg(not(target_arch = "wasm32"))]
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+    let descriptor = wgpu::ShaderModuleDescriptor {
         label: Some(name),
         source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
+    };
+    let module = match trust {
+        // SAFETY: the binary's own kernels clamp every index they compute, never loop without
+        // end for the parameters the planner gives them, and are checked against the CPU
+        // reference on awkward shapes by the test suite. Dropping naga's injected bounds checks
+        // and loop counters is worth up to a third of a kernel's time on lavapipe, where each
+        // check is a branch per lane; the driver's own robust buffer access still applies.
+        Trust::Tested => unsafe {
+            device.create_shader_module_trusted(descriptor, wgpu::ShaderRuntimeChecks::unchecked())
+        },
+        Trust::UserText => device.create_shader_module(descriptor),
+    };
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(name),
         bind_group_layouts: &[Some(layout)],
@@ -228,11 +257,12 @@ fn compile_f16(
     device: &wgpu::Device,
     source: &KernelSource,
     layout: &wgpu::BindGroupLayout,
+    trust: Trust,
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let text = super::wgsl::f16_source(&source.resolved);
     let file = format!("{} (derived f16 version)", source.file);
     validate_wgsl(&file, &text)?;
-    compile(device, &file, layout, &text)
+    compile(device, &file, layout, &text, trust)
 }
 
 impl KernelRegistry {
@@ -292,11 +322,22 @@ impl KernelRegistry {
             layout: bind_group_layout(device, family, &source.interface.storage),
         });
         source.check_interface(&existing.interface)?;
+        // Whatever replaces a built-in kernel (an exported file, perhaps edited) is user text.
+        let trust = match self.index.contains_key(&id) {
+            true => Trust::UserText,
+            false => Trust::of(origin),
+        };
         let pipeline_f16 = match self.f16 {
-            true => Some(compile_f16(device, &source, &existing.layout)?),
+            true => Some(compile_f16(device, &source, &existing.layout, trust)?),
             false => None,
         };
-        let pipeline = compile(device, &source.file, &existing.layout, &source.resolved)?;
+        let pipeline = compile(
+            device,
+            &source.file,
+            &existing.layout,
+            &source.resolved,
+            trust,
+        )?;
         if let Some(&i) = self.index.get(&id) {
             let kernel = &mut self.kernels[i];
             // An exported file is the built-in one made self-contained: the same kernel.
@@ -415,7 +456,8 @@ impl KernelRegistry {
         }
         for kernel in &mut self.kernels {
             let layout = &self.layouts[kernel.source.family.name].layout;
-            kernel.pipeline_f16 = Some(compile_f16(device, &kernel.source, layout)?);
+            let trust = Trust::of(kernel.origin);
+            kernel.pipeline_f16 = Some(compile_f16(device, &kernel.source, layout, trust)?);
         }
         self.f16 = true;
         Ok(())
@@ -522,7 +564,7 @@ impl KernelRegistry {
         let mut traced = storage.clone();
         traced.extend([false, false]);
         let layout = bind_group_layout(device, &file, &traced);
-        let pipeline = compile(device, &file, &layout, &text)?;
+        let pipeline = compile(device, &file, &layout, &text, Trust::UserText)?;
         Ok((layout, pipeline))
     }
 }

@@ -120,6 +120,10 @@ families! {
     "rope_append" => RopeAppendParams { h: u32, kv: u32, d: u32, capacity: u32, theta: f32, scaled: u32, factor: f32, low_freq_factor: f32, high_freq_factor: f32, context: f32 }
     "attn_scores_cached" => AttnScoresCachedParams { h: u32, d: u32, capacity: u32, scale: f32, kv: u32 }
     "attn_mix_cached" => AttnMixCachedParams { h: u32, d: u32, capacity: u32, kv: u32 }
+    "attn_fused" => AttnFusedParams { t: u32, h: u32, d: u32, scale: f32, kv: u32 }
+    /// One workgroup per `span` cache slots of a head.
+    "attn_split" => AttnSplitParams { h: u32, d: u32, capacity: u32, scale: f32, kv: u32, span: u32 }
+    "attn_combine" => AttnCombineParams { h: u32, d: u32, splits: u32, span: u32 }
     "sample" => SampleParams { v: u32 }
     /// Columns start..start+len of [rows, cols] zeroed, or (mean != 0) set to their mean.
     "ablate" => AblateParams { rows: u32, cols: u32, start: u32, len: u32, mean: u32 }
