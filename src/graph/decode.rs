@@ -226,12 +226,7 @@ fn cached_scores_and_mix(
         "s[h, j] = q[h] . k_cache[h / (H/KV), j] / sqrt(D) for j <= pos; -inf for the empty slots after it",
     );
     let probs = b.attention_softmax(p, scores, h, 1, capacity, false);
-    let mix = b.tensor(
-        &format!("{p}.attn.mix"),
-        &[1, config.n_embd],
-        &[Token, Channel],
-        Activation,
-    );
+    let mix = b.attention_output(p, 1, config.n_embd);
     b.op(
         &format!("{p}.attn.mix"),
         OpKind::AttnMixCached { h, d, capacity, kv },
@@ -285,12 +280,7 @@ fn split_attention(
         &[split_max, split_sum, split_mix],
         "per split s of the cache: m = max_j s_j, sum = sum_j exp(s_j - m), mix = sum_j exp(s_j - m) v_cache[j], over j <= pos",
     );
-    let mix = b.tensor(
-        &format!("{p}.attn.mix"),
-        &[1, config.n_embd],
-        &[Token, Channel],
-        Activation,
-    );
+    let mix = b.attention_output(p, 1, config.n_embd);
     b.op(
         &format!("{p}.attn.combine"),
         OpKind::AttnCombine {

@@ -137,12 +137,7 @@ impl Builder {
             scores_formula,
         );
         let probs = self.attention_softmax(p, scores, h, t, t, true);
-        let mix = self.tensor(
-            &format!("{p}.attn.mix"),
-            &[t, h * d],
-            &[Token, Channel],
-            Activation,
-        );
+        let mix = self.attention_output(p, t, h * d);
         self.op(
             &format!("{p}.attn.mix"),
             OpKind::AttnMix { t, h, d, kv },
@@ -153,6 +148,16 @@ impl Builder {
         mix
     }
 
+    /// `{p}.attn.mix` [t, c]: the heads' outputs merged back into channels, on either path.
+    pub(super) fn attention_output(&mut self, p: &str, t: usize, c: usize) -> TensorId {
+        self.tensor(
+            &format!("{p}.attn.mix"),
+            &[t, c],
+            &[Token, Channel],
+            Activation,
+        )
+    }
+
     /// The fast path's attention: one op, scores and probabilities never stored.
     fn fused_attention(
         &mut self,
@@ -160,12 +165,7 @@ impl Builder {
         [q, k, v]: [TensorId; 3],
         (t, h, kv, d): (usize, usize, usize, usize),
     ) -> TensorId {
-        let mix = self.tensor(
-            &format!("{p}.attn.mix"),
-            &[t, h * d],
-            &[Token, Channel],
-            Activation,
-        );
+        let mix = self.attention_output(p, t, h * d);
         self.op(
             &format!("{p}.attn.fused"),
             OpKind::AttnFused { t, h, d, kv },

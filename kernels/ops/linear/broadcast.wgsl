@@ -8,9 +8,11 @@
 //     one per lane, and handed to every lane by subgroupShuffle, a register shuffle instead of
 //     a load. With fewer than 8 lanes per subgroup the plain loop at the end does all the work.
 // Bindings: 0 params, 1 x [rows, K], 2 w [K, N], 3 b [N], 4 y [rows, N].
-// Dispatch: (ceil(n / 128), ceil(rows / 12), 1)
+// Dispatch: (ceil(rows / 12), ceil(n / 128), 1)
 //           workgroup 64: 8 groups of 8 lanes, each group 16 adjacent columns (a lane owns
-//           columns c and c + 8) of 12 rows.
+//           columns c and c + 8) of 12 rows. Row blocks run along x, which lavapipe walks
+//           first: consecutive workgroups read the same 128 columns of w while they are still
+//           in the CPU's cache, and w streams from memory once rather than once per row block.
 // Formula:  y[r, n] = b[n] + sum_k x[r, k] * w[k, n]
 
 struct Params {
@@ -48,10 +50,10 @@ fn main(
     // No early return: every lane takes part in the shuffles, and a load inside a branch that
     // may have disabled lanes is no longer one broadcast on lavapipe. Rows and columns past
     // the end are clamped onto the last valid one, computed and never stored.
-    let col = wg.x * 128u + (lid.x / 8u) * 16u + lid.x % 8u;
+    let col = wg.y * 128u + (lid.x / 8u) * 16u + lid.x % 8u;
     let c0 = min(col, p.n - 1u);
     let c1 = min(col + 8u, p.n - 1u);
-    let row0 = wg.y * 12u;
+    let row0 = wg.x * 12u;
     let last = p.rows - 1u;
     let x0 = min(row0 + 0u, last) * p.k;
     let x1 = min(row0 + 1u, last) * p.k;

@@ -65,6 +65,12 @@ impl UiState {
                     .fill(color),
             );
         }
+        ui.label(RichText::new(crate::generate::path_note(viewer.graph())).weak())
+            .on_hover_text(
+                "The window runs every op whose tensor it draws. `glassbox generate` runs the \
+                 fast path: attention fused with the online softmax and, in a decode step, split \
+                 over the cache; no scores or probabilities are stored.",
+            );
         if let Some(error) = &self.generation_error {
             ui.colored_label(Color32::from_rgb(255, 120, 100), error);
         }
