@@ -78,9 +78,9 @@ impl Launch {
             .chunks_exact(4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
             .collect();
-        let field = |name: &str| {
-            let index = source.family.fields.iter().position(|f| f.name == name)?;
-            words.get(index).copied()
+        let field = |name: &str| match source.family.fields.iter().position(|f| f.name == name) {
+            Some(index) => words.get(index).copied(),
+            None => source.constants.get(name).copied(),
         };
         let limit = gpu.limits.max_compute_workgroups_per_dimension;
         let workgroups = source

@@ -8,8 +8,11 @@
 //     first are computed the same way, one after another (correct for any row count, made for
 //     one). With fewer than 8 lanes per subgroup the plain loop at the end does all the work.
 // Bindings: 0 params, 1 x [rows, K], 2 w [K, N], 3 b [N], 4 y [rows, N].
-// Dispatch: (ceil(n / 256), rows, 1)
-//           workgroup 32: 4 groups of 8 lanes, each group 64 adjacent columns of one row.
+// Tune: GROUPS = 1, 2, 4, 8
+// Dispatch: (ceil(n / (64 * GROUPS)), rows, 1)
+//           workgroup 8 x GROUPS: GROUPS groups of 8 lanes, each group 64 adjacent columns of
+//           one row. Fewer groups give a narrow layer (768 columns) more workgroups to spread
+//           over the CPU's threads; more give each workgroup longer runs of w.
 // Formula:  y[r, n] = b[n] + sum_k x[r, k] * w[k, n]
 
 struct Params {
@@ -23,6 +26,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Groups of 8 lanes per workgroup: the tile parameter `glassbox tune` sweeps.
+const GROUPS: u32 = 4u;
+const WIDTH: u32 = 8u * GROUPS;
 
 /// Loads w[k, c0 + 8j] for j = 0..7 (columns past the end clamped onto the last).
 fn weights(k: u32, c0: u32) -> array<f32, 8> {
@@ -40,7 +47,7 @@ fn weights(k: u32, c0: u32) -> array<f32, 8> {
     );
 }
 
-@compute @workgroup_size(32)
+@compute @workgroup_size(WIDTH)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -48,7 +55,7 @@ fn main(
     @builtin(subgroup_size) lanes: u32,
 ) {
     // No early return: every lane takes part in the shuffles.
-    let c0 = wg.x * 256u + (lid.x / 8u) * 64u + lid.x % 8u;
+    let c0 = wg.x * 64u * GROUPS + (lid.x / 8u) * 64u + lid.x % 8u;
     let xrow = wg.y * p.k;
     var acc = array<f32, 8>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     var k0 = 0u;

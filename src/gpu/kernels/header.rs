@@ -5,7 +5,10 @@
 //! // About: one thread per output               one line for lists and --help (optional)
 //! // Needs: subgroups                           adapter features (optional)
 //! // Include: shared/workgroup_reduce.wgsl      helpers appended at load time (optional)
-//! // Dispatch: (ceil(n / 64), rows, 1); prose   the grid, from Params fields (required)
+//! // Dispatch: (ceil(n / 64), rows, 1); prose   the grid, from Params fields and the
+//!                                               file's u32 constants (required)
+//! // Tune: GROUPS = 1, 2, 4, 8                  a tile parameter, a `const GROUPS: u32` of
+//!                                               the file: each value is a variant (optional)
 //! ```
 //!
 //! Other keys (`Op:`, `Bindings:`, `Formula:`) and indented continuation lines are prose.
@@ -19,6 +22,48 @@ pub enum Feature {
     Subgroups,
 }
 
+/// A tile parameter `glassbox tune` sweeps: a module-scope `const NAME: u32` of the file and
+/// the values it may take; built-in kernels become one variant per value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tune {
+    pub name: String,
+    pub values: Vec<u32>,
+}
+
+impl Tune {
+    /// `NAME = 1, 2, 4`: an upper-case name and distinct positive values.
+    fn parse(value: &str) -> Result<Tune, String> {
+        let expected = "expected NAME = 1, 2, 4 (an upper-case u32 constant of the file and the \
+                        values to try)";
+        let (name, values) = value
+            .split_once('=')
+            .ok_or_else(|| format!("`Tune: {value}`: {expected}"))?;
+        let name = name.trim();
+        let upper = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_';
+        if !name.starts_with(|c: char| c.is_ascii_uppercase()) || !name.chars().all(upper) {
+            return Err(format!(
+                "`Tune: {value}`: `{name}` is not an upper-case name; {expected}"
+            ));
+        }
+        let mut parsed = Vec::new();
+        for text in values.split(',').map(str::trim) {
+            match text.parse::<u32>() {
+                Ok(v) if v > 0 && !parsed.contains(&v) => parsed.push(v),
+                _ => return Err(format!("`Tune: {value}`: `{text}`: {expected}")),
+            }
+        }
+        Ok(Tune {
+            name: name.to_string(),
+            values: parsed,
+        })
+    }
+
+    /// The variant name of `value`: `broadcast_row` with GROUPS = 2 is `broadcast_row_groups2`.
+    pub fn variant(&self, base: &str, value: u32) -> String {
+        format!("{base}_{}{value}", self.name.to_lowercase())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
     pub family: String,
@@ -29,6 +74,7 @@ pub struct Header {
     pub grid: Grid,
     /// 1-based line of the `Dispatch:` key, for errors found when the grid is checked.
     pub dispatch_line: u32,
+    pub tune: Option<Tune>,
 }
 
 /// A name a family or variant may have: what `--kernel FAMILY=VARIANT` can spell.
@@ -53,6 +99,7 @@ impl Header {
         let mut needs = Vec::new();
         let mut includes = Vec::new();
         let mut dispatch = None;
+        let mut tune = None;
         for (index, line) in source.lines().enumerate() {
             let line_number = index + 1;
             let Some(comment) = line.strip_prefix("//") else {
@@ -102,6 +149,12 @@ impl Header {
                     }
                 }
                 "Include" => includes.push(value.to_string()),
+                "Tune" => {
+                    tune = Some(
+                        Tune::parse(value)
+                            .map_err(|message| error(line_number, value_column, message))?,
+                    )
+                }
                 "Dispatch" => {
                     let grid_text = value.split(';').next().unwrap_or_default().trim_end();
                     let grid = Grid::parse(grid_text).map_err(|e| {
@@ -146,6 +199,7 @@ impl Header {
             includes,
             grid,
             dispatch_line,
+            tune,
         })
     }
 }
@@ -194,5 +248,30 @@ mod tests {
         assert!(none.message.contains("no `// Kernel"), "{none}");
         let no_grid = Header::parse("k.wgsl", "// Kernel: a/b\n").unwrap_err();
         assert!(no_grid.message.contains("no `// Dispatch"), "{no_grid}");
+
+        for bad in [
+            "groups = 1, 2",
+            "GROUPS 1, 2",
+            "GROUPS = 1, x",
+            "GROUPS = 0",
+            "G = 2, 2",
+        ] {
+            let text = format!("// Kernel: a/b\n// Tune: {bad}\n// Dispatch: (1, 1, 1)\n");
+            let e = Header::parse("k.wgsl", &text).unwrap_err();
+            assert_eq!((e.line, e.column), (2, 10), "{bad}: {e}");
+            assert!(e.message.contains("expected NAME = 1, 2, 4"), "{e}");
+        }
+    }
+
+    #[test]
+    fn reads_a_tile_parameter() {
+        let text =
+            "// Kernel: linear/row\n// Tune: GROUPS = 1, 2, 8\n// Dispatch: (GROUPS, 1, 1)\n";
+        let tune = Header::parse("k.wgsl", text).unwrap().tune.unwrap();
+        assert_eq!(
+            (tune.name.as_str(), tune.values.as_slice()),
+            ("GROUPS", &[1, 2, 8][..])
+        );
+        assert_eq!(tune.variant("row", 2), "row_groups2");
     }
 }

@@ -72,14 +72,41 @@ pub fn builtin_source(file: &BuiltinFile) -> Result<KernelSource, KernelError> {
     })
 }
 
+/// Every kernel a built-in file makes: the file's own and, for a `Tune:` line, one per other
+/// value of its tile parameter.
+pub fn builtin_sources(file: &BuiltinFile) -> Result<Vec<KernelSource>, KernelError> {
+    KernelSource::parse_tuned(&format!("kernels/{}", file.path), file.source, &|name| {
+        shared_helper(name).map(str::to_string)
+    })
+}
+
 /// The headers of the built-in kernels whose family has a choice (two variants or more), in
-/// catalog order: what `--kernel` chooses between. Only the headers are read (no naga): the
-/// CLI's help asks for this on every start.
+/// catalog order, a tuned file's other values after it: what `--kernel` chooses between. Only
+/// the headers are read (no naga): the CLI's help asks for this on every start.
 pub fn builtin_choices() -> Vec<header::Header> {
-    let headers: Vec<header::Header> = BUILTIN_KERNELS
-        .iter()
-        .filter_map(|f| header::Header::parse(f.path, f.source).ok())
-        .collect();
+    let mut headers: Vec<header::Header> = Vec::new();
+    for file in BUILTIN_KERNELS {
+        let Ok(header) = header::Header::parse(file.path, file.source) else {
+            continue;
+        };
+        let tune = header.tune.clone();
+        let own = tune
+            .as_ref()
+            .and_then(|t| source::u32_constants(file.source).get(&t.name).copied());
+        headers.push(header.clone());
+        for (tune, value) in tune
+            .iter()
+            .flat_map(|t| t.values.iter().map(move |&v| (t, v)))
+        {
+            if Some(value) != own {
+                headers.push(header::Header {
+                    variant: tune.variant(&header.variant, value),
+                    about: format!("{}; {} = {value}", header.about, tune.name),
+                    ..header.clone()
+                });
+            }
+        }
+    }
     headers
         .iter()
         .filter(|h| headers.iter().filter(|o| o.family == h.family).count() > 1)
@@ -277,9 +304,10 @@ impl KernelRegistry {
             dropped_in: BTreeMap::new(),
         };
         for file in BUILTIN_KERNELS {
-            let source = builtin_source(file)?;
-            if registry.runs(&source) {
-                registry.insert(device, source, Origin::BuiltIn)?;
+            for source in builtin_sources(file)? {
+                if registry.runs(&source) {
+                    registry.insert(device, source, Origin::BuiltIn)?;
+                }
             }
         }
         Ok(registry)

@@ -2,6 +2,8 @@
 //! validated by naga, its interface reflected and checked against its family. Built-in and
 //! dropped-in kernels go through the same steps, so both are described by their file alone.
 
+use std::collections::BTreeMap;
+
 use super::grid::Grid;
 use super::header::Header;
 use super::params::{self, Family, Scalar};
@@ -46,6 +48,20 @@ pub struct KernelSource {
     /// The text with its includes appended: what is compiled.
     pub resolved: String,
     pub interface: Interface,
+    /// The file's module-scope `const NAME: u32 = V;` lines, which grids may read.
+    pub constants: BTreeMap<String, u32>,
+}
+
+/// The module-scope `const NAME: u32 = V;` (or `Vu`) lines of a WGSL text, by name. Only lines
+/// that start with `const` count: constants inside functions are indented.
+pub fn u32_constants(text: &str) -> BTreeMap<String, u32> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, value) = line.strip_prefix("const ")?.split_once(": u32 =")?;
+            let value = value.trim().strip_suffix(';')?.trim_end_matches('u');
+            Some((name.trim().to_string(), value.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Parses and validates WGSL with the naga that wgpu itself uses; errors carry the line and
@@ -191,8 +207,25 @@ impl KernelSource {
                     .join(", ")
             ),
         })?;
-        check_grid(&header.grid, family).map_err(at_dispatch)?;
         let (resolved, spans) = resolve(file, text, &header, include)?;
+        let constants = u32_constants(&resolved);
+        check_grid(&header.grid, family, &constants).map_err(at_dispatch)?;
+        if let Some(tune) = &header.tune {
+            if !constants.contains_key(&tune.name) {
+                return Err(KernelError {
+                    file: file.to_string(),
+                    line: text
+                        .lines()
+                        .position(|l| l.starts_with("// Tune:"))
+                        .map_or(1, |i| i as u32 + 1),
+                    column: 1,
+                    message: format!(
+                        "`Tune: {}` names no `const {}: u32 = ...;` line of the file",
+                        tune.name, tune.name
+                    ),
+                });
+            }
+        }
         let module = validate_wgsl(file, &resolved).map_err(|e| locate(e, &spans))?;
         let whole_file = |message: String| KernelError {
             file: file.to_string(),
@@ -209,7 +242,45 @@ impl KernelSource {
             text: text.to_string(),
             resolved,
             interface,
+            constants,
         })
+    }
+
+    /// The kernel of `text` and, where its header has a `Tune:` line, one more kernel for each
+    /// other value of the tuned constant, named by [`super::header::Tune::variant`]: variants
+    /// like any other, which `tune` and `bench` time and `--kernel` names.
+    pub fn parse_tuned(
+        file: &str,
+        text: &str,
+        include: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<KernelSource>, KernelError> {
+        let base = KernelSource::parse(file, text, include)?;
+        let Some(tune) = base.header.tune.clone() else {
+            return Ok(vec![base]);
+        };
+        let own = base.constants[&tune.name];
+        let (family, variant) = (base.header.family.clone(), base.header.variant.clone());
+        let mut all = vec![base];
+        for &value in tune.values.iter().filter(|&&v| v != own) {
+            let derived = text
+                .lines()
+                .map(|line| {
+                    if line.starts_with(&format!("const {}:", tune.name)) {
+                        format!("const {}: u32 = {value}u;", tune.name)
+                    } else if line == format!("// Kernel: {family}/{variant}") {
+                        format!("// Kernel: {family}/{}", tune.variant(&variant, value))
+                    } else if let Some(about) = line.strip_prefix("// About: ") {
+                        format!("// About: {about}; {} = {value}", tune.name)
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let name = format!("{file} ({} = {value})", tune.name);
+            all.push(KernelSource::parse(&name, &derived, include)?);
+        }
+        Ok(all)
     }
 
     /// The kernel as one self-contained file: its helpers appended, its `Include:` lines kept
@@ -245,9 +316,16 @@ impl KernelSource {
     }
 }
 
-/// Grids may only read the family's u32 fields.
-fn check_grid(grid: &Grid, family: &Family) -> Result<(), String> {
+/// Grids may only read the family's u32 fields and the file's u32 constants.
+fn check_grid(
+    grid: &Grid,
+    family: &Family,
+    constants: &BTreeMap<String, u32>,
+) -> Result<(), String> {
     for name in grid.fields() {
+        if constants.contains_key(name) {
+            continue;
+        }
         match family.fields.iter().find(|f| f.name == name) {
             Some(f) if f.scalar == Scalar::U32 => {}
             Some(_) => {
@@ -257,7 +335,7 @@ fn check_grid(grid: &Grid, family: &Family) -> Result<(), String> {
             }
             None => {
                 return Err(format!(
-                    "`Dispatch:` reads `{name}`, which {} does not have",
+                    "`Dispatch:` reads `{name}`, which {} does not have (nor a `const {name}: u32` line of the file)",
                     family.wgsl()
                 ))
             }
@@ -277,4 +355,63 @@ fn locate(mut error: KernelError, spans: &[(u32, String)]) -> KernelError {
         error.line = error.line - first + 1;
     }
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tuned_file_is_one_variant_per_value_with_its_own_grid() {
+        let file = super::super::BUILTIN_KERNELS
+            .iter()
+            .find(|f| f.path == "ops/linear/broadcast_row.wgsl")
+            .unwrap();
+        let sources = super::super::builtin_sources(file).unwrap();
+        let variants: Vec<(&str, u32)> = sources
+            .iter()
+            .map(|s| (s.header.variant.as_str(), s.constants["GROUPS"]))
+            .collect();
+        assert_eq!(
+            variants,
+            [
+                ("broadcast_row", 4),
+                ("broadcast_row_groups1", 1),
+                ("broadcast_row_groups2", 2),
+                ("broadcast_row_groups8", 8)
+            ]
+        );
+        // One row of 768 columns: 64 columns per group of 8 lanes.
+        let counts: Vec<u32> = sources
+            .iter()
+            .map(|s| {
+                let field = |name: &str| match name {
+                    "n" => Some(768),
+                    "rows" => Some(1),
+                    other => s.constants.get(other).copied(),
+                };
+                s.header.grid.eval(&field, 65535).unwrap()[0]
+            })
+            .collect();
+        assert_eq!(counts, [3, 12, 6, 2]);
+        assert!(sources[1].resolved.contains("const GROUPS: u32 = 1u;"));
+        assert!(sources[1].header.about.ends_with("; GROUPS = 1"));
+    }
+
+    #[test]
+    fn a_tune_line_must_name_a_constant() {
+        let text =
+            "// Kernel: gelu/mine\n// Tune: WIDE = 1, 2\n// Dispatch: (ceil(n / 64), 1, 1)\n\
+                    struct Params { n: u32 }\n\
+                    @group(0) @binding(0) var<uniform> p: Params;\n\
+                    @group(0) @binding(1) var<storage, read> x: array<f32>;\n\
+                    @group(0) @binding(2) var<storage, read_write> y: array<f32>;\n\
+                    @compute @workgroup_size(64) fn main() { y[0] = x[0] + f32(p.n); }\n";
+        let error = KernelSource::parse("mine.wgsl", text, &|_| None).unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+        assert!(
+            error.message.contains("names no `const WIDE: u32"),
+            "{error}"
+        );
+    }
 }
