@@ -20,7 +20,7 @@ use crate::gpu::variants::KernelChoice;
 use crate::gpu::{
     Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry, Launch, Precision,
 };
-use crate::graph::{Graph, Path};
+use crate::graph::Graph;
 use crate::model::Model;
 
 pub struct BenchOptions {
@@ -287,11 +287,11 @@ pub async fn run(
     stage(format!("forward passes at {:?} tokens", options.seq_lens));
     let scaling =
         sweep::scaling(&gpu, &registry, model, &gpu_model, &options.seq_lens, reps).await?;
-    stage("the decode step against its bound".to_string());
+    stage("the decode step on both paths, alternating, against its bound".to_string());
     let loaded = (model, &gpu_model);
-    let decode = sweep::decode_step(&gpu, &registry, loaded, Path::Fast, &gpu_peaks, reps).await?;
-    let decode_picture =
-        sweep::decode_step(&gpu, &registry, loaded, Path::Picture, &gpu_peaks, reps).await?;
+    let mut decode_rows = sweep::decode_steps(&gpu, &registry, loaded, &gpu_peaks, reps).await?;
+    let decode_picture = decode_rows.pop().expect("the picture's step");
+    let decode = decode_rows.pop().expect("the fast step");
     stage("done".to_string());
 
     let is_gpt2_small = model.config == crate::model::Config::gpt2_small() && seq_len == 64;

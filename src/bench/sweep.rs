@@ -110,42 +110,82 @@ pub async fn scaling(
     Ok(rows)
 }
 
-/// One decode step on `path` with `position` tokens already cached, on both backends.
-pub async fn decode_step(
+/// One decode step on each path, generation's fast one first, with `position` tokens already
+/// cached, on both backends. The two paths' GPU steps alternate, so that the machine's drift
+/// (large on a shared CPU) falls on both alike.
+pub async fn decode_steps(
     gpu: &Gpu,
     registry: &KernelRegistry,
     (model, weights): (&Model, &GpuModel),
-    path: Path,
     peaks: &Peaks,
     reps: usize,
-) -> Result<DecodeRow, GpuError> {
+) -> Result<Vec<DecodeRow>, GpuError> {
     let config = &model.config;
     let position = 64.min(config.n_positions - 1);
     let ids = bench_ids(model, position + 1);
     // The cache generation itself allocates: the picture's attention spans all of it every step.
     let capacity = crate::generate::capacity(config);
-    let graph = Graph::decode_on(config, capacity, &Ablations::default(), path);
-    let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
-    let dispatches = (0..graph.ops.len()).map(|i| step.launches(i).len()).sum();
-    for (p, &id) in ids.iter().enumerate() {
-        step.set_token(gpu, id, p)?;
-        step.run(gpu, registry);
+    let mut steps = Vec::new();
+    for path in [Path::Fast, Path::Picture] {
+        let graph = Graph::decode_on(config, capacity, &Ablations::default(), path);
+        let step = GpuGraph::new(gpu, registry, graph.clone(), weights).await?;
+        for (p, &id) in ids.iter().enumerate() {
+            step.set_token(gpu, id, p)?;
+            step.run(gpu, registry);
+        }
+        steps.push((graph, step));
     }
-    let gpu_ms = wall_ms(reps, || {
-        step.set_token(gpu, ids[position], position)?;
-        step.run(gpu, registry);
-        gpu.wait_idle()
-    })?;
-    let mut cpu = CpuRun::new(&graph, model, &ids[..1])?;
+    let mut samples = vec![Vec::new(); steps.len()];
+    // Round 0 warms up and is not counted.
+    for round in 0..=reps {
+        for ((_, step), samples) in steps.iter().zip(&mut samples) {
+            let start = Instant::now();
+            step.set_token(gpu, ids[position], position)?;
+            step.run(gpu, registry);
+            gpu.wait_idle()?;
+            if round > 0 {
+                samples.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for ((graph, step), samples) in steps.into_iter().zip(samples) {
+        let dispatches = (0..graph.ops.len()).map(|i| step.launches(i).len()).sum();
+        drop(step);
+        let cpu_ms = cpu_decode_ms(&graph, model, &ids, reps)?;
+        rows.push(decode_row(
+            &graph,
+            (weights, peaks),
+            (position, capacity, dispatches),
+            (median(samples), cpu_ms),
+        ));
+    }
+    Ok(rows)
+}
+
+/// The CPU reference's step at the last of `ids`, the ones before it cached.
+fn cpu_decode_ms(graph: &Graph, model: &Model, ids: &[u32], reps: usize) -> Result<f64, GpuError> {
+    let position = ids.len() - 1;
+    let mut cpu = CpuRun::new(graph, model, &ids[..1])?;
     for (p, &id) in ids.iter().enumerate() {
         cpu.set_token(id, p)?;
         cpu.run_all();
     }
-    let cpu_ms = wall_ms(reps, || {
+    wall_ms(reps, || {
         cpu.set_token(ids[position], position)?;
         cpu.run_all();
         Ok(())
-    })?;
+    })
+}
+
+/// A decode step's row: its times against the bound its weights set.
+fn decode_row(
+    graph: &Graph,
+    (weights, peaks): (&GpuModel, &Peaks),
+    (position, capacity, dispatches): (usize, usize, usize),
+    (gpu_ms, cpu_ms): (f64, f64),
+) -> DecodeRow {
+    let config = &graph.config;
     let elem = weights.precision.bytes() as u64;
     let c = config.n_embd as u64;
     let weight_bytes = graph
@@ -156,7 +196,7 @@ pub async fn decode_step(
         .sum::<u64>()
         + elem * c;
     let bound_ms = weight_bytes as f64 / (peaks.bandwidth_gbs * 1e9) * 1e3;
-    Ok(DecodeRow {
+    DecodeRow {
         path: graph.path().name(),
         position,
         gpu_ms,
@@ -167,5 +207,5 @@ pub async fn decode_step(
         tokens_per_second: 1e3 / gpu_ms,
         dispatches,
         capacity,
-    })
+    }
 }

@@ -195,8 +195,11 @@ impl KernelChoice {
         let preferred: &[&str] = match kind {
             OpKind::Linear { rows: 1, .. } if self.barrier_free => &["broadcast_row", "naive"],
             OpKind::Linear { rows: 1, .. } => &["matvec"],
-            // The subgroup kernel reads wte at 90% of the copy peak on lavapipe, where the
-            // workgroup-memory one reaches a third of it.
+            // At one token on lavapipe the broadcast kernel (its other 11 token rows repeat
+            // the first) read wte in 51.5 ms against the subgroup kernel's 57.6 in one tune run.
+            OpKind::Logits { t: 1, .. } if self.barrier_free => &["broadcast", "subgroup"],
+            // On GPUs the subgroup kernel, one subgroup per vocabulary row; it read wte at 90%
+            // of the copy peak on lavapipe, where the workgroup-memory one reaches a third.
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
             OpKind::Linear { .. } if self.barrier_free => &["broadcast", "blocked"],
             OpKind::Logits { .. } if self.barrier_free => &["broadcast", "rows4"],
@@ -224,8 +227,9 @@ pub fn kernel_help() -> String {
          each family runs the variant `glassbox tune` found fastest for the op's shape on this \
          adapter, else its default (listed first), except that one-token ops (a decode step) \
          run linear=matvec (linear=broadcast_row, else linear=naive, on CPU adapters) and \
-         logits=subgroup (logits=matvec without subgroups), CPU adapters run linear=broadcast \
-         and logits=broadcast for longer ones, and a family that --kernels DIR adds \
+         logits=subgroup (logits=broadcast on CPU adapters, logits=matvec without subgroups), \
+         CPU adapters run linear=broadcast and logits=broadcast for longer ones too, and a \
+         family that --kernels DIR adds \
          a variant to runs that one. The built-in variants:"
             .to_string(),
     ];
