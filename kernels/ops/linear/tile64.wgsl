@@ -1,5 +1,6 @@
 // Kernel: linear/tile64
 // About: 64 x 64 block tiles in workgroup memory, 4 x 4 outputs per thread in registers (real GPUs)
+// Include: shared/tile64.wgsl
 // Op: linear layer, the register-tiled variant made for GPUs: a 16 x 16 workgroup computes a
 //     64 x 64 block of y. For each slice of 16 channels it stages the block's 64 rows of x and
 //     the slice's 16 rows of w (64 columns) in workgroup memory, each value loaded once by one
@@ -23,13 +24,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-const BLOCK: u32 = 64u;
-const SLICE: u32 = 16u;
-// x_tile[r * SLICE + kk]: row r of the block, channel kk of the slice.
-var<workgroup> x_tile: array<f32, 1024>;
-// w_tile[kk * 16 + q]: channel kk of the slice, columns 4q..4q+3 of the block.
-var<workgroup> w_tile: array<vec4<f32>, 256>;
-
 @compute @workgroup_size(16, 16)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -38,25 +32,11 @@ fn main(
 ) {
     let row0 = wg.y * BLOCK;
     let col0 = wg.x * BLOCK;
-    // This thread's outputs: rows 4 * lid.y .. + 3, columns 4 * lid.x .. + 3 of the block.
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     for (var k0 = 0u; k0 < p.k; k0 = k0 + SLICE) {
-        // 256 threads stage the 1024 values of the x tile, 4 each, and the 256 column quads of
-        // the w tile, one each; past the matrices, zeros.
-        for (var i = 0u; i < 4u; i = i + 1u) {
-            let e = tid + 256u * i;
-            let r = row0 + e / SLICE;
-            let kx = k0 + e % SLICE;
-            var xv = 0.0;
-            if (r < p.rows && kx < p.k) {
-                xv = x[r * p.k + kx];
-            }
-            x_tile[e] = xv;
-        }
-        // Slot tid holds channel tid / 16 and column quad tid % 16 of the slice.
+        stage_x(tid, 0u, row0, p.rows, k0, p.k);
+        // Slot tid holds channel tid / 16 and column quad tid % 16 of the slice; past the
+        // matrix, zeros.
         let kw = k0 + tid / 16u;
         let c = col0 + (tid % 16u) * 4u;
         var wv = vec4<f32>(0.0);
@@ -70,17 +50,9 @@ fn main(
         }
         w_tile[tid] = wv;
         workgroupBarrier();
-        let xr = lid.y * 4u * SLICE;
-        for (var kk = 0u; kk < SLICE; kk = kk + 1u) {
-            let wq = w_tile[kk * 16u + lid.x];
-            acc0 = fma(vec4<f32>(x_tile[xr + kk]), wq, acc0);
-            acc1 = fma(vec4<f32>(x_tile[xr + SLICE + kk]), wq, acc1);
-            acc2 = fma(vec4<f32>(x_tile[xr + 2u * SLICE + kk]), wq, acc2);
-            acc3 = fma(vec4<f32>(x_tile[xr + 3u * SLICE + kk]), wq, acc3);
-        }
+        acc = multiply_slice(lid, acc);
         workgroupBarrier();
     }
-    let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i = i + 1u) {
         let r = row0 + lid.y * 4u + i;
         for (var j = 0u; j < 4u; j = j + 1u) {

@@ -1,5 +1,6 @@
 // Kernel: logits/tile64
 // About: 64 tokens x 64 vocabulary rows per workgroup, tiles in workgroup memory, 4 x 4 per thread (real GPUs)
+// Include: shared/tile64.wgsl
 // Op: logits, the register-tiled variant made for GPUs: a 16 x 16 workgroup computes 64 tokens
 //     against 64 vocabulary rows. For each slice of 16 channels it stages the tokens' x and the
 //     vocabulary rows of wte (read along their channels, neighbouring threads reading
@@ -24,13 +25,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wte: array<f32>;
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>;
 
-const BLOCK: u32 = 64u;
-const SLICE: u32 = 16u;
-// x_tile[t * SLICE + kk]: token t of the block, channel kk of the slice.
-var<workgroup> x_tile: array<f32, 1024>;
-// w_tile[kk * BLOCK + v]: channel kk of the slice, vocabulary row v of the block.
-var<workgroup> w_tile: array<f32, 1024>;
-
 @compute @workgroup_size(16, 16)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -39,42 +33,25 @@ fn main(
 ) {
     let t0 = wg.y * BLOCK;
     let v0 = wg.x * BLOCK;
-    // This thread's logits: tokens 4 * lid.y .. + 3, vocabulary rows 4 * lid.x .. + 3.
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     for (var k0 = 0u; k0 < p.c; k0 = k0 + SLICE) {
+        stage_x(tid, p.t_offset, t0, p.t_rows, k0, p.c);
+        // 4 values of wte per thread, read along the channels and stored transposed: channel
+        // kk of vocabulary row v goes to component v % 4 of quad v / 4. Past the chunk, zeros.
         for (var i = 0u; i < 4u; i = i + 1u) {
             let e = tid + 256u * i;
-            let kk = k0 + e % SLICE;
-            let t = t0 + e / SLICE;
-            var xv = 0.0;
-            if (t < p.t_rows && kk < p.c) {
-                xv = x[(p.t_offset + t) * p.c + kk];
-            }
-            x_tile[e] = xv;
-            let v = v0 + e / SLICE;
+            let v = e / SLICE;
+            let kk = e % SLICE;
             var wv = 0.0;
-            if (v < p.vocab_rows && kk < p.c) {
-                wv = wte[v * p.c + kk];
+            if (v0 + v < p.vocab_rows && k0 + kk < p.c) {
+                wv = wte[(v0 + v) * p.c + k0 + kk];
             }
-            w_tile[(e % SLICE) * BLOCK + e / SLICE] = wv;
+            w_tile[kk * 16u + v / 4u][v % 4u] = wv;
         }
         workgroupBarrier();
-        let xr = lid.y * 4u * SLICE;
-        let vq = lid.x * 4u;
-        for (var kk = 0u; kk < SLICE; kk = kk + 1u) {
-            let at = kk * BLOCK + vq;
-            let wq = vec4<f32>(w_tile[at], w_tile[at + 1u], w_tile[at + 2u], w_tile[at + 3u]);
-            acc0 = fma(vec4<f32>(x_tile[xr + kk]), wq, acc0);
-            acc1 = fma(vec4<f32>(x_tile[xr + SLICE + kk]), wq, acc1);
-            acc2 = fma(vec4<f32>(x_tile[xr + 2u * SLICE + kk]), wq, acc2);
-            acc3 = fma(vec4<f32>(x_tile[xr + 3u * SLICE + kk]), wq, acc3);
-        }
+        acc = multiply_slice(lid, acc);
         workgroupBarrier();
     }
-    let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i = i + 1u) {
         let t = t0 + lid.y * 4u + i;
         for (var j = 0u; j < 4u; j = j + 1u) {

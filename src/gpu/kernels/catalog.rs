@@ -83,6 +83,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/subgroup_reduce.wgsl"),
     builtin!("shared/rope.wgsl"),
     builtin!("shared/online_softmax.wgsl"),
+    builtin!("shared/tile64.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.

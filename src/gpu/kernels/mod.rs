@@ -89,23 +89,13 @@ pub fn builtin_choices() -> Vec<header::Header> {
         let Ok(header) = header::Header::parse(file.path, file.source) else {
             continue;
         };
-        let tune = header.tune.clone();
-        let own = tune
-            .as_ref()
-            .and_then(|t| source::u32_constants(file.source).get(&t.name).copied());
-        headers.push(header.clone());
-        for (tune, value) in tune
-            .iter()
-            .flat_map(|t| t.values.iter().map(move |&v| (t, v)))
-        {
-            if Some(value) != own {
-                headers.push(header::Header {
-                    variant: tune.variant(&header.variant, value),
-                    about: format!("{}; {} = {value}", header.about, tune.name),
-                    ..header.clone()
-                });
-            }
-        }
+        let derived = source::tuned_texts(&header, file.source);
+        headers.push(header);
+        headers.extend(
+            derived
+                .iter()
+                .filter_map(|(_, _, text)| header::Header::parse(file.path, text).ok()),
+        );
     }
     headers
         .iter()

@@ -247,39 +247,20 @@ impl KernelSource {
     }
 
     /// The kernel of `text` and, where its header has a `Tune:` line, one more kernel for each
-    /// other value of the tuned constant, named by [`super::header::Tune::variant`]: variants
-    /// like any other, which `tune` and `bench` time and `--kernel` names.
+    /// other value of the tuned constant ([`tuned_texts`]): variants like any other, which
+    /// `tune` and `bench` time and `--kernel` names.
     pub fn parse_tuned(
         file: &str,
         text: &str,
         include: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Vec<KernelSource>, KernelError> {
         let base = KernelSource::parse(file, text, include)?;
-        let Some(tune) = base.header.tune.clone() else {
-            return Ok(vec![base]);
-        };
-        let own = base.constants[&tune.name];
-        let (family, variant) = (base.header.family.clone(), base.header.variant.clone());
-        let mut all = vec![base];
-        for &value in tune.values.iter().filter(|&&v| v != own) {
-            let derived = text
-                .lines()
-                .map(|line| {
-                    if line.starts_with(&format!("const {}:", tune.name)) {
-                        format!("const {}: u32 = {value}u;", tune.name)
-                    } else if line == format!("// Kernel: {family}/{variant}") {
-                        format!("// Kernel: {family}/{}", tune.variant(&variant, value))
-                    } else if let Some(about) = line.strip_prefix("// About: ") {
-                        format!("// About: {about}; {} = {value}", tune.name)
-                    } else {
-                        line.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let name = format!("{file} ({} = {value})", tune.name);
-            all.push(KernelSource::parse(&name, &derived, include)?);
+        let mut all = Vec::new();
+        for (name, value, derived) in tuned_texts(&base.header, text) {
+            let file = format!("{file} ({name} = {value})");
+            all.push(KernelSource::parse(&file, &derived, include)?);
         }
+        all.insert(0, base);
         Ok(all)
     }
 
@@ -314,6 +295,42 @@ impl KernelSource {
             ),
         })
     }
+}
+
+/// For a file whose header has a `Tune: NAME = ...` line, the file again for each value other
+/// than its own `const NAME`: that constant set to the value, the variant named by
+/// [`super::header::Tune::variant`] and the value added to its `About:` line. Each comes with
+/// the constant's name and value.
+pub fn tuned_texts(header: &Header, text: &str) -> Vec<(String, u32, String)> {
+    let Some(tune) = &header.tune else {
+        return Vec::new();
+    };
+    let own = u32_constants(text).get(&tune.name).copied();
+    let (family, variant) = (&header.family, &header.variant);
+    let kernel_line = format!("// Kernel: {family}/{variant}");
+    let const_line = format!("const {}:", tune.name);
+    tune.values
+        .iter()
+        .filter(|&&value| Some(value) != own)
+        .map(|&value| {
+            let derived = text
+                .lines()
+                .map(|line| {
+                    if line.starts_with(&const_line) {
+                        format!("const {}: u32 = {value}u;", tune.name)
+                    } else if line == kernel_line {
+                        format!("// Kernel: {family}/{}", tune.variant(variant, value))
+                    } else if let Some(about) = line.strip_prefix("// About: ") {
+                        format!("// About: {about}; {} = {value}", tune.name)
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (tune.name.clone(), value, derived)
+        })
+        .collect()
 }
 
 /// Grids may only read the family's u32 fields and the file's u32 constants.
