@@ -102,7 +102,7 @@ fn cells_group_as_the_dispatch_says() {
     }
 }
 
-/// The broadcast linear kernel (where the adapter has subgroups): each workgroup writes 12 rows
+/// The broadcast linear kernel (where the adapter has subgroups): each workgroup writes 64 rows
 /// of 128 columns.
 #[test]
 fn broadcast_cells_group_as_its_dispatch_says() {
@@ -115,9 +115,9 @@ fn broadcast_cells_group_as_its_dispatch_says() {
         .unwrap()
         .unwrap();
     let cols = 4 * 130;
-    assert_eq!(trace.workgroups, 5 * 6, "520 columns / 128, 65 rows / 12");
+    assert_eq!(trace.workgroups, 5 * 2, "520 columns / 128, 65 rows / 64");
     let rank = |r: usize, c: usize| trace.cells[r * cols + c];
-    assert_eq!(rank(0, 0), rank(11, 127));
-    assert_ne!(rank(0, 0), rank(12, 0));
+    assert_eq!(rank(0, 0), rank(63, 127));
+    assert_ne!(rank(0, 0), rank(64, 0));
     assert_ne!(rank(0, 0), rank(0, 128));
 }
