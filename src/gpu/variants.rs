@@ -195,9 +195,10 @@ impl KernelChoice {
         let preferred: &[&str] = match kind {
             OpKind::Linear { rows: 1, .. } if self.barrier_free => &["broadcast_row", "naive"],
             OpKind::Linear { rows: 1, .. } => &["matvec"],
-            // At one token on lavapipe broadcast_row read wte in 33 ms against 65 for the
-            // subgroup kernel and 78 for broadcast (its other 15 token rows repeat the first).
-            OpKind::Logits { t: 1, .. } if self.barrier_free => &["broadcast_row", "subgroup"],
+            // At one token on lavapipe row_stream read wte in 35 ms against 70 for the
+            // subgroup kernel and 79 for broadcast (its other 15 token rows repeat the first),
+            // and in a decode step, streaming wte from memory, in 32 to 39 ms.
+            OpKind::Logits { t: 1, .. } if self.barrier_free => &["row_stream", "subgroup"],
             // On GPUs the subgroup kernel, one subgroup per vocabulary row; it read wte at 90%
             // of the copy peak on lavapipe, where the workgroup-memory one reaches a third.
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
@@ -227,7 +228,7 @@ pub fn kernel_help() -> String {
          each family runs the variant `glassbox tune` found fastest for the op's shape on this \
          adapter, else its default (listed first), except that one-token ops (a decode step) \
          run linear=matvec (linear=broadcast_row, else linear=naive, on CPU adapters) and \
-         logits=subgroup (logits=broadcast_row on CPU adapters, logits=matvec without subgroups), \
+         logits=subgroup (logits=row_stream on CPU adapters, logits=matvec without subgroups), \
          CPU adapters run linear=broadcast and logits=broadcast for longer ones too, and a \
          family that --kernels DIR adds \
          a variant to runs that one. The built-in variants:"

@@ -27,13 +27,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-// Groups of 8 lanes per workgroup: the tile parameter `glassbox tune` sweeps. Two groups
-// read 512 bytes of each row of w rather than 256 before moving a row stride on, which a
-// decode step streaming the weights from memory feels: GPT-2 small's step on lavapipe took
-// 274 to 281 ms with two groups against 328 to 347 with one (steps alternating, medians of
-// 7). `tune` times each op alone with its weights still in the CPU's cache, where one group
-// was faster (c_proj 0.48 against 0.59 ms): the tuned file can pick it per shape.
-const GROUPS: u32 = 2u;
+// Groups of 8 lanes per workgroup: the tile parameter `glassbox tune` sweeps. One group is
+// what tune kept for three of GPT-2 small's four one-row shapes on lavapipe (c_proj 0.48 ms
+// against 0.68 with four groups: 12 workgroups for two CPU threads rather than 3).
+const GROUPS: u32 = 1u;
 const WIDTH: u32 = 8u * GROUPS;
 
 /// Loads w[k, c0 + 8j] for j = 0..7 (columns past the end clamped onto the last).

@@ -47,7 +47,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/logits/matvec.wgsl"),
     builtin!("ops/logits/subgroup.wgsl"),
     builtin!("ops/logits/broadcast.wgsl"),
-    builtin!("ops/logits/broadcast_row.wgsl"),
+    builtin!("ops/logits/row_stream.wgsl"),
     builtin!("ops/logits/tile64.wgsl"),
     builtin!("ops/embed_tokens.wgsl"),
     builtin!("ops/rmsnorm.wgsl"),

@@ -392,8 +392,8 @@ mod tests {
         assert_eq!(
             variants,
             [
-                ("broadcast_row", 2),
-                ("broadcast_row_groups1", 1),
+                ("broadcast_row", 1),
+                ("broadcast_row_groups2", 2),
                 ("broadcast_row_groups4", 4),
                 ("broadcast_row_groups8", 8)
             ]
@@ -410,9 +410,9 @@ mod tests {
                 s.header.grid.eval(&field, 65535).unwrap()[0]
             })
             .collect();
-        assert_eq!(counts, [6, 12, 3, 2]);
-        assert!(sources[1].resolved.contains("const GROUPS: u32 = 1u;"));
-        assert!(sources[1].header.about.ends_with("; GROUPS = 1"));
+        assert_eq!(counts, [12, 6, 3, 2]);
+        assert!(sources[1].resolved.contains("const GROUPS: u32 = 2u;"));
+        assert!(sources[1].header.about.ends_with("; GROUPS = 2"));
     }
 
     #[test]
