@@ -49,6 +49,10 @@ impl ChoiceReason {
     }
 }
 
+/// The longest row the one-thread-per-row kernels run by default on CPU adapters: their three
+/// passes stay under the 65535 loop rounds Mesa 22.3's lavapipe allows an invocation.
+const ROW_KERNEL_MAX: usize = 16384;
+
 /// What identifies an op's shape for tuning: its kind with every size, such as
 /// `Linear { rows: 64, k: 768, n: 2304, bias: true }`.
 pub fn tuning_key(kind: &OpKind) -> String {
@@ -188,12 +192,17 @@ impl KernelChoice {
         }
         // Measured on lavapipe (Mesa 22.3, 2 cores): GPT-2 small's c_fc at one row takes 4.6 ms
         // with broadcast_row against 8.7 with naive; at 64 rows linear=broadcast takes a
-        // quarter of blocked's time and logits=broadcast a fifth of rows4's. (softmax=row is
-        // faster still on short rows, but Mesa 22.3's lavapipe stops an invocation's loops
-        // after 65535 rounds in all, and its three passes over a 50257-column vocabulary row
-        // pass that: `tune` may pick it per shape, where it agrees.)
+        // quarter of blocked's time and logits=broadcast a fifth of rows4's. The one-thread-
+        // per-row kernels (softmax=row, layernorm=row) are faster on short rows, but Mesa
+        // 22.3's lavapipe stops an invocation's loops after 65535 rounds in all, and three
+        // passes over a 50257-column vocabulary row pass that: they run up to ROW_KERNEL_MAX.
         let preferred: &[&str] = match kind {
-            OpKind::Linear { rows: 1, .. } if self.barrier_free => &["broadcast_row", "naive"],
+            // In a GPT-2-small decode step on lavapipe (steps alternating, weights streamed from
+            // memory) the linear ops took 87 to 94 ms with row_stream against 142 to 158 with
+            // broadcast_row: 8 rows of w read side by side, not 256 bytes of one and a jump.
+            OpKind::Linear { rows: 1, .. } if self.barrier_free => {
+                &["row_stream", "broadcast_row", "naive"]
+            }
             OpKind::Linear { rows: 1, .. } => &["matvec"],
             // At one token on lavapipe row_stream read wte in 35 ms against 70 for the
             // subgroup kernel and 79 for broadcast (its other 15 token rows repeat the first),
@@ -203,6 +212,17 @@ impl KernelChoice {
             // of the copy peak on lavapipe, where the workgroup-memory one reaches a third.
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
             OpKind::Linear { .. } if self.barrier_free => &["broadcast", "blocked"],
+            // GPT-2 small at 64 tokens on lavapipe: scores 0.3 against 2.9 ms, mix 0.4 against
+            // 3.4 (the default kernels' lanes each gather their own operands).
+            OpKind::AttnScores { .. } | OpKind::AttnMix { .. } if self.barrier_free => {
+                &["broadcast"]
+            }
+            // Rows short enough for one invocation's loops (see above): the attention's
+            // softmax, 0.24 against 2.2 ms at 64 tokens; layer norms, 0.43 against 0.57 ms.
+            OpKind::Softmax { cols, .. } if self.barrier_free && *cols <= ROW_KERNEL_MAX => {
+                &["row"]
+            }
+            OpKind::LayerNorm { c, .. } if self.barrier_free && *c <= ROW_KERNEL_MAX => &["row"],
             OpKind::Logits { .. } if self.barrier_free => &["broadcast", "rows4"],
             _ => &[],
         };
@@ -227,9 +247,11 @@ pub fn kernel_help() -> String {
         "Run an op family with another kernel variant, FAMILY=VARIANT (repeatable). Without it \
          each family runs the variant `glassbox tune` found fastest for the op's shape on this \
          adapter, else its default (listed first), except that one-token ops (a decode step) \
-         run linear=matvec (linear=broadcast_row, else linear=naive, on CPU adapters) and \
+         run linear=matvec (linear=row_stream, else linear=naive, on CPU adapters) and \
          logits=subgroup (logits=row_stream on CPU adapters, logits=matvec without subgroups), \
-         CPU adapters run linear=broadcast and logits=broadcast for longer ones too, and a \
+         CPU adapters run linear=broadcast and logits=broadcast for longer ones too, \
+         attn_scores=broadcast, attn_mix=broadcast, and softmax=row and layernorm=row on rows \
+         of up to 16384, and a \
          family that --kernels DIR adds \
          a variant to runs that one. The built-in variants:"
             .to_string(),
