@@ -198,8 +198,8 @@ impl KernelChoice {
         // passes over a 50257-column vocabulary row pass that: they run up to ROW_KERNEL_MAX.
         let preferred: &[&str] = match kind {
             // In a GPT-2-small decode step on lavapipe (steps alternating, weights streamed from
-            // memory) the linear ops took 87 to 94 ms with row_stream against 142 to 158 with
-            // broadcast_row: 8 rows of w read side by side, not 256 bytes of one and a jump.
+            // memory) the linear ops took 78 ms with row_stream against 137 to 156 with
+            // broadcast_row: 16 rows of w read side by side, not 256 bytes of one and a jump.
             OpKind::Linear { rows: 1, .. } if self.barrier_free => {
                 &["row_stream", "broadcast_row", "naive"]
             }
