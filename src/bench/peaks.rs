@@ -8,7 +8,7 @@ use wgpu::util::DeviceExt;
 
 use super::{median, time_gpu};
 use crate::gpu::kernels::params::{PeakCopyParams, PeakFmaParams};
-use crate::gpu::{Gpu, GpuError, KernelId, KernelRegistry, Launch};
+use crate::gpu::{Gpu, GpuError, KernelId, KernelRegistry, Launch, Precision};
 
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Peaks {
@@ -38,11 +38,8 @@ async fn probe_seconds(
     Ok(if secs * 10.0 < wall { wall } else { secs })
 }
 
-pub async fn gpu_peaks(
-    gpu: &Gpu,
-    registry: &KernelRegistry,
-    reps: usize,
-) -> Result<Peaks, GpuError> {
+/// The copy probe over two fresh tensors of [`probe_bytes`] each, and the bytes of one.
+fn copy_probe(gpu: &Gpu, registry: &KernelRegistry) -> Result<(Launch, u64), GpuError> {
     let bytes = probe_bytes(gpu);
     let src = gpu
         .device
@@ -66,6 +63,36 @@ pub async fn gpu_peaks(
         &PeakCopyParams { n: vec4s as u32 },
         &[&src, &dst],
     )?;
+    Ok((copy, bytes))
+}
+
+/// Pushes everything else out of the CPU's caches (lavapipe's device memory is host memory)
+/// and a GPU's L2 by copying a tensor larger than them: run before an op is timed, it makes
+/// the op read its weights from memory, as a decode step, which reads every weight once, does.
+pub(crate) struct CacheFlush(Launch);
+
+impl CacheFlush {
+    pub(crate) fn new(gpu: &Gpu, registry: &KernelRegistry) -> Result<CacheFlush, GpuError> {
+        Ok(CacheFlush(copy_probe(gpu, registry)?.0))
+    }
+
+    pub(crate) fn run(&self, gpu: &Gpu, registry: &KernelRegistry) -> Result<(), GpuError> {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            self.0.dispatch(&mut pass, registry, Precision::F32);
+        }
+        gpu.queue.submit([encoder.finish()]);
+        gpu.wait_idle()
+    }
+}
+
+pub async fn gpu_peaks(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    reps: usize,
+) -> Result<Peaks, GpuError> {
+    let (copy, bytes) = copy_probe(gpu, registry)?;
     let copy_secs = probe_seconds(gpu, registry, &copy, reps).await?;
 
     // Enough threads to fill the largest GPUs (an H200 keeps about 270k resident), then more work

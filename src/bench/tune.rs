@@ -3,6 +3,10 @@
 //! present adapter. Each variant runs on the op's own inputs in the graph, its output is compared
 //! with the CPU reference, and the fastest one that agrees is kept per (adapter, precision, op
 //! shape) in the tuned file ([`crate::gpu::tuned`]), which picks the kernels from then on.
+//! One-token ops are timed with the caches flushed before each run: a decode step reads each
+//! weight once, from memory, and a kernel's walk through memory is what decides its speed
+//! there (on lavapipe `linear=row_stream` is no faster than `broadcast_row` on cached weights,
+//! and twice as fast inside a step).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,6 +14,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::peaks::CacheFlush;
 use super::{median, time_pass};
 use crate::gpu::kernels::KernelId;
 use crate::gpu::tuned::{adapter_key, entry_key, TriedVariant, TunedFile, TunedOp};
@@ -69,7 +74,9 @@ pub async fn tune(
 
     let mut shapes = Vec::new();
     let mut seen = BTreeSet::new();
+    let flush = CacheFlush::new(&gpu, &registry)?;
     for t in lengths {
+        let streamed = (t == 1).then_some(&flush);
         let graph = Graph::forward(&model.config, t);
         let targets: Vec<usize> = (0..graph.ops.len())
             .filter(|&i| {
@@ -106,7 +113,7 @@ pub async fn tune(
                         index,
                         &variant.id,
                         expected,
-                        reps,
+                        (reps, streamed),
                     )
                     .await?,
                 );
@@ -168,7 +175,8 @@ pub async fn tune(
 
 /// Runs `kernel` in place of op `index`'s own kernel, on the op's inputs, and checks its output
 /// against the CPU reference (the output is poisoned with NaN first, so a kernel that writes
-/// nothing cannot pass on what the graph left there); times it only if it agrees.
+/// nothing cannot pass on what the graph left there); times it only if it agrees, with `flush`
+/// run before each timing where given.
 async fn try_variant(
     gpu: &Gpu,
     registry: &KernelRegistry,
@@ -176,7 +184,7 @@ async fn try_variant(
     index: usize,
     kernel: &KernelId,
     expected: &[f32],
-    reps: usize,
+    (reps, flush): (usize, Option<&CacheFlush>),
 ) -> Result<TriedVariant, GpuError> {
     let op = &graph.graph().ops[index];
     let tried = |ms: Option<f64>, outcome: String| TriedVariant {
@@ -224,6 +232,9 @@ async fn try_variant(
     }
     let mut samples = Vec::new();
     for _ in 0..reps {
+        if let Some(flush) = flush {
+            flush.run(gpu, registry)?;
+        }
         samples.push(time_pass(gpu, record).await?);
     }
     Ok(tried(Some(median(samples) * 1e3), "ok".to_string()))
