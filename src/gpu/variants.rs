@@ -212,8 +212,8 @@ impl KernelChoice {
             // of the copy peak on lavapipe, where the workgroup-memory one reaches a third.
             OpKind::Logits { t: 1, .. } => &["subgroup", "matvec"],
             OpKind::Linear { .. } if self.barrier_free => &["broadcast", "blocked"],
-            // GPT-2 small at 64 tokens on lavapipe: scores 0.3 against 2.9 ms, mix 0.4 against
-            // 3.4 (the default kernels' lanes each gather their own operands).
+            // GPT-2 small at 64 tokens on lavapipe: scores 0.78 against 3.28 ms, mix 0.57
+            // against 3.67 (the default kernels' lanes each load their own operands).
             OpKind::AttnScores { .. } | OpKind::AttnMix { .. } if self.barrier_free => {
                 &["broadcast"]
             }
@@ -243,7 +243,7 @@ impl KernelChoice {
 
 /// The `--kernel` help: every built-in variant with what it does, read from the kernel files.
 pub fn kernel_help() -> String {
-    let mut lines = vec![
+    let mut lines = vec![format!(
         "Run an op family with another kernel variant, FAMILY=VARIANT (repeatable). Without it \
          each family runs the variant `glassbox tune` found fastest for the op's shape on this \
          adapter, else its default (listed first), except that one-token ops (a decode step) \
@@ -251,11 +251,10 @@ pub fn kernel_help() -> String {
          logits=subgroup (logits=row_stream on CPU adapters, logits=matvec without subgroups), \
          CPU adapters run linear=broadcast and logits=broadcast for longer ones too, \
          attn_scores=broadcast, attn_mix=broadcast, and softmax=row and layernorm=row on rows \
-         of up to 16384, and a \
+         of up to {ROW_KERNEL_MAX}, and a \
          family that --kernels DIR adds \
          a variant to runs that one. The built-in variants:"
-            .to_string(),
-    ];
+    )];
     let mut families_seen: Vec<String> = Vec::new();
     for header in super::kernels::builtin_choices() {
         let default = if families_seen.contains(&header.family) {
