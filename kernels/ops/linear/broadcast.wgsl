@@ -1,28 +1,30 @@
 // Kernel: linear/broadcast
-// About: 16 rows x 2 columns per thread, x broadcast through the subgroup, K in chunks (CPU adapters; where the adapter has subgroups)
+// About: 32 rows x 3 columns per thread, x broadcast through the subgroup, K in chunks (CPU adapters; where the adapter has subgroups)
 // Needs: subgroups
 // Op: linear layer (matrix product plus bias) in GPT-2's Conv1D layout, made for CPU adapters
-//     (lavapipe), where 8 adjacent invocations are one AVX vector and a load whose address
-//     differs between them is a loop over the lanes: loads, not multiply-adds, bound the
-//     kernel. Each thread keeps 32 accumulators (16 rows x 2 columns), so each weight it
-//     loads serves 16 rows; x is read 8 values at a time, one per lane, and handed to every
-//     lane by subgroupShuffle, a register shuffle instead of a load. With fewer than 8 lanes
-//     per subgroup the plain loop does all the work.
+//     (lavapipe), where 8 adjacent invocations are one AVX vector and a storage load whose
+//     address differs between them, or lies in a loop, is a loop over the lanes with a branch
+//     per lane: those loads, not multiply-adds, bound the kernel. Each thread keeps 96
+//     accumulators (32 rows x 3 columns, a vec3 per row: columns c, c + 8 and c + 16), so each
+//     weight it loads serves 32 rows and each x value 3 columns; x is read 8 values at a time,
+//     one per lane, and handed to every lane by subgroupShuffle, a register shuffle instead of
+//     a load. 96 accumulators spill from the 32 vector registers, but a spill is a store and a
+//     load the CPU's first-level cache serves, far cheaper than a per-lane load. With fewer than
+//     8 lanes per subgroup the plain loop does all the work.
 //
-//     A thread walks the workgroup's four blocks of 16 rows over one chunk of K before the
-//     next chunk, keeping the sums between chunks in y, so the chunk's weight lines, read
-//     again for every block, are still in the CPU's cache. Streamed whole, a column of w is
-//     K lines one row stride apart; where that stride is a multiple of 4 KiB (c_fc's 3072
-//     columns) or K is 3072 (mlp.c_proj) they fall into fewer L2 sets than hold them, and
-//     every block read them from L3 again. Measured on lavapipe at 64 rows (GFLOP/s, one
-//     run): c_attn 17.2, c_proj 17.1, c_fc 14.5, mlp.c_proj 14.8, against 14.7, 15.4, 9.7
-//     and 9.5 for 12 rows x 2 columns in blocks spread over workgroups (72 rows computed
-//     for 64) and 13.4 / 11.2 for 16 rows x 1 column.
+//     A thread walks the workgroup's two blocks of 32 rows over one chunk of K before the next
+//     chunk, keeping the sums between chunks in y, so the chunk's weight lines, read again for
+//     the second block, are still in the CPU's cache. Measured on lavapipe at 64 rows (ms, two
+//     runs alternating the kernels): c_attn 11.0-12.3, attn.c_proj 3.9-4.2, c_fc 17.5-19.3,
+//     mlp.c_proj 17.2-19.8, against 12.2-13.7, 4.2-4.6, 18.2-20.3 and 18.0-20.5 for 16 rows x 2
+//     columns; 32 x 2 and 16 x 3 were slower than 16 x 2. The accumulators are written out one
+//     by one: kept in an array indexed by loops they are not unrolled, and the kernel runs 8
+//     times slower.
 // Bindings: 0 params, 1 x [rows, K], 2 w [K, N], 3 b [N], 4 y [rows, N].
 // Tune: CHUNK = 256, 384, 768
-// Dispatch: (ceil(n / 128), ceil(rows / (16 * BLOCKS)), 1)
-//           workgroup 64: 8 groups of 8 lanes, each group 16 adjacent columns (a lane owns
-//           columns c and c + 8) of the workgroup's BLOCKS blocks of 16 rows.
+// Dispatch: (ceil(n / 192), ceil(rows / (32 * BLOCKS)), 1)
+//           workgroup 64: 8 groups of 8 lanes, each group 24 adjacent columns (a lane owns
+//           columns c, c + 8 and c + 16) of the workgroup's BLOCKS blocks of 32 rows.
 // Formula:  y[r, n] = b[n] + sum_k x[r, k] * w[k, n]
 
 struct Params {
@@ -39,24 +41,40 @@ struct Params {
 
 // Steps of K per chunk (a multiple of 8): the tile parameter `glassbox tune` sweeps.
 const CHUNK: u32 = 384u;
-// Blocks of 16 rows a workgroup walks per chunk: a 64-token pass in one workgroup.
-const BLOCKS: u32 = 4u;
+// Blocks of 32 rows a workgroup walks per chunk: a 64-token pass in one workgroup.
+const BLOCKS: u32 = 2u;
 
 /// The sum so far of row `row`, column `col`: none before the first chunk, else what the
 /// chunk before left in y (zero past the end).
-fn partial(row: u32, col: u32, chunk: u32) -> f32 {
+fn partial1(row: u32, col: u32, chunk: u32) -> f32 {
     if (chunk == 0u || row >= p.rows || col >= p.n) {
         return 0.0;
     }
     return y[row * p.n + col];
 }
 
+/// The sums so far of row `row`, columns col, col + 8 and col + 16.
+fn partial(row: u32, col: u32, chunk: u32) -> vec3<f32> {
+    return vec3<f32>(
+        partial1(row, col, chunk),
+        partial1(row, col + 8u, chunk),
+        partial1(row, col + 16u, chunk),
+    );
+}
+
 /// Stores the sum of row `row`, column `col`, with the bias once K is `done`, skipping what
 /// lies past the end.
-fn store(row: u32, col: u32, value: f32, done: bool) {
+fn store1(row: u32, col: u32, value: f32, done: bool) {
     if (row < p.rows && col < p.n) {
         y[row * p.n + col] = value + select(0.0, b[col], done);
     }
+}
+
+/// Stores row `row`'s sums of columns col, col + 8 and col + 16.
+fn store(row: u32, col: u32, sums: vec3<f32>, done: bool) {
+    store1(row, col, sums.x, done);
+    store1(row, col + 8u, sums.y, done);
+    store1(row, col + 16u, sums.z, done);
 }
 
 @compute @workgroup_size(64)
@@ -68,23 +86,24 @@ fn main(
 ) {
     // No early return: every lane takes part in the shuffles. Rows and columns past the end
     // are clamped onto the last valid one, computed and never stored.
-    let col = wg.x * 128u + (lid.x / 8u) * 16u + lid.x % 8u;
+    let col = wg.x * 192u + (lid.x / 8u) * 24u + lid.x % 8u;
     let c0 = min(col, p.n - 1u);
     let c1 = min(col + 8u, p.n - 1u);
+    let c2 = min(col + 16u, p.n - 1u);
     let last = p.rows - 1u;
     let l = lane % 8u;
     // Lanes 8g..8g+7 of a wider subgroup shuffle among themselves.
     let group = lane - l;
     // The steps of K done with shuffles; the plain loop does the rest.
     let shuffled = select(0u, p.k - p.k % 8u, lanes >= 8u);
-    // Blocks past the last row are skipped: a short prompt runs one block, not four.
-    let first = wg.y * BLOCKS * 16u;
-    let blocks = min(BLOCKS, (p.rows - first + 15u) / 16u);
+    // Blocks past the last row are skipped: a short prompt runs one block, not two.
+    let first = wg.y * BLOCKS * 32u;
+    let blocks = min(BLOCKS, (p.rows - first + 31u) / 32u);
     for (var chunk = 0u; chunk < p.k; chunk = chunk + CHUNK) {
         let end = min(chunk + CHUNK, p.k);
         let done = end == p.k;
         for (var block = 0u; block < blocks; block = block + 1u) {
-            let row0 = first + block * 16u;
+            let row0 = first + block * 32u;
             let x0 = min(row0 + 0u, last) * p.k;
             let x1 = min(row0 + 1u, last) * p.k;
             let x2 = min(row0 + 2u, last) * p.k;
@@ -101,25 +120,57 @@ fn main(
             let x13 = min(row0 + 13u, last) * p.k;
             let x14 = min(row0 + 14u, last) * p.k;
             let x15 = min(row0 + 15u, last) * p.k;
-            var a0_0 = partial(row0 + 0u, col, chunk); var a0_1 = partial(row0 + 0u, col + 8u, chunk);
-            var a1_0 = partial(row0 + 1u, col, chunk); var a1_1 = partial(row0 + 1u, col + 8u, chunk);
-            var a2_0 = partial(row0 + 2u, col, chunk); var a2_1 = partial(row0 + 2u, col + 8u, chunk);
-            var a3_0 = partial(row0 + 3u, col, chunk); var a3_1 = partial(row0 + 3u, col + 8u, chunk);
-            var a4_0 = partial(row0 + 4u, col, chunk); var a4_1 = partial(row0 + 4u, col + 8u, chunk);
-            var a5_0 = partial(row0 + 5u, col, chunk); var a5_1 = partial(row0 + 5u, col + 8u, chunk);
-            var a6_0 = partial(row0 + 6u, col, chunk); var a6_1 = partial(row0 + 6u, col + 8u, chunk);
-            var a7_0 = partial(row0 + 7u, col, chunk); var a7_1 = partial(row0 + 7u, col + 8u, chunk);
-            var a8_0 = partial(row0 + 8u, col, chunk); var a8_1 = partial(row0 + 8u, col + 8u, chunk);
-            var a9_0 = partial(row0 + 9u, col, chunk); var a9_1 = partial(row0 + 9u, col + 8u, chunk);
-            var a10_0 = partial(row0 + 10u, col, chunk); var a10_1 = partial(row0 + 10u, col + 8u, chunk);
-            var a11_0 = partial(row0 + 11u, col, chunk); var a11_1 = partial(row0 + 11u, col + 8u, chunk);
-            var a12_0 = partial(row0 + 12u, col, chunk); var a12_1 = partial(row0 + 12u, col + 8u, chunk);
-            var a13_0 = partial(row0 + 13u, col, chunk); var a13_1 = partial(row0 + 13u, col + 8u, chunk);
-            var a14_0 = partial(row0 + 14u, col, chunk); var a14_1 = partial(row0 + 14u, col + 8u, chunk);
-            var a15_0 = partial(row0 + 15u, col, chunk); var a15_1 = partial(row0 + 15u, col + 8u, chunk);
+            let x16 = min(row0 + 16u, last) * p.k;
+            let x17 = min(row0 + 17u, last) * p.k;
+            let x18 = min(row0 + 18u, last) * p.k;
+            let x19 = min(row0 + 19u, last) * p.k;
+            let x20 = min(row0 + 20u, last) * p.k;
+            let x21 = min(row0 + 21u, last) * p.k;
+            let x22 = min(row0 + 22u, last) * p.k;
+            let x23 = min(row0 + 23u, last) * p.k;
+            let x24 = min(row0 + 24u, last) * p.k;
+            let x25 = min(row0 + 25u, last) * p.k;
+            let x26 = min(row0 + 26u, last) * p.k;
+            let x27 = min(row0 + 27u, last) * p.k;
+            let x28 = min(row0 + 28u, last) * p.k;
+            let x29 = min(row0 + 29u, last) * p.k;
+            let x30 = min(row0 + 30u, last) * p.k;
+            let x31 = min(row0 + 31u, last) * p.k;
+            var a0 = partial(row0 + 0u, col, chunk);
+            var a1 = partial(row0 + 1u, col, chunk);
+            var a2 = partial(row0 + 2u, col, chunk);
+            var a3 = partial(row0 + 3u, col, chunk);
+            var a4 = partial(row0 + 4u, col, chunk);
+            var a5 = partial(row0 + 5u, col, chunk);
+            var a6 = partial(row0 + 6u, col, chunk);
+            var a7 = partial(row0 + 7u, col, chunk);
+            var a8 = partial(row0 + 8u, col, chunk);
+            var a9 = partial(row0 + 9u, col, chunk);
+            var a10 = partial(row0 + 10u, col, chunk);
+            var a11 = partial(row0 + 11u, col, chunk);
+            var a12 = partial(row0 + 12u, col, chunk);
+            var a13 = partial(row0 + 13u, col, chunk);
+            var a14 = partial(row0 + 14u, col, chunk);
+            var a15 = partial(row0 + 15u, col, chunk);
+            var a16 = partial(row0 + 16u, col, chunk);
+            var a17 = partial(row0 + 17u, col, chunk);
+            var a18 = partial(row0 + 18u, col, chunk);
+            var a19 = partial(row0 + 19u, col, chunk);
+            var a20 = partial(row0 + 20u, col, chunk);
+            var a21 = partial(row0 + 21u, col, chunk);
+            var a22 = partial(row0 + 22u, col, chunk);
+            var a23 = partial(row0 + 23u, col, chunk);
+            var a24 = partial(row0 + 24u, col, chunk);
+            var a25 = partial(row0 + 25u, col, chunk);
+            var a26 = partial(row0 + 26u, col, chunk);
+            var a27 = partial(row0 + 27u, col, chunk);
+            var a28 = partial(row0 + 28u, col, chunk);
+            var a29 = partial(row0 + 29u, col, chunk);
+            var a30 = partial(row0 + 30u, col, chunk);
+            var a31 = partial(row0 + 31u, col, chunk);
             var k0 = chunk;
             for (; k0 + 8u <= min(end, shuffled); k0 = k0 + 8u) {
-                // Lane l holds x[r, k0 + l] of the 16 rows.
+                // Lane l holds x[r, k0 + l] of the 32 rows.
                 let v0 = x[x0 + k0 + l];
                 let v1 = x[x1 + k0 + l];
                 let v2 = x[x2 + k0 + l];
@@ -136,129 +187,127 @@ fn main(
                 let v13 = x[x13 + k0 + l];
                 let v14 = x[x14 + k0 + l];
                 let v15 = x[x15 + k0 + l];
+                let v16 = x[x16 + k0 + l];
+                let v17 = x[x17 + k0 + l];
+                let v18 = x[x18 + k0 + l];
+                let v19 = x[x19 + k0 + l];
+                let v20 = x[x20 + k0 + l];
+                let v21 = x[x21 + k0 + l];
+                let v22 = x[x22 + k0 + l];
+                let v23 = x[x23 + k0 + l];
+                let v24 = x[x24 + k0 + l];
+                let v25 = x[x25 + k0 + l];
+                let v26 = x[x26 + k0 + l];
+                let v27 = x[x27 + k0 + l];
+                let v28 = x[x28 + k0 + l];
+                let v29 = x[x29 + k0 + l];
+                let v30 = x[x30 + k0 + l];
+                let v31 = x[x31 + k0 + l];
                 for (var j = 0u; j < 8u; j = j + 1u) {
                     let wrow = (k0 + j) * p.n;
-                    let m0 = w[wrow + c0];
-                    let m1 = w[wrow + c1];
-                    let s0 = subgroupShuffle(v0, group + j);
-                    a0_0 = fma(s0, m0, a0_0);
-                    a0_1 = fma(s0, m1, a0_1);
-                    let s1 = subgroupShuffle(v1, group + j);
-                    a1_0 = fma(s1, m0, a1_0);
-                    a1_1 = fma(s1, m1, a1_1);
-                    let s2 = subgroupShuffle(v2, group + j);
-                    a2_0 = fma(s2, m0, a2_0);
-                    a2_1 = fma(s2, m1, a2_1);
-                    let s3 = subgroupShuffle(v3, group + j);
-                    a3_0 = fma(s3, m0, a3_0);
-                    a3_1 = fma(s3, m1, a3_1);
-                    let s4 = subgroupShuffle(v4, group + j);
-                    a4_0 = fma(s4, m0, a4_0);
-                    a4_1 = fma(s4, m1, a4_1);
-                    let s5 = subgroupShuffle(v5, group + j);
-                    a5_0 = fma(s5, m0, a5_0);
-                    a5_1 = fma(s5, m1, a5_1);
-                    let s6 = subgroupShuffle(v6, group + j);
-                    a6_0 = fma(s6, m0, a6_0);
-                    a6_1 = fma(s6, m1, a6_1);
-                    let s7 = subgroupShuffle(v7, group + j);
-                    a7_0 = fma(s7, m0, a7_0);
-                    a7_1 = fma(s7, m1, a7_1);
-                    let s8 = subgroupShuffle(v8, group + j);
-                    a8_0 = fma(s8, m0, a8_0);
-                    a8_1 = fma(s8, m1, a8_1);
-                    let s9 = subgroupShuffle(v9, group + j);
-                    a9_0 = fma(s9, m0, a9_0);
-                    a9_1 = fma(s9, m1, a9_1);
-                    let s10 = subgroupShuffle(v10, group + j);
-                    a10_0 = fma(s10, m0, a10_0);
-                    a10_1 = fma(s10, m1, a10_1);
-                    let s11 = subgroupShuffle(v11, group + j);
-                    a11_0 = fma(s11, m0, a11_0);
-                    a11_1 = fma(s11, m1, a11_1);
-                    let s12 = subgroupShuffle(v12, group + j);
-                    a12_0 = fma(s12, m0, a12_0);
-                    a12_1 = fma(s12, m1, a12_1);
-                    let s13 = subgroupShuffle(v13, group + j);
-                    a13_0 = fma(s13, m0, a13_0);
-                    a13_1 = fma(s13, m1, a13_1);
-                    let s14 = subgroupShuffle(v14, group + j);
-                    a14_0 = fma(s14, m0, a14_0);
-                    a14_1 = fma(s14, m1, a14_1);
-                    let s15 = subgroupShuffle(v15, group + j);
-                    a15_0 = fma(s15, m0, a15_0);
-                    a15_1 = fma(s15, m1, a15_1);
+                    let m = vec3<f32>(w[wrow + c0], w[wrow + c1], w[wrow + c2]);
+                    a0 = fma(vec3<f32>(subgroupShuffle(v0, group + j)), m, a0);
+                    a1 = fma(vec3<f32>(subgroupShuffle(v1, group + j)), m, a1);
+                    a2 = fma(vec3<f32>(subgroupShuffle(v2, group + j)), m, a2);
+                    a3 = fma(vec3<f32>(subgroupShuffle(v3, group + j)), m, a3);
+                    a4 = fma(vec3<f32>(subgroupShuffle(v4, group + j)), m, a4);
+                    a5 = fma(vec3<f32>(subgroupShuffle(v5, group + j)), m, a5);
+                    a6 = fma(vec3<f32>(subgroupShuffle(v6, group + j)), m, a6);
+                    a7 = fma(vec3<f32>(subgroupShuffle(v7, group + j)), m, a7);
+                    a8 = fma(vec3<f32>(subgroupShuffle(v8, group + j)), m, a8);
+                    a9 = fma(vec3<f32>(subgroupShuffle(v9, group + j)), m, a9);
+                    a10 = fma(vec3<f32>(subgroupShuffle(v10, group + j)), m, a10);
+                    a11 = fma(vec3<f32>(subgroupShuffle(v11, group + j)), m, a11);
+                    a12 = fma(vec3<f32>(subgroupShuffle(v12, group + j)), m, a12);
+                    a13 = fma(vec3<f32>(subgroupShuffle(v13, group + j)), m, a13);
+                    a14 = fma(vec3<f32>(subgroupShuffle(v14, group + j)), m, a14);
+                    a15 = fma(vec3<f32>(subgroupShuffle(v15, group + j)), m, a15);
+                    a16 = fma(vec3<f32>(subgroupShuffle(v16, group + j)), m, a16);
+                    a17 = fma(vec3<f32>(subgroupShuffle(v17, group + j)), m, a17);
+                    a18 = fma(vec3<f32>(subgroupShuffle(v18, group + j)), m, a18);
+                    a19 = fma(vec3<f32>(subgroupShuffle(v19, group + j)), m, a19);
+                    a20 = fma(vec3<f32>(subgroupShuffle(v20, group + j)), m, a20);
+                    a21 = fma(vec3<f32>(subgroupShuffle(v21, group + j)), m, a21);
+                    a22 = fma(vec3<f32>(subgroupShuffle(v22, group + j)), m, a22);
+                    a23 = fma(vec3<f32>(subgroupShuffle(v23, group + j)), m, a23);
+                    a24 = fma(vec3<f32>(subgroupShuffle(v24, group + j)), m, a24);
+                    a25 = fma(vec3<f32>(subgroupShuffle(v25, group + j)), m, a25);
+                    a26 = fma(vec3<f32>(subgroupShuffle(v26, group + j)), m, a26);
+                    a27 = fma(vec3<f32>(subgroupShuffle(v27, group + j)), m, a27);
+                    a28 = fma(vec3<f32>(subgroupShuffle(v28, group + j)), m, a28);
+                    a29 = fma(vec3<f32>(subgroupShuffle(v29, group + j)), m, a29);
+                    a30 = fma(vec3<f32>(subgroupShuffle(v30, group + j)), m, a30);
+                    a31 = fma(vec3<f32>(subgroupShuffle(v31, group + j)), m, a31);
                 }
             }
             // The last K % 8 steps (all of them with fewer than 8 lanes), x read directly.
             for (; k0 < end; k0 = k0 + 1u) {
-                let m0 = w[k0 * p.n + c0];
-                let m1 = w[k0 * p.n + c1];
-                a0_0 = fma(x[x0 + k0], m0, a0_0);
-                a0_1 = fma(x[x0 + k0], m1, a0_1);
-                a1_0 = fma(x[x1 + k0], m0, a1_0);
-                a1_1 = fma(x[x1 + k0], m1, a1_1);
-                a2_0 = fma(x[x2 + k0], m0, a2_0);
-                a2_1 = fma(x[x2 + k0], m1, a2_1);
-                a3_0 = fma(x[x3 + k0], m0, a3_0);
-                a3_1 = fma(x[x3 + k0], m1, a3_1);
-                a4_0 = fma(x[x4 + k0], m0, a4_0);
-                a4_1 = fma(x[x4 + k0], m1, a4_1);
-                a5_0 = fma(x[x5 + k0], m0, a5_0);
-                a5_1 = fma(x[x5 + k0], m1, a5_1);
-                a6_0 = fma(x[x6 + k0], m0, a6_0);
-                a6_1 = fma(x[x6 + k0], m1, a6_1);
-                a7_0 = fma(x[x7 + k0], m0, a7_0);
-                a7_1 = fma(x[x7 + k0], m1, a7_1);
-                a8_0 = fma(x[x8 + k0], m0, a8_0);
-                a8_1 = fma(x[x8 + k0], m1, a8_1);
-                a9_0 = fma(x[x9 + k0], m0, a9_0);
-                a9_1 = fma(x[x9 + k0], m1, a9_1);
-                a10_0 = fma(x[x10 + k0], m0, a10_0);
-                a10_1 = fma(x[x10 + k0], m1, a10_1);
-                a11_0 = fma(x[x11 + k0], m0, a11_0);
-                a11_1 = fma(x[x11 + k0], m1, a11_1);
-                a12_0 = fma(x[x12 + k0], m0, a12_0);
-                a12_1 = fma(x[x12 + k0], m1, a12_1);
-                a13_0 = fma(x[x13 + k0], m0, a13_0);
-                a13_1 = fma(x[x13 + k0], m1, a13_1);
-                a14_0 = fma(x[x14 + k0], m0, a14_0);
-                a14_1 = fma(x[x14 + k0], m1, a14_1);
-                a15_0 = fma(x[x15 + k0], m0, a15_0);
-                a15_1 = fma(x[x15 + k0], m1, a15_1);
+                let m = vec3<f32>(w[k0 * p.n + c0], w[k0 * p.n + c1], w[k0 * p.n + c2]);
+                a0 = fma(vec3<f32>(x[x0 + k0]), m, a0);
+                a1 = fma(vec3<f32>(x[x1 + k0]), m, a1);
+                a2 = fma(vec3<f32>(x[x2 + k0]), m, a2);
+                a3 = fma(vec3<f32>(x[x3 + k0]), m, a3);
+                a4 = fma(vec3<f32>(x[x4 + k0]), m, a4);
+                a5 = fma(vec3<f32>(x[x5 + k0]), m, a5);
+                a6 = fma(vec3<f32>(x[x6 + k0]), m, a6);
+                a7 = fma(vec3<f32>(x[x7 + k0]), m, a7);
+                a8 = fma(vec3<f32>(x[x8 + k0]), m, a8);
+                a9 = fma(vec3<f32>(x[x9 + k0]), m, a9);
+                a10 = fma(vec3<f32>(x[x10 + k0]), m, a10);
+                a11 = fma(vec3<f32>(x[x11 + k0]), m, a11);
+                a12 = fma(vec3<f32>(x[x12 + k0]), m, a12);
+                a13 = fma(vec3<f32>(x[x13 + k0]), m, a13);
+                a14 = fma(vec3<f32>(x[x14 + k0]), m, a14);
+                a15 = fma(vec3<f32>(x[x15 + k0]), m, a15);
+                a16 = fma(vec3<f32>(x[x16 + k0]), m, a16);
+                a17 = fma(vec3<f32>(x[x17 + k0]), m, a17);
+                a18 = fma(vec3<f32>(x[x18 + k0]), m, a18);
+                a19 = fma(vec3<f32>(x[x19 + k0]), m, a19);
+                a20 = fma(vec3<f32>(x[x20 + k0]), m, a20);
+                a21 = fma(vec3<f32>(x[x21 + k0]), m, a21);
+                a22 = fma(vec3<f32>(x[x22 + k0]), m, a22);
+                a23 = fma(vec3<f32>(x[x23 + k0]), m, a23);
+                a24 = fma(vec3<f32>(x[x24 + k0]), m, a24);
+                a25 = fma(vec3<f32>(x[x25 + k0]), m, a25);
+                a26 = fma(vec3<f32>(x[x26 + k0]), m, a26);
+                a27 = fma(vec3<f32>(x[x27 + k0]), m, a27);
+                a28 = fma(vec3<f32>(x[x28 + k0]), m, a28);
+                a29 = fma(vec3<f32>(x[x29 + k0]), m, a29);
+                a30 = fma(vec3<f32>(x[x30 + k0]), m, a30);
+                a31 = fma(vec3<f32>(x[x31 + k0]), m, a31);
             }
-            store(row0 + 0u, col, a0_0, done);
-            store(row0 + 0u, col + 8u, a0_1, done);
-            store(row0 + 1u, col, a1_0, done);
-            store(row0 + 1u, col + 8u, a1_1, done);
-            store(row0 + 2u, col, a2_0, done);
-            store(row0 + 2u, col + 8u, a2_1, done);
-            store(row0 + 3u, col, a3_0, done);
-            store(row0 + 3u, col + 8u, a3_1, done);
-            store(row0 + 4u, col, a4_0, done);
-            store(row0 + 4u, col + 8u, a4_1, done);
-            store(row0 + 5u, col, a5_0, done);
-            store(row0 + 5u, col + 8u, a5_1, done);
-            store(row0 + 6u, col, a6_0, done);
-            store(row0 + 6u, col + 8u, a6_1, done);
-            store(row0 + 7u, col, a7_0, done);
-            store(row0 + 7u, col + 8u, a7_1, done);
-            store(row0 + 8u, col, a8_0, done);
-            store(row0 + 8u, col + 8u, a8_1, done);
-            store(row0 + 9u, col, a9_0, done);
-            store(row0 + 9u, col + 8u, a9_1, done);
-            store(row0 + 10u, col, a10_0, done);
-            store(row0 + 10u, col + 8u, a10_1, done);
-            store(row0 + 11u, col, a11_0, done);
-            store(row0 + 11u, col + 8u, a11_1, done);
-            store(row0 + 12u, col, a12_0, done);
-            store(row0 + 12u, col + 8u, a12_1, done);
-            store(row0 + 13u, col, a13_0, done);
-            store(row0 + 13u, col + 8u, a13_1, done);
-            store(row0 + 14u, col, a14_0, done);
-            store(row0 + 14u, col + 8u, a14_1, done);
-            store(row0 + 15u, col, a15_0, done);
-            store(row0 + 15u, col + 8u, a15_1, done);
+            store(row0 + 0u, col, a0, done);
+            store(row0 + 1u, col, a1, done);
+            store(row0 + 2u, col, a2, done);
+            store(row0 + 3u, col, a3, done);
+            store(row0 + 4u, col, a4, done);
+            store(row0 + 5u, col, a5, done);
+            store(row0 + 6u, col, a6, done);
+            store(row0 + 7u, col, a7, done);
+            store(row0 + 8u, col, a8, done);
+            store(row0 + 9u, col, a9, done);
+            store(row0 + 10u, col, a10, done);
+            store(row0 + 11u, col, a11, done);
+            store(row0 + 12u, col, a12, done);
+            store(row0 + 13u, col, a13, done);
+            store(row0 + 14u, col, a14, done);
+            store(row0 + 15u, col, a15, done);
+            store(row0 + 16u, col, a16, done);
+            store(row0 + 17u, col, a17, done);
+            store(row0 + 18u, col, a18, done);
+            store(row0 + 19u, col, a19, done);
+            store(row0 + 20u, col, a20, done);
+            store(row0 + 21u, col, a21, done);
+            store(row0 + 22u, col, a22, done);
+            store(row0 + 23u, col, a23, done);
+            store(row0 + 24u, col, a24, done);
+            store(row0 + 25u, col, a25, done);
+            store(row0 + 26u, col, a26, done);
+            store(row0 + 27u, col, a27, done);
+            store(row0 + 28u, col, a28, done);
+            store(row0 + 29u, col, a29, done);
+            store(row0 + 30u, col, a30, done);
+            store(row0 + 31u, col, a31, done);
         }
     }
 }
