@@ -1,30 +1,33 @@
 // Kernel: linear/broadcast
-// About: 32 rows x 3 columns per thread, x broadcast through the subgroup, K in chunks (CPU adapters; where the adapter has subgroups)
+// About: 32 rows x 4 columns per thread, x broadcast through the subgroup, K in chunks (CPU adapters; where the adapter has subgroups)
 // Needs: subgroups
 // Op: linear layer (matrix product plus bias) in GPT-2's Conv1D layout, made for CPU adapters
 //     (lavapipe), where 8 adjacent invocations are one AVX vector and a storage load whose
 //     address differs between them, or lies in a loop, is a loop over the lanes with a branch
-//     per lane: those loads, not multiply-adds, bound the kernel. Each thread keeps 96
-//     accumulators (32 rows x 3 columns, a vec3 per row: columns c, c + 8 and c + 16), so each
-//     weight it loads serves 32 rows and each x value 3 columns; x is read 8 values at a time,
-//     one per lane, and handed to every lane by subgroupShuffle, a register shuffle instead of
-//     a load. 96 accumulators spill from the 32 vector registers, but a spill is a store and a
-//     load the CPU's first-level cache serves, far cheaper than a per-lane load. With fewer than
-//     8 lanes per subgroup the plain loop does all the work.
+//     per lane: those loads, not multiply-adds, bound the kernel. Each thread keeps 128
+//     accumulators (32 rows x 4 columns, a vec4 per row: columns c, c + 8, c + 16 and c + 24),
+//     so each weight it loads serves 32 rows and each x value 4 columns; x is read 8 values at
+//     a time, one per lane, and handed to every lane by subgroupShuffle, a register shuffle
+//     instead of a load. The accumulators spill from the 32 vector registers, but a spill is a
+//     store and a load the CPU's first-level cache serves, far cheaper than a per-lane load.
+//     With fewer than 8 lanes per subgroup the plain loop does all the work.
 //
 //     A thread walks the workgroup's two blocks of 32 rows over one chunk of K before the next
 //     chunk, keeping the sums between chunks in y, so the chunk's weight lines, read again for
-//     the second block, are still in the CPU's cache. Measured on lavapipe at 64 rows (ms, two
-//     runs alternating the kernels): c_attn 11.0-12.3, attn.c_proj 3.9-4.2, c_fc 17.5-19.3,
-//     mlp.c_proj 17.2-19.8, against 12.2-13.7, 4.2-4.6, 18.2-20.3 and 18.0-20.5 for 16 rows x 2
-//     columns; 32 x 2 and 16 x 3 were slower than 16 x 2. The accumulators are written out one
-//     by one: kept in an array indexed by loops they are not unrolled, and the kernel runs 8
-//     times slower.
+//     the second block, are still in the CPU's cache. A workgroup of 32 covers 128 columns,
+//     which splits GPT-2's 768, 2304 and 3072 columns into an even number of workgroups for
+//     lavapipe's two threads (workgroups of 64 over 256 columns gave attn.c_proj and mlp.c_proj
+//     three: two rounds of work where one and a half would do). Measured on lavapipe at 64 rows (ms, one run alternating
+//     the kernels): c_attn 11.0-11.2, attn.c_proj 3.8, c_fc 16.2-16.5, mlp.c_proj 16.5-16.8,
+//     against 11.7-11.9, 4.0, 18.0-18.7 and 18.1 for 32 rows x 3 columns in workgroups of 64,
+//     which beat the 16 x 2 of the round before by 5 to 10%. The accumulators are written out
+//     one by one: kept in an array indexed by loops they are not unrolled, and the kernel runs
+//     8 times slower.
 // Bindings: 0 params, 1 x [rows, K], 2 w [K, N], 3 b [N], 4 y [rows, N].
 // Tune: CHUNK = 256, 384, 768
-// Dispatch: (ceil(n / 192), ceil(rows / (32 * BLOCKS)), 1)
-//           workgroup 64: 8 groups of 8 lanes, each group 24 adjacent columns (a lane owns
-//           columns c, c + 8 and c + 16) of the workgroup's BLOCKS blocks of 32 rows.
+// Dispatch: (ceil(n / 128), ceil(rows / (32 * BLOCKS)), 1)
+//           workgroup 32: 4 groups of 8 lanes, each group 32 adjacent columns (a lane owns
+//           columns c, c + 8, c + 16 and c + 24) of the workgroup's BLOCKS blocks of 32 rows.
 // Formula:  y[r, n] = b[n] + sum_k x[r, k] * w[k, n]
 
 struct Params {
@@ -53,12 +56,13 @@ fn partial1(row: u32, col: u32, chunk: u32) -> f32 {
     return y[row * p.n + col];
 }
 
-/// The sums so far of row `row`, columns col, col + 8 and col + 16.
-fn partial(row: u32, col: u32, chunk: u32) -> vec3<f32> {
-    return vec3<f32>(
+/// The sums so far of row `row`, columns col, col + 8, col + 16 and col + 24.
+fn partial(row: u32, col: u32, chunk: u32) -> vec4<f32> {
+    return vec4<f32>(
         partial1(row, col, chunk),
         partial1(row, col + 8u, chunk),
         partial1(row, col + 16u, chunk),
+        partial1(row, col + 24u, chunk),
     );
 }
 
@@ -70,14 +74,15 @@ fn store1(row: u32, col: u32, value: f32, done: bool) {
     }
 }
 
-/// Stores row `row`'s sums of columns col, col + 8 and col + 16.
-fn store(row: u32, col: u32, sums: vec3<f32>, done: bool) {
+/// Stores row `row`'s sums of columns col, col + 8, col + 16 and col + 24.
+fn store(row: u32, col: u32, sums: vec4<f32>, done: bool) {
     store1(row, col, sums.x, done);
     store1(row, col + 8u, sums.y, done);
     store1(row, col + 16u, sums.z, done);
+    store1(row, col + 24u, sums.w, done);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(32)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -86,10 +91,11 @@ fn main(
 ) {
     // No early return: every lane takes part in the shuffles. Rows and columns past the end
     // are clamped onto the last valid one, computed and never stored.
-    let col = wg.x * 192u + (lid.x / 8u) * 24u + lid.x % 8u;
+    let col = wg.x * 128u + (lid.x / 8u) * 32u + lid.x % 8u;
     let c0 = min(col, p.n - 1u);
     let c1 = min(col + 8u, p.n - 1u);
     let c2 = min(col + 16u, p.n - 1u);
+    let c3 = min(col + 24u, p.n - 1u);
     let last = p.rows - 1u;
     let l = lane % 8u;
     // Lanes 8g..8g+7 of a wider subgroup shuffle among themselves.
@@ -205,76 +211,76 @@ fn main(
                 let v31 = x[x31 + k0 + l];
                 for (var j = 0u; j < 8u; j = j + 1u) {
                     let wrow = (k0 + j) * p.n;
-                    let m = vec3<f32>(w[wrow + c0], w[wrow + c1], w[wrow + c2]);
-                    a0 = fma(vec3<f32>(subgroupShuffle(v0, group + j)), m, a0);
-                    a1 = fma(vec3<f32>(subgroupShuffle(v1, group + j)), m, a1);
-                    a2 = fma(vec3<f32>(subgroupShuffle(v2, group + j)), m, a2);
-                    a3 = fma(vec3<f32>(subgroupShuffle(v3, group + j)), m, a3);
-                    a4 = fma(vec3<f32>(subgroupShuffle(v4, group + j)), m, a4);
-                    a5 = fma(vec3<f32>(subgroupShuffle(v5, group + j)), m, a5);
-                    a6 = fma(vec3<f32>(subgroupShuffle(v6, group + j)), m, a6);
-                    a7 = fma(vec3<f32>(subgroupShuffle(v7, group + j)), m, a7);
-                    a8 = fma(vec3<f32>(subgroupShuffle(v8, group + j)), m, a8);
-                    a9 = fma(vec3<f32>(subgroupShuffle(v9, group + j)), m, a9);
-                    a10 = fma(vec3<f32>(subgroupShuffle(v10, group + j)), m, a10);
-                    a11 = fma(vec3<f32>(subgroupShuffle(v11, group + j)), m, a11);
-                    a12 = fma(vec3<f32>(subgroupShuffle(v12, group + j)), m, a12);
-                    a13 = fma(vec3<f32>(subgroupShuffle(v13, group + j)), m, a13);
-                    a14 = fma(vec3<f32>(subgroupShuffle(v14, group + j)), m, a14);
-                    a15 = fma(vec3<f32>(subgroupShuffle(v15, group + j)), m, a15);
-                    a16 = fma(vec3<f32>(subgroupShuffle(v16, group + j)), m, a16);
-                    a17 = fma(vec3<f32>(subgroupShuffle(v17, group + j)), m, a17);
-                    a18 = fma(vec3<f32>(subgroupShuffle(v18, group + j)), m, a18);
-                    a19 = fma(vec3<f32>(subgroupShuffle(v19, group + j)), m, a19);
-                    a20 = fma(vec3<f32>(subgroupShuffle(v20, group + j)), m, a20);
-                    a21 = fma(vec3<f32>(subgroupShuffle(v21, group + j)), m, a21);
-                    a22 = fma(vec3<f32>(subgroupShuffle(v22, group + j)), m, a22);
-                    a23 = fma(vec3<f32>(subgroupShuffle(v23, group + j)), m, a23);
-                    a24 = fma(vec3<f32>(subgroupShuffle(v24, group + j)), m, a24);
-                    a25 = fma(vec3<f32>(subgroupShuffle(v25, group + j)), m, a25);
-                    a26 = fma(vec3<f32>(subgroupShuffle(v26, group + j)), m, a26);
-                    a27 = fma(vec3<f32>(subgroupShuffle(v27, group + j)), m, a27);
-                    a28 = fma(vec3<f32>(subgroupShuffle(v28, group + j)), m, a28);
-                    a29 = fma(vec3<f32>(subgroupShuffle(v29, group + j)), m, a29);
-                    a30 = fma(vec3<f32>(subgroupShuffle(v30, group + j)), m, a30);
-                    a31 = fma(vec3<f32>(subgroupShuffle(v31, group + j)), m, a31);
+                    let m = vec4<f32>(w[wrow + c0], w[wrow + c1], w[wrow + c2], w[wrow + c3]);
+                    a0 = fma(vec4<f32>(subgroupShuffle(v0, group + j)), m, a0);
+                    a1 = fma(vec4<f32>(subgroupShuffle(v1, group + j)), m, a1);
+                    a2 = fma(vec4<f32>(subgroupShuffle(v2, group + j)), m, a2);
+                    a3 = fma(vec4<f32>(subgroupShuffle(v3, group + j)), m, a3);
+                    a4 = fma(vec4<f32>(subgroupShuffle(v4, group + j)), m, a4);
+                    a5 = fma(vec4<f32>(subgroupShuffle(v5, group + j)), m, a5);
+                    a6 = fma(vec4<f32>(subgroupShuffle(v6, group + j)), m, a6);
+                    a7 = fma(vec4<f32>(subgroupShuffle(v7, group + j)), m, a7);
+                    a8 = fma(vec4<f32>(subgroupShuffle(v8, group + j)), m, a8);
+                    a9 = fma(vec4<f32>(subgroupShuffle(v9, group + j)), m, a9);
+                    a10 = fma(vec4<f32>(subgroupShuffle(v10, group + j)), m, a10);
+                    a11 = fma(vec4<f32>(subgroupShuffle(v11, group + j)), m, a11);
+                    a12 = fma(vec4<f32>(subgroupShuffle(v12, group + j)), m, a12);
+                    a13 = fma(vec4<f32>(subgroupShuffle(v13, group + j)), m, a13);
+                    a14 = fma(vec4<f32>(subgroupShuffle(v14, group + j)), m, a14);
+                    a15 = fma(vec4<f32>(subgroupShuffle(v15, group + j)), m, a15);
+                    a16 = fma(vec4<f32>(subgroupShuffle(v16, group + j)), m, a16);
+                    a17 = fma(vec4<f32>(subgroupShuffle(v17, group + j)), m, a17);
+                    a18 = fma(vec4<f32>(subgroupShuffle(v18, group + j)), m, a18);
+                    a19 = fma(vec4<f32>(subgroupShuffle(v19, group + j)), m, a19);
+                    a20 = fma(vec4<f32>(subgroupShuffle(v20, group + j)), m, a20);
+                    a21 = fma(vec4<f32>(subgroupShuffle(v21, group + j)), m, a21);
+                    a22 = fma(vec4<f32>(subgroupShuffle(v22, group + j)), m, a22);
+                    a23 = fma(vec4<f32>(subgroupShuffle(v23, group + j)), m, a23);
+                    a24 = fma(vec4<f32>(subgroupShuffle(v24, group + j)), m, a24);
+                    a25 = fma(vec4<f32>(subgroupShuffle(v25, group + j)), m, a25);
+                    a26 = fma(vec4<f32>(subgroupShuffle(v26, group + j)), m, a26);
+                    a27 = fma(vec4<f32>(subgroupShuffle(v27, group + j)), m, a27);
+                    a28 = fma(vec4<f32>(subgroupShuffle(v28, group + j)), m, a28);
+                    a29 = fma(vec4<f32>(subgroupShuffle(v29, group + j)), m, a29);
+                    a30 = fma(vec4<f32>(subgroupShuffle(v30, group + j)), m, a30);
+                    a31 = fma(vec4<f32>(subgroupShuffle(v31, group + j)), m, a31);
                 }
             }
             // The last K % 8 steps (all of them with fewer than 8 lanes), x read directly.
             for (; k0 < end; k0 = k0 + 1u) {
-                let m = vec3<f32>(w[k0 * p.n + c0], w[k0 * p.n + c1], w[k0 * p.n + c2]);
-                a0 = fma(vec3<f32>(x[x0 + k0]), m, a0);
-                a1 = fma(vec3<f32>(x[x1 + k0]), m, a1);
-                a2 = fma(vec3<f32>(x[x2 + k0]), m, a2);
-                a3 = fma(vec3<f32>(x[x3 + k0]), m, a3);
-                a4 = fma(vec3<f32>(x[x4 + k0]), m, a4);
-                a5 = fma(vec3<f32>(x[x5 + k0]), m, a5);
-                a6 = fma(vec3<f32>(x[x6 + k0]), m, a6);
-                a7 = fma(vec3<f32>(x[x7 + k0]), m, a7);
-                a8 = fma(vec3<f32>(x[x8 + k0]), m, a8);
-                a9 = fma(vec3<f32>(x[x9 + k0]), m, a9);
-                a10 = fma(vec3<f32>(x[x10 + k0]), m, a10);
-                a11 = fma(vec3<f32>(x[x11 + k0]), m, a11);
-                a12 = fma(vec3<f32>(x[x12 + k0]), m, a12);
-                a13 = fma(vec3<f32>(x[x13 + k0]), m, a13);
-                a14 = fma(vec3<f32>(x[x14 + k0]), m, a14);
-                a15 = fma(vec3<f32>(x[x15 + k0]), m, a15);
-                a16 = fma(vec3<f32>(x[x16 + k0]), m, a16);
-                a17 = fma(vec3<f32>(x[x17 + k0]), m, a17);
-                a18 = fma(vec3<f32>(x[x18 + k0]), m, a18);
-                a19 = fma(vec3<f32>(x[x19 + k0]), m, a19);
-                a20 = fma(vec3<f32>(x[x20 + k0]), m, a20);
-                a21 = fma(vec3<f32>(x[x21 + k0]), m, a21);
-                a22 = fma(vec3<f32>(x[x22 + k0]), m, a22);
-                a23 = fma(vec3<f32>(x[x23 + k0]), m, a23);
-                a24 = fma(vec3<f32>(x[x24 + k0]), m, a24);
-                a25 = fma(vec3<f32>(x[x25 + k0]), m, a25);
-                a26 = fma(vec3<f32>(x[x26 + k0]), m, a26);
-                a27 = fma(vec3<f32>(x[x27 + k0]), m, a27);
-                a28 = fma(vec3<f32>(x[x28 + k0]), m, a28);
-                a29 = fma(vec3<f32>(x[x29 + k0]), m, a29);
-                a30 = fma(vec3<f32>(x[x30 + k0]), m, a30);
-                a31 = fma(vec3<f32>(x[x31 + k0]), m, a31);
+                let m = vec4<f32>(w[k0 * p.n + c0], w[k0 * p.n + c1], w[k0 * p.n + c2], w[k0 * p.n + c3]);
+                a0 = fma(vec4<f32>(x[x0 + k0]), m, a0);
+                a1 = fma(vec4<f32>(x[x1 + k0]), m, a1);
+                a2 = fma(vec4<f32>(x[x2 + k0]), m, a2);
+                a3 = fma(vec4<f32>(x[x3 + k0]), m, a3);
+                a4 = fma(vec4<f32>(x[x4 + k0]), m, a4);
+                a5 = fma(vec4<f32>(x[x5 + k0]), m, a5);
+                a6 = fma(vec4<f32>(x[x6 + k0]), m, a6);
+                a7 = fma(vec4<f32>(x[x7 + k0]), m, a7);
+                a8 = fma(vec4<f32>(x[x8 + k0]), m, a8);
+                a9 = fma(vec4<f32>(x[x9 + k0]), m, a9);
+                a10 = fma(vec4<f32>(x[x10 + k0]), m, a10);
+                a11 = fma(vec4<f32>(x[x11 + k0]), m, a11);
+                a12 = fma(vec4<f32>(x[x12 + k0]), m, a12);
+                a13 = fma(vec4<f32>(x[x13 + k0]), m, a13);
+                a14 = fma(vec4<f32>(x[x14 + k0]), m, a14);
+                a15 = fma(vec4<f32>(x[x15 + k0]), m, a15);
+                a16 = fma(vec4<f32>(x[x16 + k0]), m, a16);
+                a17 = fma(vec4<f32>(x[x17 + k0]), m, a17);
+                a18 = fma(vec4<f32>(x[x18 + k0]), m, a18);
+                a19 = fma(vec4<f32>(x[x19 + k0]), m, a19);
+                a20 = fma(vec4<f32>(x[x20 + k0]), m, a20);
+                a21 = fma(vec4<f32>(x[x21 + k0]), m, a21);
+                a22 = fma(vec4<f32>(x[x22 + k0]), m, a22);
+                a23 = fma(vec4<f32>(x[x23 + k0]), m, a23);
+                a24 = fma(vec4<f32>(x[x24 + k0]), m, a24);
+                a25 = fma(vec4<f32>(x[x25 + k0]), m, a25);
+                a26 = fma(vec4<f32>(x[x26 + k0]), m, a26);
+                a27 = fma(vec4<f32>(x[x27 + k0]), m, a27);
+                a28 = fma(vec4<f32>(x[x28 + k0]), m, a28);
+                a29 = fma(vec4<f32>(x[x29 + k0]), m, a29);
+                a30 = fma(vec4<f32>(x[x30 + k0]), m, a30);
+                a31 = fma(vec4<f32>(x[x31 + k0]), m, a31);
             }
             store(row0 + 0u, col, a0, done);
             store(row0 + 1u, col, a1, done);

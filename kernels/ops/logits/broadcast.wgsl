@@ -1,22 +1,24 @@
 // Kernel: logits/broadcast
-// About: 32 tokens x 3 vocabulary rows per thread, x broadcast through the subgroup, C in chunks (CPU adapters; where the adapter has subgroups)
+// About: 32 tokens x 4 vocabulary rows per thread, x broadcast through the subgroup, C in chunks (CPU adapters; where the adapter has subgroups)
 // Needs: subgroups
 // Op: logits, the final hidden states against every token embedding (lm_head tied to wte), made
-//     for CPU adapters as linear/broadcast is: each thread keeps 96 accumulators (32 tokens x
-//     3 vocabulary rows, a vec3 per token), so each embedding value it loads serves 32 tokens
-//     and each x value 3 rows, and x arrives 8 values at a time through subgroupShuffle instead
+//     for CPU adapters as linear/broadcast is: each thread keeps 128 accumulators (32 tokens x
+//     4 vocabulary rows, a vec4 per token), so each embedding value it loads serves 32 tokens
+//     and each x value 4 rows, and x arrives 8 values at a time through subgroupShuffle instead
 //     of one load per value. A thread walks the workgroup's two blocks of 32 tokens over one
 //     chunk of C before the next chunk, keeping the sums between chunks in the logits: the
 //     chunk's embedding rows are read from memory once for all 64 tokens and from the CPU's
 //     cache by the other block, where blocks in separate workgroups each streamed all of wte
 //     (154 MB for GPT-2) from memory. On lavapipe at 64 tokens (ms, one run alternating the
-//     kernels): 233 and 237 against 260 and 253 for 16 tokens x 2 rows per thread.
+//     kernels): 219 and 222 against 258 and 262 for 32 tokens x 3 rows in workgroups of 64,
+//     which took 233 and 237 against 260 and 253 for the 16 x 2 of the round before.
 // Bindings: 0 params, 1 x [T, C], 2 wte [vocab_rows, C] (one chunk of the vocabulary, starting
 //           at row vocab_start), 3 logits [t_rows, V] (one chunk of token rows, from t_offset).
 // Tune: CHUNK = 256, 384, 768
-// Dispatch: (ceil(vocab_rows / 192), ceil(t_rows / (32 * BLOCKS)), 1)
-//           workgroup 64: 8 groups of 8 lanes, each group 24 adjacent vocabulary rows (a lane
-//           owns rows v, v + 8 and v + 16) for the workgroup's BLOCKS blocks of 32 tokens.
+// Dispatch: (ceil(vocab_rows / 128), ceil(t_rows / (32 * BLOCKS)), 1)
+//           workgroup 32: 4 groups of 8 lanes, each group 32 adjacent vocabulary rows (a lane
+//           owns rows v, v + 8, v + 16 and v + 24) for the workgroup's BLOCKS blocks of 32
+//           tokens.
 // Formula:  logits[t, v] = sum_c x[t, c] * wte[v, c]
 
 struct Params {
@@ -47,12 +49,13 @@ fn partial1(t: u32, vr: u32, chunk: u32) -> f32 {
     return logits[t * p.vocab + p.vocab_start + vr];
 }
 
-/// The sums so far of token `t`, vocabulary rows vr, vr + 8 and vr + 16.
-fn partial(t: u32, vr: u32, chunk: u32) -> vec3<f32> {
-    return vec3<f32>(
+/// The sums so far of token `t`, vocabulary rows vr, vr + 8, vr + 16 and vr + 24.
+fn partial(t: u32, vr: u32, chunk: u32) -> vec4<f32> {
+    return vec4<f32>(
         partial1(t, vr, chunk),
         partial1(t, vr + 8u, chunk),
         partial1(t, vr + 16u, chunk),
+        partial1(t, vr + 24u, chunk),
     );
 }
 
@@ -64,14 +67,15 @@ fn store1(t: u32, vr: u32, value: f32) {
     }
 }
 
-/// Stores token `t`'s logits of vocabulary rows vr, vr + 8 and vr + 16.
-fn store(t: u32, vr: u32, sums: vec3<f32>) {
+/// Stores token `t`'s logits of vocabulary rows vr, vr + 8, vr + 16 and vr + 24.
+fn store(t: u32, vr: u32, sums: vec4<f32>) {
     store1(t, vr, sums.x);
     store1(t, vr + 8u, sums.y);
     store1(t, vr + 16u, sums.z);
+    store1(t, vr + 24u, sums.w);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(32)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -80,10 +84,11 @@ fn main(
 ) {
     // No early return: every lane takes part in the shuffles. Tokens and vocabulary rows past
     // the end are clamped onto the last valid one, computed and never stored.
-    let vr = wg.x * 192u + (lid.x / 8u) * 24u + lid.x % 8u;
+    let vr = wg.x * 128u + (lid.x / 8u) * 32u + lid.x % 8u;
     let w0 = min(vr, p.vocab_rows - 1u) * p.c;
     let w1 = min(vr + 8u, p.vocab_rows - 1u) * p.c;
     let w2 = min(vr + 16u, p.vocab_rows - 1u) * p.c;
+    let w3 = min(vr + 24u, p.vocab_rows - 1u) * p.c;
     let last = p.t_rows - 1u;
     let l = lane % 8u;
     // Lanes 8g..8g+7 of a wider subgroup shuffle among themselves.
@@ -197,76 +202,76 @@ fn main(
                 let v30 = x[x30 + k0 + l];
                 let v31 = x[x31 + k0 + l];
                 for (var j = 0u; j < 8u; j = j + 1u) {
-                    let m = vec3<f32>(wte[w0 + k0 + j], wte[w1 + k0 + j], wte[w2 + k0 + j]);
-                    a0 = fma(vec3<f32>(subgroupShuffle(v0, group + j)), m, a0);
-                    a1 = fma(vec3<f32>(subgroupShuffle(v1, group + j)), m, a1);
-                    a2 = fma(vec3<f32>(subgroupShuffle(v2, group + j)), m, a2);
-                    a3 = fma(vec3<f32>(subgroupShuffle(v3, group + j)), m, a3);
-                    a4 = fma(vec3<f32>(subgroupShuffle(v4, group + j)), m, a4);
-                    a5 = fma(vec3<f32>(subgroupShuffle(v5, group + j)), m, a5);
-                    a6 = fma(vec3<f32>(subgroupShuffle(v6, group + j)), m, a6);
-                    a7 = fma(vec3<f32>(subgroupShuffle(v7, group + j)), m, a7);
-                    a8 = fma(vec3<f32>(subgroupShuffle(v8, group + j)), m, a8);
-                    a9 = fma(vec3<f32>(subgroupShuffle(v9, group + j)), m, a9);
-                    a10 = fma(vec3<f32>(subgroupShuffle(v10, group + j)), m, a10);
-                    a11 = fma(vec3<f32>(subgroupShuffle(v11, group + j)), m, a11);
-                    a12 = fma(vec3<f32>(subgroupShuffle(v12, group + j)), m, a12);
-                    a13 = fma(vec3<f32>(subgroupShuffle(v13, group + j)), m, a13);
-                    a14 = fma(vec3<f32>(subgroupShuffle(v14, group + j)), m, a14);
-                    a15 = fma(vec3<f32>(subgroupShuffle(v15, group + j)), m, a15);
-                    a16 = fma(vec3<f32>(subgroupShuffle(v16, group + j)), m, a16);
-                    a17 = fma(vec3<f32>(subgroupShuffle(v17, group + j)), m, a17);
-                    a18 = fma(vec3<f32>(subgroupShuffle(v18, group + j)), m, a18);
-                    a19 = fma(vec3<f32>(subgroupShuffle(v19, group + j)), m, a19);
-                    a20 = fma(vec3<f32>(subgroupShuffle(v20, group + j)), m, a20);
-                    a21 = fma(vec3<f32>(subgroupShuffle(v21, group + j)), m, a21);
-                    a22 = fma(vec3<f32>(subgroupShuffle(v22, group + j)), m, a22);
-                    a23 = fma(vec3<f32>(subgroupShuffle(v23, group + j)), m, a23);
-                    a24 = fma(vec3<f32>(subgroupShuffle(v24, group + j)), m, a24);
-                    a25 = fma(vec3<f32>(subgroupShuffle(v25, group + j)), m, a25);
-                    a26 = fma(vec3<f32>(subgroupShuffle(v26, group + j)), m, a26);
-                    a27 = fma(vec3<f32>(subgroupShuffle(v27, group + j)), m, a27);
-                    a28 = fma(vec3<f32>(subgroupShuffle(v28, group + j)), m, a28);
-                    a29 = fma(vec3<f32>(subgroupShuffle(v29, group + j)), m, a29);
-                    a30 = fma(vec3<f32>(subgroupShuffle(v30, group + j)), m, a30);
-                    a31 = fma(vec3<f32>(subgroupShuffle(v31, group + j)), m, a31);
+                    let m = vec4<f32>(wte[w0 + k0 + j], wte[w1 + k0 + j], wte[w2 + k0 + j], wte[w3 + k0 + j]);
+                    a0 = fma(vec4<f32>(subgroupShuffle(v0, group + j)), m, a0);
+                    a1 = fma(vec4<f32>(subgroupShuffle(v1, group + j)), m, a1);
+                    a2 = fma(vec4<f32>(subgroupShuffle(v2, group + j)), m, a2);
+                    a3 = fma(vec4<f32>(subgroupShuffle(v3, group + j)), m, a3);
+                    a4 = fma(vec4<f32>(subgroupShuffle(v4, group + j)), m, a4);
+                    a5 = fma(vec4<f32>(subgroupShuffle(v5, group + j)), m, a5);
+                    a6 = fma(vec4<f32>(subgroupShuffle(v6, group + j)), m, a6);
+                    a7 = fma(vec4<f32>(subgroupShuffle(v7, group + j)), m, a7);
+                    a8 = fma(vec4<f32>(subgroupShuffle(v8, group + j)), m, a8);
+                    a9 = fma(vec4<f32>(subgroupShuffle(v9, group + j)), m, a9);
+                    a10 = fma(vec4<f32>(subgroupShuffle(v10, group + j)), m, a10);
+                    a11 = fma(vec4<f32>(subgroupShuffle(v11, group + j)), m, a11);
+                    a12 = fma(vec4<f32>(subgroupShuffle(v12, group + j)), m, a12);
+                    a13 = fma(vec4<f32>(subgroupShuffle(v13, group + j)), m, a13);
+                    a14 = fma(vec4<f32>(subgroupShuffle(v14, group + j)), m, a14);
+                    a15 = fma(vec4<f32>(subgroupShuffle(v15, group + j)), m, a15);
+                    a16 = fma(vec4<f32>(subgroupShuffle(v16, group + j)), m, a16);
+                    a17 = fma(vec4<f32>(subgroupShuffle(v17, group + j)), m, a17);
+                    a18 = fma(vec4<f32>(subgroupShuffle(v18, group + j)), m, a18);
+                    a19 = fma(vec4<f32>(subgroupShuffle(v19, group + j)), m, a19);
+                    a20 = fma(vec4<f32>(subgroupShuffle(v20, group + j)), m, a20);
+                    a21 = fma(vec4<f32>(subgroupShuffle(v21, group + j)), m, a21);
+                    a22 = fma(vec4<f32>(subgroupShuffle(v22, group + j)), m, a22);
+                    a23 = fma(vec4<f32>(subgroupShuffle(v23, group + j)), m, a23);
+                    a24 = fma(vec4<f32>(subgroupShuffle(v24, group + j)), m, a24);
+                    a25 = fma(vec4<f32>(subgroupShuffle(v25, group + j)), m, a25);
+                    a26 = fma(vec4<f32>(subgroupShuffle(v26, group + j)), m, a26);
+                    a27 = fma(vec4<f32>(subgroupShuffle(v27, group + j)), m, a27);
+                    a28 = fma(vec4<f32>(subgroupShuffle(v28, group + j)), m, a28);
+                    a29 = fma(vec4<f32>(subgroupShuffle(v29, group + j)), m, a29);
+                    a30 = fma(vec4<f32>(subgroupShuffle(v30, group + j)), m, a30);
+                    a31 = fma(vec4<f32>(subgroupShuffle(v31, group + j)), m, a31);
                 }
             }
             // The last C % 8 steps (all of them with fewer than 8 lanes), x read directly.
             for (; k0 < end; k0 = k0 + 1u) {
-                let m = vec3<f32>(wte[w0 + k0], wte[w1 + k0], wte[w2 + k0]);
-                a0 = fma(vec3<f32>(x[x0 + k0]), m, a0);
-                a1 = fma(vec3<f32>(x[x1 + k0]), m, a1);
-                a2 = fma(vec3<f32>(x[x2 + k0]), m, a2);
-                a3 = fma(vec3<f32>(x[x3 + k0]), m, a3);
-                a4 = fma(vec3<f32>(x[x4 + k0]), m, a4);
-                a5 = fma(vec3<f32>(x[x5 + k0]), m, a5);
-                a6 = fma(vec3<f32>(x[x6 + k0]), m, a6);
-                a7 = fma(vec3<f32>(x[x7 + k0]), m, a7);
-                a8 = fma(vec3<f32>(x[x8 + k0]), m, a8);
-                a9 = fma(vec3<f32>(x[x9 + k0]), m, a9);
-                a10 = fma(vec3<f32>(x[x10 + k0]), m, a10);
-                a11 = fma(vec3<f32>(x[x11 + k0]), m, a11);
-                a12 = fma(vec3<f32>(x[x12 + k0]), m, a12);
-                a13 = fma(vec3<f32>(x[x13 + k0]), m, a13);
-                a14 = fma(vec3<f32>(x[x14 + k0]), m, a14);
-                a15 = fma(vec3<f32>(x[x15 + k0]), m, a15);
-                a16 = fma(vec3<f32>(x[x16 + k0]), m, a16);
-                a17 = fma(vec3<f32>(x[x17 + k0]), m, a17);
-                a18 = fma(vec3<f32>(x[x18 + k0]), m, a18);
-                a19 = fma(vec3<f32>(x[x19 + k0]), m, a19);
-                a20 = fma(vec3<f32>(x[x20 + k0]), m, a20);
-                a21 = fma(vec3<f32>(x[x21 + k0]), m, a21);
-                a22 = fma(vec3<f32>(x[x22 + k0]), m, a22);
-                a23 = fma(vec3<f32>(x[x23 + k0]), m, a23);
-                a24 = fma(vec3<f32>(x[x24 + k0]), m, a24);
-                a25 = fma(vec3<f32>(x[x25 + k0]), m, a25);
-                a26 = fma(vec3<f32>(x[x26 + k0]), m, a26);
-                a27 = fma(vec3<f32>(x[x27 + k0]), m, a27);
-                a28 = fma(vec3<f32>(x[x28 + k0]), m, a28);
-                a29 = fma(vec3<f32>(x[x29 + k0]), m, a29);
-                a30 = fma(vec3<f32>(x[x30 + k0]), m, a30);
-                a31 = fma(vec3<f32>(x[x31 + k0]), m, a31);
+                let m = vec4<f32>(wte[w0 + k0], wte[w1 + k0], wte[w2 + k0], wte[w3 + k0]);
+                a0 = fma(vec4<f32>(x[x0 + k0]), m, a0);
+                a1 = fma(vec4<f32>(x[x1 + k0]), m, a1);
+                a2 = fma(vec4<f32>(x[x2 + k0]), m, a2);
+                a3 = fma(vec4<f32>(x[x3 + k0]), m, a3);
+                a4 = fma(vec4<f32>(x[x4 + k0]), m, a4);
+                a5 = fma(vec4<f32>(x[x5 + k0]), m, a5);
+                a6 = fma(vec4<f32>(x[x6 + k0]), m, a6);
+                a7 = fma(vec4<f32>(x[x7 + k0]), m, a7);
+                a8 = fma(vec4<f32>(x[x8 + k0]), m, a8);
+                a9 = fma(vec4<f32>(x[x9 + k0]), m, a9);
+                a10 = fma(vec4<f32>(x[x10 + k0]), m, a10);
+                a11 = fma(vec4<f32>(x[x11 + k0]), m, a11);
+                a12 = fma(vec4<f32>(x[x12 + k0]), m, a12);
+                a13 = fma(vec4<f32>(x[x13 + k0]), m, a13);
+                a14 = fma(vec4<f32>(x[x14 + k0]), m, a14);
+                a15 = fma(vec4<f32>(x[x15 + k0]), m, a15);
+                a16 = fma(vec4<f32>(x[x16 + k0]), m, a16);
+                a17 = fma(vec4<f32>(x[x17 + k0]), m, a17);
+                a18 = fma(vec4<f32>(x[x18 + k0]), m, a18);
+                a19 = fma(vec4<f32>(x[x19 + k0]), m, a19);
+                a20 = fma(vec4<f32>(x[x20 + k0]), m, a20);
+                a21 = fma(vec4<f32>(x[x21 + k0]), m, a21);
+                a22 = fma(vec4<f32>(x[x22 + k0]), m, a22);
+                a23 = fma(vec4<f32>(x[x23 + k0]), m, a23);
+                a24 = fma(vec4<f32>(x[x24 + k0]), m, a24);
+                a25 = fma(vec4<f32>(x[x25 + k0]), m, a25);
+                a26 = fma(vec4<f32>(x[x26 + k0]), m, a26);
+                a27 = fma(vec4<f32>(x[x27 + k0]), m, a27);
+                a28 = fma(vec4<f32>(x[x28 + k0]), m, a28);
+                a29 = fma(vec4<f32>(x[x29 + k0]), m, a29);
+                a30 = fma(vec4<f32>(x[x30 + k0]), m, a30);
+                a31 = fma(vec4<f32>(x[x31 + k0]), m, a31);
             }
             store(t0 + 0u, vr, a0);
             store(t0 + 1u, vr, a1);
