@@ -192,7 +192,7 @@ impl KernelChoice {
         }
         // Measured on lavapipe (Mesa 22.3, 2 cores): GPT-2 small's c_fc at one row takes 4.6 ms
         // with broadcast_row against 8.7 with naive; at 64 rows linear=broadcast takes a
-        // quarter of blocked's time and logits=broadcast a fifth of rows4's. The one-thread-
+        // quarter of blocked's time and logits=broadcast a ninth of rows4's. The one-thread-
         // per-row kernels (softmax=row, layernorm=row) are faster on short rows, but Mesa
         // 22.3's lavapipe stops an invocation's loops after 65535 rounds in all, and three
         // passes over a 50257-column vocabulary row pass that: they run up to ROW_KERNEL_MAX.
