@@ -14,20 +14,23 @@
 //
 //     A thread walks the workgroup's two blocks of 32 rows over one chunk of K before the next
 //     chunk, keeping the sums between chunks in y, so the chunk's weight lines, read again for
-//     the second block, are still in the CPU's cache. A workgroup of 32 covers 128 columns,
-//     which splits GPT-2's 768, 2304 and 3072 columns into an even number of workgroups for
-//     lavapipe's two threads (workgroups of 64 over 256 columns gave attn.c_proj and mlp.c_proj
-//     three: two rounds of work where one and a half would do). Measured on lavapipe at 64 rows (ms, one run alternating
-//     the kernels): c_attn 11.0-11.2, attn.c_proj 3.8, c_fc 16.2-16.5, mlp.c_proj 16.5-16.8,
-//     against 11.7-11.9, 4.0, 18.0-18.7 and 18.1 for 32 rows x 3 columns in workgroups of 64,
-//     which beat the 16 x 2 of the round before by 5 to 10%. The accumulators are written out
-//     one by one: kept in an array indexed by loops they are not unrolled, and the kernel runs
-//     8 times slower.
+//     the second block, are still in the CPU's cache. A workgroup is one group of 8 lanes over
+//     32 columns, so that every shape splits into many workgroups for lavapipe's threads:
+//     with 128 columns per workgroup SmolLM2's 576 were four and a half, and one thread idled
+//     for part of the op (q_proj 2.43 against 3.0 ms, the attention's output 2.26 against
+//     2.97, GPT-2's shapes the same within 3%). Measured on lavapipe at 64 rows (ms, one run
+//     alternating the kernels): c_attn 11.0-11.2, attn.c_proj 3.8, c_fc 16.2-16.5, mlp.c_proj
+//     16.5-16.8 in workgroups of 32 over 128 columns, against 11.7-11.9, 4.0, 18.0-18.7 and
+//     18.1 for 32 rows x 3 columns in workgroups of 64 over 192, which beat the 16 x 2 of the
+//     round before by 5 to 10%; in workgroups of 64 over 256 columns attn.c_proj and
+//     mlp.c_proj, three workgroups for two threads, took 4.9-5.2 and 21.6-22.2 ms. The
+//     accumulators are written out one by one: kept in an array indexed by loops they are not
+//     unrolled, and the kernel runs 8 times slower.
 // Bindings: 0 params, 1 x [rows, K], 2 w [K, N], 3 b [N], 4 y [rows, N].
 // Tune: CHUNK = 256, 384, 768
-// Dispatch: (ceil(n / 128), ceil(rows / (32 * BLOCKS)), 1)
-//           workgroup 32: 4 groups of 8 lanes, each group 32 adjacent columns (a lane owns
-//           columns c, c + 8, c + 16 and c + 24) of the workgroup's BLOCKS blocks of 32 rows.
+// Dispatch: (ceil(n / 32), ceil(rows / (32 * BLOCKS)), 1)
+//           workgroup 8: one group of 8 lanes, 32 adjacent columns (a lane owns columns c,
+//           c + 8, c + 16 and c + 24) of the workgroup's BLOCKS blocks of 32 rows.
 // Formula:  y[r, n] = b[n] + sum_k x[r, k] * w[k, n]
 
 struct Params {
@@ -82,7 +85,7 @@ fn store(row: u32, col: u32, sums: vec4<f32>, done: bool) {
     store1(row, col + 24u, sums.w, done);
 }
 
-@compute @workgroup_size(32)
+@compute @workgroup_size(8)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -91,7 +94,7 @@ fn main(
 ) {
     // No early return: every lane takes part in the shuffles. Rows and columns past the end
     // are clamped onto the last valid one, computed and never stored.
-    let col = wg.x * 128u + (lid.x / 8u) * 32u + lid.x % 8u;
+    let col = wg.x * 32u + lid.x;
     let c0 = min(col, p.n - 1u);
     let c1 = min(col + 8u, p.n - 1u);
     let c2 = min(col + 16u, p.n - 1u);
