@@ -113,7 +113,10 @@ pub async fn tune(
                         index,
                         &variant.id,
                         expected,
-                        (reps, streamed),
+                        Timing {
+                            reps,
+                            flush: streamed,
+                        },
                     )
                     .await?,
                 );
@@ -173,6 +176,12 @@ pub async fn tune(
     })
 }
 
+/// How a variant is timed: the median of `reps` runs, with `flush` run before each where given.
+struct Timing<'a> {
+    reps: usize,
+    flush: Option<&'a CacheFlush>,
+}
+
 /// Runs `kernel` in place of op `index`'s own kernel, on the op's inputs, and checks its output
 /// against the CPU reference (the output is poisoned with NaN first, so a kernel that writes
 /// nothing cannot pass on what the graph left there); times it only if it agrees, with `flush`
@@ -184,7 +193,7 @@ async fn try_variant(
     index: usize,
     kernel: &KernelId,
     expected: &[f32],
-    (reps, flush): (usize, Option<&CacheFlush>),
+    Timing { reps, flush }: Timing<'_>,
 ) -> Result<TriedVariant, GpuError> {
     let op = &graph.graph().ops[index];
     let tried = |ms: Option<f64>, outcome: String| TriedVariant {
