@@ -287,6 +287,19 @@ fn bench_json_reports_every_kernel_with_peak_fractions() {
     // in a GPU's cache): `bench` reports it, the test only checks it is a measurement.
     let ratio = decode["gpu_vs_bound"].as_f64().unwrap();
     assert!(ratio > 0.0 && ratio.is_finite(), "{decode}");
+    // The step's wall clock is its encoding, submit and wait, each measured.
+    let times = &decode["times"];
+    let part = |name: &str| times[name].as_f64().unwrap();
+    let parts = part("encode_ms") + part("submit_ms") + part("wait_ms");
+    assert!(
+        parts > 0.0 && (parts - part("total_ms")).abs() <= 1e-6 * part("total_ms").max(1.0),
+        "{times}"
+    );
+    assert_eq!(decode["gpu_ms"], times["total_ms"], "{decode}");
+    // lavapipe's timestamps are not trusted: its probes run on the wall clock, and say so.
+    assert_eq!(report["gpu_peaks"]["wall_clock"], true);
+    assert!(times["gpu_busy_ms"].is_null(), "{times}");
+    assert!(report["measurement_errors"].is_array());
 }
 
 /// `tune` times every variant of each family with a choice on each op shape (at --seq-len

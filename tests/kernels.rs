@@ -376,6 +376,36 @@ fn every_variant_matches_cpu() {
     assert!(checked >= 12, "{checked} variants checked");
 }
 
+/// The GPU matmuls (linear/gemm, logits/gemm) load without bounds checks in blocks wholly
+/// inside the output when the shared dimension is a multiple of their 8-channel slices: 136
+/// channels and 130 tokens give both interior blocks (rows 0..127, columns 0..127 and
+/// 128..255) and edge ones, in each variant, for both block heights.
+#[test]
+fn gemm_interior_and_edge_blocks_match_cpu() {
+    for variant in ["gemm", "gemm_block_rows64"] {
+        let mut options = GpuOptions::default();
+        for family in ["linear", "logits"] {
+            options.kernels.set(&KernelId::new(family, variant));
+        }
+        assert_gpu_matches_cpu(common::config(1, 4, 136, 301, 160), 130, &options);
+    }
+}
+
+/// attn_fused=blocked keeps 64 output channels of a head in registers: a head of 80 channels
+/// takes two sweeps, its score's channels past 64 read from memory; 70 tokens make two blocks
+/// of queries, the second ragged.
+#[test]
+fn blocked_attention_on_heads_wider_than_64_matches_cpu() {
+    let options = GpuOptions {
+        kernels: glassbox::gpu::variants::KernelChoice::only(&KernelId::new(
+            "attn_fused",
+            "blocked",
+        )),
+        ..Default::default()
+    };
+    assert_gpu_matches_cpu(common::config(1, 2, 160, 37, 80), 70, &options);
+}
+
 /// The README's example: one WGSL file in a `--kernels` folder becomes a linear variant, runs the
 /// linear ops in place of the default and matches the CPU reference; nothing in Rust names it.
 #[test]

@@ -4,9 +4,8 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use wgpu::util::DeviceExt;
 
-use super::{median, time_gpu};
+use super::{median, time_pass};
 use crate::gpu::kernels::params::{PeakCopyParams, PeakFmaParams};
 use crate::gpu::{Gpu, GpuError, KernelId, KernelRegistry, Launch, Precision};
 
@@ -16,54 +15,166 @@ pub struct Peaks {
     pub bandwidth_gbs: f64,
     /// Arithmetic rate in GFLOP/s (an FMA counts as two).
     pub gflops: f64,
+    /// The same bytes moved by `copy_buffer_to_buffer` (the driver's own copy), GB/s: a check
+    /// on the copy kernel. None on CPU adapters and for the CPU itself.
+    pub copy_engine_gbs: Option<f64>,
+    /// The maker's FP32 figure for this adapter where its name is known, GFLOP/s.
+    pub datasheet_gflops: Option<f64>,
+    /// Whether the probes were timed by the wall clock around a submit and wait (CPU adapters,
+    /// whose timestamps are not to be trusted, and the CPU itself) rather than by timestamps.
+    pub wall_clock: bool,
 }
 
-/// A tensor big enough to leave the caches: 64 MiB, or the binding limit if that is smaller.
+/// Bytes the copy probe moves each way. A GPU's: at least four times the largest L2 caches
+/// (an H200's is 60 MB), 1 GiB where a binding may be that large, so that the copy measures
+/// memory and not the cache. A CPU adapter's (lavapipe): 64 MiB, past a CPU's last-level cache,
+/// small enough for the wall clock to time within seconds.
 fn probe_bytes(gpu: &Gpu) -> u64 {
-    (64u64 << 20).min(gpu.max_binding_bytes) / 16 * 16
+    let wanted: u64 = if gpu.is_cpu_adapter() {
+        64 << 20
+    } else {
+        1 << 30
+    };
+    wanted.min(gpu.max_binding_bytes) / 16 * 16
 }
 
-/// Seconds of one run of a probe kernel: its GPU timestamps, unless they claim less than a tenth
-/// of the wall clock around the submit and wait (lavapipe's do, on a device that also drives a
-/// window); the wall clock is used then. A real GPU's launch overhead stays well inside that 10x.
+/// Launches of a probe kernel in one timed pass on a GPU: long enough that the pass's start
+/// and end cost nothing beside it (a 1 GiB copy takes about 0.5 ms on an H200).
+const LAUNCHES_PER_PASS: usize = 8;
+
+/// Seconds of one launch of a probe kernel. On a GPU: the median over `reps` passes of
+/// [`LAUNCHES_PER_PASS`] launches each, timed by the pass's timestamps. On a CPU adapter, whose
+/// timestamps can claim a tenth of the real time (lavapipe's do on a device that also drives a
+/// window), or on a device without timestamps: the wall clock around a submit and wait of one.
 async fn probe_seconds(
     gpu: &Gpu,
     registry: &KernelRegistry,
     launch: &Launch,
     reps: usize,
 ) -> Result<f64, GpuError> {
-    let start = Instant::now();
-    let secs = median(time_gpu(gpu, registry, launch, reps).await?);
-    let wall = start.elapsed().as_secs_f64() / (reps + 1) as f64;
-    Ok(if secs * 10.0 < wall { wall } else { secs })
+    if gpu.is_cpu_adapter() || !gpu.timestamps {
+        let mut samples = Vec::new();
+        for rep in 0..=reps {
+            let start = Instant::now();
+            submit_launches(gpu, registry, launch, 1);
+            gpu.wait_idle()?;
+            if rep > 0 {
+                samples.push(start.elapsed().as_secs_f64());
+            }
+        }
+        return Ok(median(samples));
+    }
+    let mut samples = Vec::new();
+    for rep in 0..=reps {
+        let secs = time_pass(gpu, |encoder, timestamp_writes| {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("probe"),
+                timestamp_writes,
+            });
+            for _ in 0..LAUNCHES_PER_PASS {
+                launch.dispatch(&mut pass, registry, Precision::F32);
+            }
+        })
+        .await?;
+        if rep > 0 {
+            samples.push(secs / LAUNCHES_PER_PASS as f64);
+        }
+    }
+    Ok(median(samples))
 }
 
-/// The copy probe over two fresh tensors of [`probe_bytes`] each, and the bytes of one.
-fn copy_probe(gpu: &Gpu, registry: &KernelRegistry) -> Result<(Launch, u64), GpuError> {
+fn submit_launches(gpu: &Gpu, registry: &KernelRegistry, launch: &Launch, count: usize) {
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for _ in 0..count {
+            launch.dispatch(&mut pass, registry, Precision::F32);
+        }
+    }
+    gpu.queue.submit([encoder.finish()]);
+}
+
+/// Two tensors of [`probe_bytes`] each. Their contents do not matter to a copy: wgpu zeroes them.
+fn probe_buffers(gpu: &Gpu) -> (wgpu::Buffer, wgpu::Buffer) {
     let bytes = probe_bytes(gpu);
-    let src = gpu
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("peak src"),
-            contents: &vec![1u8; bytes as usize],
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-    let dst = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("peak dst"),
-        size: bytes,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: false,
-    });
-    let vec4s = (bytes / 16) as usize;
+    let buffer = |label| {
+        gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
+    (buffer("peak src"), buffer("peak dst"))
+}
+
+/// The copy probe between two fresh tensors, and the bytes of one.
+fn copy_probe(gpu: &Gpu, registry: &KernelRegistry) -> Result<(Launch, u64), GpuError> {
+    let (src, dst) = probe_buffers(gpu);
+    copy_launch(gpu, registry, &src, &dst)
+}
+
+fn copy_launch(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+) -> Result<(Launch, u64), GpuError> {
+    let bytes = src.size();
     let copy = Launch::new(
         gpu,
         registry,
         &KernelId::new("peak_copy", "default"),
         "the copy probe",
-        &PeakCopyParams { n: vec4s as u32 },
-        &[&src, &dst],
+        &PeakCopyParams {
+            n: (bytes / 16) as u32,
+        },
+        &[src, dst],
     )?;
     Ok((copy, bytes))
+}
+
+/// Seconds of one `copy_buffer_to_buffer` of `src` into `dst`: the wall clock around
+/// [`LAUNCHES_PER_PASS`] of them in one submit, after one to warm up. A copy is no compute pass,
+/// so timestamps around it need a feature not every adapter has; at 8 GiB moved per submit the
+/// submit and wait are a small share of the time.
+fn copy_engine_seconds(gpu: &Gpu, src: &wgpu::Buffer, dst: &wgpu::Buffer) -> Result<f64, GpuError> {
+    let run = |count: usize| -> Result<f64, GpuError> {
+        let start = Instant::now();
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        for _ in 0..count {
+            encoder.copy_buffer_to_buffer(src, 0, dst, 0, src.size());
+        }
+        gpu.queue.submit([encoder.finish()]);
+        gpu.wait_idle()?;
+        Ok(start.elapsed().as_secs_f64() / count as f64)
+    };
+    run(1)?;
+    let samples = (0..3)
+        .map(|_| run(LAUNCHES_PER_PASS))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(median(samples))
+}
+
+/// The maker's FP32 rate (GFLOP/s, boost clock, without tensor cores) for adapters whose name
+/// says which chip they are; the FMA probe is shown beside it.
+pub fn datasheet_gflops(adapter_name: &str) -> Option<f64> {
+    const DATASHEET: [(&str, f64); 8] = [
+        ("H200", 66_900.0),
+        ("H100 PCIe", 51_200.0),
+        ("H100", 66_900.0),
+        ("A100", 19_500.0),
+        ("L40S", 91_600.0),
+        ("RTX 4090", 82_600.0),
+        ("RTX 3090", 35_600.0),
+        ("A10G", 31_200.0),
+    ];
+    DATASHEET
+        .iter()
+        .find(|(name, _)| adapter_name.contains(name))
+        .map(|&(_, gflops)| gflops)
 }
 
 /// Pushes everything else out of the CPU's caches (lavapipe's device memory is host memory)
@@ -92,8 +203,15 @@ pub async fn gpu_peaks(
     registry: &KernelRegistry,
     reps: usize,
 ) -> Result<Peaks, GpuError> {
-    let (copy, bytes) = copy_probe(gpu, registry)?;
+    let (src, dst) = probe_buffers(gpu);
+    let (copy, bytes) = copy_launch(gpu, registry, &src, &dst)?;
     let copy_secs = probe_seconds(gpu, registry, &copy, reps).await?;
+    let copy_engine_gbs = if gpu.is_cpu_adapter() {
+        None
+    } else {
+        Some(2.0 * bytes as f64 / copy_engine_seconds(gpu, &src, &dst)? / 1e9)
+    };
+    drop((copy, src, dst));
 
     // Enough threads to fill the largest GPUs (an H200 keeps about 270k resident), then more work
     // per thread until one run is long enough that launching it costs nothing in comparison.
@@ -123,6 +241,9 @@ pub async fn gpu_peaks(
             return Ok(Peaks {
                 bandwidth_gbs: 2.0 * bytes as f64 / copy_secs / 1e9,
                 gflops: flops / secs / 1e9,
+                copy_engine_gbs,
+                datasheet_gflops: datasheet_gflops(&gpu.adapter_info.name),
+                wall_clock: gpu.is_cpu_adapter() || !gpu.timestamps,
             });
         }
         iterations *= 4;
@@ -162,5 +283,8 @@ pub fn cpu_peaks(reps: usize) -> Peaks {
     Peaks {
         bandwidth_gbs: 2.0 * (len * 4) as f64 / copy / 1e9,
         gflops: 2.0 * (n * n * n) as f64 / gemm / 1e9,
+        copy_engine_gbs: None,
+        datasheet_gflops: None,
+        wall_clock: true,
     }
 }

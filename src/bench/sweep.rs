@@ -49,6 +49,8 @@ pub struct DecodeRow {
     pub dispatches: usize,
     /// Rows of the KV cache each step's attention spans (generation's capacity).
     pub capacity: usize,
+    /// Where gpu_ms goes: encoding, submit, wait, and the GPU's own time.
+    pub times: StepTimes,
 }
 
 /// The token ids every benchmark and `tune` run: spread over the vocabulary, the same each run.
@@ -139,12 +141,9 @@ pub async fn decode_steps(
     // Round 0 warms up and is not counted.
     for round in 0..=reps {
         for ((_, step), samples) in steps.iter().zip(&mut samples) {
-            let start = Instant::now();
-            step.set_token(gpu, ids[position], position)?;
-            step.run(gpu, registry);
-            gpu.wait_idle()?;
+            let times = time_step(gpu, registry, step, ids[position], position).await?;
             if round > 0 {
-                samples.push(start.elapsed().as_secs_f64() * 1e3);
+                samples.push(times);
             }
         }
     }
@@ -157,10 +156,100 @@ pub async fn decode_steps(
             &graph,
             (weights, peaks),
             (position, capacity, dispatches),
-            (median(samples), cpu_ms),
+            (StepTimes::median(&samples), cpu_ms),
         ));
     }
     Ok(rows)
+}
+
+/// Where one decode step's wall-clock time goes, in ms: the CPU encoding its commands (token
+/// and position writes included), the submit, and the wait for the GPU; and the GPU's own time
+/// for the step's one pass, from its timestamps (none on CPU adapters, whose timestamps are not
+/// to be trusted).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct StepTimes {
+    pub total_ms: f64,
+    pub encode_ms: f64,
+    pub submit_ms: f64,
+    pub wait_ms: f64,
+    pub gpu_busy_ms: Option<f64>,
+}
+
+impl StepTimes {
+    /// Each figure's own median over the samples.
+    fn median(samples: &[StepTimes]) -> StepTimes {
+        let of = |f: fn(&StepTimes) -> f64| median(samples.iter().map(f).collect());
+        StepTimes {
+            total_ms: of(|t| t.total_ms),
+            encode_ms: of(|t| t.encode_ms),
+            submit_ms: of(|t| t.submit_ms),
+            wait_ms: of(|t| t.wait_ms),
+            gpu_busy_ms: samples[0]
+                .gpu_busy_ms
+                .map(|_| of(|t| t.gpu_busy_ms.unwrap_or_default())),
+        }
+    }
+}
+
+/// One decode step at `position`, its phases timed apart.
+async fn time_step(
+    gpu: &Gpu,
+    registry: &KernelRegistry,
+    step: &GpuGraph,
+    token: u32,
+    position: usize,
+) -> Result<StepTimes, GpuError> {
+    let timed = gpu.timestamps && !gpu.is_cpu_adapter();
+    let query_set = timed.then(|| {
+        gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("decode step"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        })
+    });
+    let resolved = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("decode step timestamps"),
+        size: 16,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let start = Instant::now();
+    step.set_token(gpu, token, position)?;
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    let writes = query_set
+        .as_ref()
+        .map(|query_set| wgpu::ComputePassTimestampWrites {
+            query_set,
+            beginning_of_pass_write_index: Some(0),
+            end_of_pass_write_index: Some(1),
+        });
+    step.encode_one_pass(registry, &mut encoder, 0..step.graph().ops.len(), writes);
+    if let Some(query_set) = &query_set {
+        encoder.resolve_query_set(query_set, 0..2, &resolved, 0);
+    }
+    let commands = encoder.finish();
+    let encoded = Instant::now();
+    gpu.queue.submit([commands]);
+    let submitted = Instant::now();
+    gpu.wait_idle()?;
+    let done = Instant::now();
+    let gpu_busy_ms = match timed {
+        true => {
+            let ticks: Vec<u64> =
+                bytemuck::pod_collect_to_vec(&gpu.read_buffers(&[(&resolved, 16)]).await?);
+            let period = gpu.queue.get_timestamp_period() as f64;
+            Some(ticks[1].saturating_sub(ticks[0]) as f64 * period * 1e-6)
+        }
+        false => None,
+    };
+    let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+    Ok(StepTimes {
+        total_ms: ms(start, done),
+        encode_ms: ms(start, encoded),
+        submit_ms: ms(encoded, submitted),
+        wait_ms: ms(submitted, done),
+        gpu_busy_ms,
+    })
 }
 
 /// The CPU reference's step at the last of `ids`, the ones before it cached.
@@ -183,8 +272,9 @@ fn decode_row(
     graph: &Graph,
     (weights, peaks): (&GpuModel, &Peaks),
     (position, capacity, dispatches): (usize, usize, usize),
-    (gpu_ms, cpu_ms): (f64, f64),
+    (times, cpu_ms): (StepTimes, f64),
 ) -> DecodeRow {
+    let gpu_ms = times.total_ms;
     let config = &graph.config;
     let elem = weights.precision.bytes() as u64;
     let c = config.n_embd as u64;
@@ -207,5 +297,6 @@ fn decode_row(
         tokens_per_second: 1e3 / gpu_ms,
         dispatches,
         capacity,
+        times,
     }
 }

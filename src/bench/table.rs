@@ -1,6 +1,6 @@
 //! `glassbox bench`'s report as a plain-text table.
 
-use super::{BenchReport, PYTORCH_GPT2_SMALL_64_TOKENS_MS};
+use super::BenchReport;
 
 impl BenchReport {
     /// The report as a plain-text table.
@@ -21,10 +21,36 @@ impl BenchReport {
             &mut s,
             format!("model: {}, {} tokens", self.model, self.seq_len),
         );
+        let gpu = &self.gpu_peaks;
+        let timed_by = if gpu.wall_clock {
+            "wall clock around a submit and wait: a CPU adapter's timestamps are not trusted"
+        } else {
+            "timestamps over 8 launches in one pass"
+        };
         p(&mut s, format!(
-            "peaks  GPU: {:.1} GB/s copy, {:.1} GFLOP/s fma   CPU: {:.1} GB/s copy (1 thread), {:.1} GFLOP/s sgemm",
-            self.gpu_peaks.bandwidth_gbs, self.gpu_peaks.gflops, self.cpu_peaks.bandwidth_gbs, self.cpu_peaks.gflops
+            "peaks  GPU: {:.1} GB/s copy, {:.1} GFLOP/s fma ({timed_by})   CPU: {:.1} GB/s copy (1 thread), {:.1} GFLOP/s sgemm",
+            gpu.bandwidth_gbs, gpu.gflops, self.cpu_peaks.bandwidth_gbs, self.cpu_peaks.gflops
         ));
+        if let Some(engine) = gpu.copy_engine_gbs {
+            p(
+                &mut s,
+                format!("       copy_buffer_to_buffer on the same bytes: {engine:.1} GB/s"),
+            );
+        }
+        if let Some(datasheet) = gpu.datasheet_gflops {
+            p(
+                &mut s,
+                format!(
+                    "       FP32 datasheet: {datasheet:.0} GFLOP/s; the FMA probe reached {:.0}%",
+                    100.0 * gpu.gflops / datasheet
+                ),
+            );
+        }
+        p(
+            &mut s,
+            "ops of one block, timed inside whole passes (one timestamped pass per op):"
+                .to_string(),
+        );
         p(
             &mut s,
             format!(
@@ -54,7 +80,12 @@ impl BenchReport {
         }
         p(
             &mut s,
-            "kernel variants (GPU, first op of each family):".to_string(),
+            format!(
+                "kernel variants (GPU, first op of each family, the op alone, {} launch(es) back \
+                 to back in one pass: its operands stay in cache where they fit, so a small op \
+                 can run faster than inside a pass):",
+                self.variant_launches
+            ),
         );
         for v in &self.variants {
             p(&mut s, format!(
@@ -72,11 +103,6 @@ impl BenchReport {
                 self.forward.cpu_ms / self.forward.gpu_ms
             ),
         );
-        if let Some(ratio) = self.forward.cpu_vs_pytorch {
-            p(&mut s, format!(
-                "CPU reference vs transformers ({PYTORCH_GPT2_SMALL_64_TOKENS_MS} ms on the 2-core dev machine): {ratio:.2}x"
-            ));
-        }
         for row in &self.scaling {
             p(
                 &mut s,
@@ -92,6 +118,17 @@ impl BenchReport {
                 d.path, d.position, d.capacity, d.dispatches, d.gpu_ms, d.tokens_per_second, d.cpu_ms, d.bound_ms,
                 d.weight_bytes as f64 / 1e6, self.gpu_peaks.bandwidth_gbs, d.gpu_vs_bound
             ));
+            let t = &d.times;
+            let busy = t.gpu_busy_ms.map_or(String::new(), |ms| {
+                format!("; the GPU busy {ms:.3} ms of it")
+            });
+            p(&mut s, format!(
+                "  where its {:.3} ms go: encoding {:.3} ms, submit {:.3} ms, waiting {:.3} ms{busy}",
+                t.total_ms, t.encode_ms, t.submit_ms, t.wait_ms
+            ));
+        }
+        for error in &self.measurement_errors {
+            p(&mut s, format!("MEASUREMENT ERROR: {error}"));
         }
         s
     }

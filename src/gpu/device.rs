@@ -43,6 +43,8 @@ pub struct Gpu {
     pub kernels: super::variants::KernelChoice,
     /// See [`GpuOptions::kernel_dir`].
     pub kernel_dir: Option<std::path::PathBuf>,
+    /// Where compiled pipelines are kept between runs: the tuned file's folder.
+    pub pipeline_cache_dir: Option<std::path::PathBuf>,
     /// See [`GpuOptions::time_limit`].
     pub time_limit: Option<std::time::Duration>,
     /// How models uploaded from now on store their float tensors; see [`GpuOptions::precision`].
@@ -129,8 +131,11 @@ impl Gpu {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         // Subgroup operations, for the kernel variants that reduce in registers, and f16 storage.
-        required_features |=
-            adapter.features() & (wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16);
+        // The pipeline cache, where the backend has one (Vulkan), for starts that compile nothing.
+        required_features |= adapter.features()
+            & (wgpu::Features::SUBGROUP
+                | wgpu::Features::SHADER_F16
+                | wgpu::Features::PIPELINE_CACHE);
         let f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
         if options.precision == super::Precision::F16 && !f16 {
             return Err(GpuError::RequestDevice(format!(
@@ -160,6 +165,11 @@ impl Gpu {
             max_chunk_rows: options.max_chunk_rows,
             kernels,
             kernel_dir: options.kernel_dir.clone(),
+            pipeline_cache_dir: options
+                .tuned
+                .as_deref()
+                .and_then(std::path::Path::parent)
+                .map(std::path::Path::to_path_buf),
             time_limit: options.time_limit,
             precision: options.precision,
             f16,
@@ -168,6 +178,12 @@ impl Gpu {
             problem: Default::default(),
             hung: Default::default(),
         })
+    }
+
+    /// Whether the adapter runs on the CPU (lavapipe): kernels run as loops on its cores, its
+    /// timestamps are not to be trusted, and the kernels chosen for it differ.
+    pub fn is_cpu_adapter(&self) -> bool {
+        self.adapter_info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// A one-line description of the adapter, for reports.

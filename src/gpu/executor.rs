@@ -226,8 +226,11 @@ impl GpuGraph {
             .write_buffer(buffer, 0, bytemuck::cast_slice(&sampling.to_words()));
     }
 
-    /// Records ops `range` into `encoder`, one compute pass per op. With a query set, each pass
-    /// writes a timestamp at its start (index 2i) and end (2i + 1), i counted from the range start.
+    /// Records ops `range` into `encoder`. With a query set, one compute pass per op, each
+    /// writing a timestamp at its start (index 2i) and end (2i + 1), i counted from the range
+    /// start. Without one, every op goes into a single compute pass: wgpu still orders the
+    /// dispatches that read what an earlier one wrote, and a GPU runs 150 small dispatches in a
+    /// quarter of the time they take as 150 passes (262 against 970 µs on an H200).
     pub fn encode(
         &self,
         registry: &KernelRegistry,
@@ -235,12 +238,16 @@ impl GpuGraph {
         range: Range<usize>,
         timestamps: Option<&wgpu::QuerySet>,
     ) {
+        let Some(query_set) = timestamps else {
+            self.encode_one_pass(registry, encoder, range, None);
+            return;
+        };
         let start = range.start;
         for index in range {
             let slot = (index - start) as u32;
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(&self.graph.ops[index].name),
-                timestamp_writes: timestamps.map(|query_set| wgpu::ComputePassTimestampWrites {
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
                     query_set,
                     beginning_of_pass_write_index: Some(2 * slot),
                     end_of_pass_write_index: Some(2 * slot + 1),
@@ -249,6 +256,24 @@ impl GpuGraph {
             for launch in &self.plans[index] {
                 launch.dispatch(&mut pass, registry, self.precision);
             }
+        }
+    }
+
+    /// Records ops `range` into one compute pass, which writes `timestamp_writes` at its start and
+    /// end when given: the time of a whole step as a GPU runs it.
+    pub fn encode_one_pass(
+        &self,
+        registry: &KernelRegistry,
+        encoder: &mut wgpu::CommandEncoder,
+        range: Range<usize>,
+        timestamp_writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+    ) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("graph"),
+            timestamp_writes,
+        });
+        for launch in range.flat_map(|index| &self.plans[index]) {
+            launch.dispatch(&mut pass, registry, self.precision);
         }
     }
 

@@ -100,6 +100,7 @@ impl Launch {
                 limit,
             });
         }
+        registry.prepare(kernel)?;
         let layout = registry.layout(&kernel.family);
         Ok(Launch {
             kernel: kernel.clone(),

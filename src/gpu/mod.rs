@@ -5,6 +5,8 @@ mod executor;
 mod health;
 pub mod kernels;
 pub mod launch;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pipeline_cache;
 mod plan;
 mod precision;
 pub mod stream;

@@ -53,6 +53,27 @@ impl ChoiceReason {
 /// passes stay under the 65535 loop rounds Mesa 22.3's lavapipe allows an invocation.
 const ROW_KERNEL_MAX: usize = 16384;
 
+/// Workgroups a GPU matmul should make to keep a large GPU busy: about four per multiprocessor
+/// of an H200 (132), since a 256-thread workgroup holding 64 sums a thread leaves room for two.
+const GPU_MATMUL_WORKGROUPS: usize = 512;
+
+/// The matmul for an output of `rows` x `cols` on a GPU: the largest tile that still makes
+/// [`GPU_MATMUL_WORKGROUPS`]. Measured on an H200 at 1024 tokens: logits (3144 blocks of 128 x
+/// 128) at 61% of the FMA peak with gemm; c_attn (144 such blocks) at 37% with gemm and 44%
+/// with tile64's 576 blocks of 64 x 64.
+fn gpu_matmul(rows: usize, cols: usize) -> &'static [&'static str] {
+    let blocks = |block_rows: usize, block_cols: usize| {
+        rows.div_ceil(block_rows) * cols.div_ceil(block_cols)
+    };
+    if blocks(128, 128) >= GPU_MATMUL_WORKGROUPS {
+        &["gemm", "tile64"]
+    } else if blocks(64, 128) >= GPU_MATMUL_WORKGROUPS {
+        &["gemm_block_rows64", "tile64"]
+    } else {
+        &["tile64"]
+    }
+}
+
 /// What identifies an op's shape for tuning: its kind with every size, such as
 /// `Linear { rows: 64, k: 768, n: 2304, bias: true }`.
 pub fn tuning_key(kind: &OpKind) -> String {
@@ -224,6 +245,11 @@ impl KernelChoice {
             }
             OpKind::LayerNorm { c, .. } if self.barrier_free && *c <= ROW_KERNEL_MAX => &["row"],
             OpKind::Logits { .. } if self.barrier_free => &["broadcast", "rows4"],
+            OpKind::Linear { rows, n, .. } => gpu_matmul(*rows, *n),
+            OpKind::Logits { t, v, .. } => gpu_matmul(*t, *v),
+            // On an H200 at 1024 tokens: scores 0.34 ms against 1.64 for the default kernel.
+            OpKind::AttnScores { .. } => &["broadcast"],
+            OpKind::AttnFused { .. } => &["blocked"],
             _ => &[],
         };
         if let Some(id) = preferred
@@ -251,9 +277,10 @@ pub fn kernel_help() -> String {
          logits=subgroup (logits=row_stream on CPU adapters, logits=matvec without subgroups), \
          CPU adapters run linear=broadcast and logits=broadcast for longer ones too, \
          attn_scores=broadcast, attn_mix=broadcast, and softmax=row and layernorm=row on rows \
-         of up to {ROW_KERNEL_MAX}, and a \
-         family that --kernels DIR adds \
-         a variant to runs that one. The built-in variants:"
+         of up to {ROW_KERNEL_MAX}; GPUs run linear and logits on longer ones as linear=gemm, \
+         gemm_block_rows64 or tile64 (the largest tile that still makes {GPU_MATMUL_WORKGROUPS} \
+         workgroups), attn_scores=broadcast and attn_fused=blocked; and a family that \
+         --kernels DIR adds a variant to runs that one. The built-in variants:"
     )];
     let mut families_seen: Vec<String> = Vec::new();
     for header in super::kernels::builtin_choices() {

@@ -35,6 +35,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/linear/broadcast_row.wgsl"),
     builtin!("ops/linear/row_stream.wgsl"),
     builtin!("ops/linear/tile64.wgsl"),
+    builtin!("ops/linear/gemm.wgsl"),
     builtin!("ops/split_heads.wgsl"),
     builtin!("ops/attn_scores/default.wgsl"),
     builtin!("ops/attn_scores/broadcast.wgsl"),
@@ -43,7 +44,8 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/softmax/subgroup.wgsl"),
     builtin!("ops/attn_mix/default.wgsl"),
     builtin!("ops/attn_mix/broadcast.wgsl"),
-    builtin!("ops/attn_fused.wgsl"),
+    builtin!("ops/attn_fused/default.wgsl"),
+    builtin!("ops/attn_fused/blocked.wgsl"),
     builtin!("ops/gelu.wgsl"),
     builtin!("ops/add.wgsl"),
     builtin!("ops/logits/rows4.wgsl"),
@@ -52,6 +54,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/logits/broadcast.wgsl"),
     builtin!("ops/logits/row_stream.wgsl"),
     builtin!("ops/logits/tile64.wgsl"),
+    builtin!("ops/logits/gemm.wgsl"),
     builtin!("ops/embed_tokens.wgsl"),
     builtin!("ops/rmsnorm.wgsl"),
     builtin!("ops/rope.wgsl"),
@@ -88,6 +91,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/rope.wgsl"),
     builtin!("shared/online_softmax.wgsl"),
     builtin!("shared/tile64.wgsl"),
+    builtin!("shared/gemm.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
 use thiserror::Error;
 
@@ -114,14 +115,17 @@ pub enum Origin {
     DroppedIn,
 }
 
-/// A compiled kernel.
+/// A kernel and its pipelines. The binary's own kernels are compiled when a launch first needs
+/// them (a run uses a few of the hundred variants); text a user wrote is compiled as it loads,
+/// so that what the device refuses is reported then, with the file's name.
 struct Kernel {
     id: KernelId,
     source: KernelSource,
     origin: Origin,
-    pipeline: wgpu::ComputePipeline,
-    /// The same kernel with f16 storage, once [`KernelRegistry::enable_f16`] built it.
-    pipeline_f16: Option<wgpu::ComputePipeline>,
+    trust: Trust,
+    pipeline: OnceLock<wgpu::ComputePipeline>,
+    /// The same kernel with f16 storage, once [`KernelRegistry::enable_f16`] is on.
+    pipeline_f16: OnceLock<wgpu::ComputePipeline>,
 }
 
 /// A family's bind group layout, which every variant shares, so that a kernel loaded at run
@@ -162,6 +166,13 @@ pub struct KernelInfo {
 /// Compiled compute pipelines by kernel name, in catalog order (so the first of a family is its
 /// default), loaded files after them.
 pub struct KernelRegistry {
+    device: wgpu::Device,
+    /// Pipelines compiled by earlier runs on this adapter, and saved for later ones.
+    #[cfg(not(target_arch = "wasm32"))]
+    disk_cache: Option<super::pipeline_cache::DiskPipelineCache>,
+    /// Whether a pipeline was compiled since the registry was made (the disk cache is then
+    /// saved when it goes).
+    compiled: std::sync::atomic::AtomicBool,
     kernels: Vec<Kernel>,
     index: HashMap<KernelId, usize>,
     layouts: HashMap<&'static str, FamilyLayout>,
@@ -223,7 +234,7 @@ fn compile(
     name: &str,
     layout: &wgpu::BindGroupLayout,
     source: &str,
-    trust: Trust,
+    (trust, cache): (Trust, Option<&wgpu::PipelineCache>),
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     // Native devices report at once; the browser answers later, so there a refused pipeline
     // goes to the device's error handler (`Gpu::problem`) instead.
@@ -255,7 +266,7 @@ fn compile(
         module: &module,
         entry_point: Some("main"),
         compilation_options: Default::default(),
-        cache: None,
+        cache,
     });
     #[cfg(not(target_arch = "wasm32"))]
     if let Some(error) = pollster::block_on(scope.pop()) {
@@ -274,18 +285,34 @@ fn compile_f16(
     device: &wgpu::Device,
     source: &KernelSource,
     layout: &wgpu::BindGroupLayout,
-    trust: Trust,
+    how: (Trust, Option<&wgpu::PipelineCache>),
 ) -> Result<wgpu::ComputePipeline, KernelError> {
     let text = super::wgsl::f16_source(&source.resolved);
     let file = format!("{} (derived f16 version)", source.file);
     validate_wgsl(&file, &text)?;
-    compile(device, &file, layout, &text, trust)
+    compile(device, &file, layout, &text, how)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Drop for KernelRegistry {
+    /// Saves the pipelines compiled in this run for the next one.
+    fn drop(&mut self) {
+        if let Some(cache) = &self.disk_cache {
+            if self.compiled.load(std::sync::atomic::Ordering::Relaxed) {
+                cache.save();
+            }
+        }
+    }
 }
 
 impl KernelRegistry {
     /// Every built-in kernel the device can run (subgroup kernels need the feature).
     pub fn builtin(device: &wgpu::Device) -> Result<KernelRegistry, KernelError> {
         let mut registry = KernelRegistry {
+            device: device.clone(),
+            #[cfg(not(target_arch = "wasm32"))]
+            disk_cache: None,
+            compiled: Default::default(),
             kernels: Vec::new(),
             index: HashMap::new(),
             layouts: HashMap::new(),
@@ -307,6 +334,12 @@ impl KernelRegistry {
     /// kernel files of its `--kernels` folder.
     pub fn for_gpu(gpu: &super::Gpu) -> Result<KernelRegistry, super::GpuError> {
         let mut registry = KernelRegistry::builtin(&gpu.device)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            registry.disk_cache = gpu.pipeline_cache_dir.as_deref().and_then(|dir| {
+                super::pipeline_cache::DiskPipelineCache::open(&gpu.device, &gpu.adapter_info, dir)
+            });
+        }
         if gpu.precision == Precision::F16 {
             registry.enable_f16(&gpu.device)?;
         }
@@ -345,39 +378,48 @@ impl KernelRegistry {
             true => Trust::UserText,
             false => Trust::of(origin),
         };
-        let pipeline_f16 = match self.f16 {
-            true => Some(compile_f16(device, &source, &existing.layout, trust)?),
-            false => None,
-        };
-        let pipeline = compile(
-            device,
-            &source.file,
-            &existing.layout,
-            &source.resolved,
-            trust,
-        )?;
-        if let Some(&i) = self.index.get(&id) {
-            let kernel = &mut self.kernels[i];
-            // An exported file is the built-in one made self-contained: the same kernel.
-            if kernel.source.self_contained() == source.self_contained() {
-                return Ok(Loaded::Unchanged(id));
-            }
-            kernel.source = source;
-            kernel.pipeline = pipeline;
-            kernel.pipeline_f16 = pipeline_f16;
-            if kernel.origin == Origin::BuiltIn {
-                kernel.origin = Origin::Edited;
-            }
-            return Ok(Loaded::Replaced(id));
-        }
-        self.index.insert(id.clone(), self.kernels.len());
-        self.kernels.push(Kernel {
+        let kernel = Kernel {
             id: id.clone(),
             source,
             origin,
-            pipeline,
-            pipeline_f16,
-        });
+            trust,
+            pipeline: OnceLock::new(),
+            pipeline_f16: OnceLock::new(),
+        };
+        if trust == Trust::UserText {
+            let layout = &existing.layout;
+            let compiled = compile(
+                device,
+                &kernel.source.file,
+                layout,
+                &kernel.source.resolved,
+                (trust, None),
+            )?;
+            let _ = kernel.pipeline.set(compiled);
+            if self.f16 {
+                let _ = kernel.pipeline_f16.set(compile_f16(
+                    device,
+                    &kernel.source,
+                    layout,
+                    (trust, None),
+                )?);
+            }
+        }
+        if let Some(&i) = self.index.get(&id) {
+            let existing = &mut self.kernels[i];
+            // An exported file is the built-in one made self-contained: the same kernel.
+            if existing.source.self_contained() == kernel.source.self_contained() {
+                return Ok(Loaded::Unchanged(id));
+            }
+            let origin = match existing.origin {
+                Origin::BuiltIn => Origin::Edited,
+                other => other,
+            };
+            *existing = Kernel { origin, ..kernel };
+            return Ok(Loaded::Replaced(id));
+        }
+        self.index.insert(id.clone(), self.kernels.len());
+        self.kernels.push(kernel);
         Ok(Loaded::Added(id))
     }
 
@@ -472,10 +514,10 @@ impl KernelRegistry {
         if self.f16 {
             return Ok(());
         }
-        for kernel in &mut self.kernels {
+        for kernel in self.kernels.iter().filter(|k| k.trust == Trust::UserText) {
             let layout = &self.layouts[kernel.source.family.name].layout;
-            let trust = Trust::of(kernel.origin);
-            kernel.pipeline_f16 = Some(compile_f16(device, &kernel.source, layout, trust)?);
+            let compiled = compile_f16(device, &kernel.source, layout, (kernel.trust, None))?;
+            let _ = kernel.pipeline_f16.set(compiled);
         }
         self.f16 = true;
         Ok(())
@@ -498,16 +540,59 @@ impl KernelRegistry {
         self.index.contains_key(id)
     }
 
+    /// Compiles the kernel's pipelines (f32, and f16 once enabled) unless that is done: a launch
+    /// prepares its kernel when it is made, so that a device refusing a kernel is an error then
+    /// and never one while a pass is being recorded.
+    pub fn prepare(&self, id: &KernelId) -> Result<(), KernelError> {
+        let kernel = self.kernel(id);
+        self.pipeline(kernel, Precision::F32)?;
+        if self.f16 {
+            self.pipeline(kernel, Precision::F16)?;
+        }
+        Ok(())
+    }
+
+    fn pipeline<'a>(
+        &self,
+        kernel: &'a Kernel,
+        precision: Precision,
+    ) -> Result<&'a wgpu::ComputePipeline, KernelError> {
+        let cell = match precision {
+            Precision::F32 => &kernel.pipeline,
+            Precision::F16 => &kernel.pipeline_f16,
+        };
+        if let Some(pipeline) = cell.get() {
+            return Ok(pipeline);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let cache = self.disk_cache.as_ref().map(|c| &c.cache);
+        #[cfg(target_arch = "wasm32")]
+        let cache = None;
+        let layout = self.layout(kernel.source.family.name);
+        let how = (kernel.trust, cache);
+        let compiled = match precision {
+            Precision::F32 => compile(
+                &self.device,
+                &kernel.source.file,
+                layout,
+                &kernel.source.resolved,
+                how,
+            )?,
+            Precision::F16 => compile_f16(&self.device, &kernel.source, layout, how)?,
+        };
+        self.compiled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(cell.get_or_init(|| compiled))
+    }
+
     /// The pipeline of a kernel for tensors stored at `precision`.
     pub fn pipeline_for(&self, id: &KernelId, precision: Precision) -> &wgpu::ComputePipeline {
-        let kernel = self.kernel(id);
-        match precision {
-            Precision::F32 => &kernel.pipeline,
-            Precision::F16 => kernel
-                .pipeline_f16
-                .as_ref()
-                .unwrap_or_else(|| panic!("{id}: f16 pipelines not built (enable_f16)")),
-        }
+        assert!(
+            precision == Precision::F32 || self.f16,
+            "{id}: f16 pipelines not built (enable_f16)"
+        );
+        self.pipeline(self.kernel(id), precision)
+            .unwrap_or_else(|e| panic!("{e} (a launch prepares its kernel when it is made)"))
     }
 
     /// The bind group layout every kernel of `family` shares.
@@ -582,7 +667,7 @@ impl KernelRegistry {
         let mut traced = storage.clone();
         traced.extend([false, false]);
         let layout = bind_group_layout(device, &file, &traced);
-        let pipeline = compile(device, &file, &layout, &text, Trust::UserText)?;
+        let pipeline = compile(device, &file, &layout, &text, (Trust::UserText, None))?;
         Ok((layout, pipeline))
     }
 }

@@ -1,4 +1,5 @@
 // Kernel: attn_fused/default
+// About: one 64-thread workgroup per (query, head), one key per thread, two barriers per 64 keys
 // Include: shared/online_softmax.wgsl
 // Op: causal attention in one pass, the fast path's: scores, softmax and the mix of values
 //     fused with the online softmax, so no [H, T, T] buffer exists (the picture's path keeps the

@@ -1,0 +1,116 @@
+// Kernel: attn_fused/blocked
+// About: 64 queries per workgroup, one per thread, keys staged 16 at a time; q and the output in registers (real GPUs)
+// Op: causal attention in one pass (FlashAttention's blocking, for prefill on GPUs): a
+//     64-thread workgroup takes 64 neighbouring queries of one head, a thread each. Keys and
+//     values go through workgroup memory 16 at a time, read once per workgroup and by every
+//     thread from there (one broadcast read per value); each thread scores its query against
+//     them, updates its running max and sum (the online softmax) and mixes the values into
+//     the 64 output channels it keeps in registers beside its query. Heads wider than 64
+//     channels take one such sweep per 64 output channels, the score's channels past 64 read
+//     from memory (slower, and still exact).
+// Bindings: 0 params, 1 q [H, T, D], 2 k [KV, T, D], 3 v [KV, T, D], 4 out [T, C] with C = H * D.
+// Dispatch: (ceil(t / 64), h, 1); workgroup 64: query 64 * wg.x + lid of head wg.y.
+// Formula:  out[i, h * D + e] = sum_{j <= i} softmax_j(q[h, i] . k[g, j] * scale) v[g, j, e],
+//           g = h / (H / KV), scale = 1 / sqrt(D).
+
+struct Params {
+    t: u32,
+    h: u32,
+    d: u32,
+    scale: f32,
+    kv: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+const QUERIES: u32 = 64u;
+const KEYS: u32 = 16u;
+const DIMS: u32 = 64u;
+// KEYS keys of every channel (head dimensions up to 128), and KEYS values of one sweep's
+// DIMS channels: 12 KiB in all.
+var<workgroup> k_tile: array<f32, 2048>;
+var<workgroup> v_tile: array<f32, 1024>;
+// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let neg_inf = bitcast<f32>(NEG_INF_BITS);
+    let q0 = wg.x * QUERIES;
+    let head = wg.y;
+    let i = q0 + lid;
+    let valid = i < p.t;
+    let kv_at = (head / (p.h / p.kv)) * p.t * p.d;
+    let q_at = (head * p.t + min(i, p.t - 1u)) * p.d;
+    // The query's first DIMS channels, scaled; zeros past d, so that a score may read past its
+    // key's channels in k_tile and add nothing.
+    var query: array<f32, 64>;
+    for (var e = 0u; e < DIMS; e = e + 1u) {
+        query[e] = select(0.0, q[q_at + min(e, p.d - 1u)] * p.scale, e < p.d);
+    }
+    // Keys up to the block's last query.
+    let end = min(q0 + QUERIES, p.t);
+    for (var d0 = 0u; d0 < p.d; d0 = d0 + DIMS) {
+        var m = neg_inf;
+        var l = 0.0;
+        var acc: array<f32, 64>;
+        for (var start = 0u; start < end; start = start + KEYS) {
+            workgroupBarrier();
+            for (var at = lid; at < KEYS * p.d; at = at + QUERIES) {
+                let inside = start + at / p.d < p.t;
+                k_tile[at] = select(0.0, k[kv_at + start * p.d + min(at, (p.t - start) * p.d - 1u)], inside);
+            }
+            for (var at = lid; at < KEYS * DIMS; at = at + QUERIES) {
+                let j = at / DIMS;
+                let e = d0 + at % DIMS;
+                let inside = start + j < p.t && e < p.d;
+                let value_at = kv_at + (start + j) * p.d + e;
+                v_tile[at] = select(0.0, v[min(value_at, kv_at + p.t * p.d - 1u)], inside);
+            }
+            workgroupBarrier();
+            var scores: array<f32, 16>;
+            var chunk_max = m;
+            for (var j = 0u; j < KEYS; j = j + 1u) {
+                var dot = 0.0;
+                for (var e = 0u; e < DIMS; e = e + 1u) {
+                    dot = fma(query[e], k_tile[j * p.d + e], dot);
+                }
+                for (var e = DIMS; e < p.d; e = e + 1u) {
+                    dot = fma(q[q_at + e] * p.scale, k_tile[j * p.d + e], dot);
+                }
+                // Causal: key start + j counts for query i only when it is not after it.
+                scores[j] = select(neg_inf, dot, start + j <= i);
+                chunk_max = max(chunk_max, scores[j]);
+            }
+            // Nothing scored yet (m and chunk_max -inf): nothing to rescale, nothing to add.
+            let rescale = select(exp(m - chunk_max), 1.0, chunk_max == neg_inf);
+            l = l * rescale;
+            for (var e = 0u; e < DIMS; e = e + 1u) {
+                acc[e] = acc[e] * rescale;
+            }
+            for (var j = 0u; j < KEYS; j = j + 1u) {
+                let weight = select(exp(scores[j] - chunk_max), 0.0, scores[j] == neg_inf);
+                l = l + weight;
+                for (var e = 0u; e < DIMS; e = e + 1u) {
+                    acc[e] = fma(weight, v_tile[j * DIMS + e], acc[e]);
+                }
+            }
+            m = chunk_max;
+        }
+        if (valid) {
+            let row = i * p.h * p.d + head * p.d;
+            for (var e = 0u; e < DIMS; e = e + 1u) {
+                if (d0 + e < p.d) {
+                    out[row + d0 + e] = acc[e] / l;
+                }
+            }
+        }
+    }
+}
