@@ -391,19 +391,21 @@ fn gemm_interior_and_edge_blocks_match_cpu() {
     }
 }
 
-/// attn_fused=blocked keeps 64 output channels of a head in registers: a head of 80 channels
+/// attn_fused=blocked and =lanes keep 64 output channels of a head in registers: a head of 80 channels
 /// takes two sweeps, its score's channels past 64 read from memory; 70 tokens make two blocks
 /// of queries, the second ragged.
 #[test]
 fn blocked_attention_on_heads_wider_than_64_matches_cpu() {
-    let options = GpuOptions {
-        kernels: glassbox::gpu::variants::KernelChoice::only(&KernelId::new(
-            "attn_fused",
-            "blocked",
-        )),
-        ..Default::default()
-    };
-    assert_gpu_matches_cpu(common::config(1, 2, 160, 37, 80), 70, &options);
+    for variant in ["blocked", "lanes"] {
+        let options = GpuOptions {
+            kernels: glassbox::gpu::variants::KernelChoice::only(&KernelId::new(
+                "attn_fused",
+                variant,
+            )),
+            ..Default::default()
+        };
+        assert_gpu_matches_cpu(common::config(1, 2, 160, 37, 80), 70, &options);
+    }
 }
 
 /// The README's example: one WGSL file in a `--kernels` folder becomes a linear variant, runs the

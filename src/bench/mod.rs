@@ -207,6 +207,10 @@ pub async fn run(
         .collect();
 
     stage(format!("the whole forward pass at {seq_len} tokens"));
+    sweep::warm_up(&gpu, || {
+        gpu_graph.run(&gpu, &registry);
+        gpu.wait_idle()
+    })?;
     let gpu_forward = median(
         (0..reps)
             .map(|_| {
@@ -419,8 +423,10 @@ async fn gpu_op_times(
     reps: usize,
 ) -> Result<Vec<f64>, GpuError> {
     let mut samples = vec![Vec::new(); ops.len()];
-    graph.run(gpu, registry);
-    gpu.wait_idle()?;
+    sweep::warm_up(gpu, || {
+        graph.run(gpu, registry);
+        gpu.wait_idle()
+    })?;
     for _ in 0..reps {
         if let Some(timings) = graph.run_timed(gpu, registry).await? {
             for (slot, &i) in ops.iter().enumerate() {

@@ -83,32 +83,51 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         print!("{}", stream.push(id));
         let _ = std::io::stdout().flush();
     };
-    let produced = match args.backend {
-        Backend::Cpu => crate::generate::generate_cpu_ablated(
-            &model,
-            (&prompt, args.count),
-            &sampling,
-            &ablations,
-            &mut print,
-        )?,
+    let (produced, time_report) = match args.backend {
+        Backend::Cpu => (
+            crate::generate::generate_cpu_ablated(
+                &model,
+                (&prompt, args.count),
+                &sampling,
+                &ablations,
+                &mut print,
+            )?,
+            None,
+        ),
         Backend::Gpu => pollster::block_on(async {
+            let mut clock = StartClock::new();
             let gpu = Gpu::new(options).await?;
             let registry = KernelRegistry::for_gpu(&gpu)?;
+            clock.lap("opening the device");
             let mut bar = crate::cli::progress::LoadBar::default();
             let weights = GpuModel::upload_with(&gpu, &model, &mut |stage, done, total| {
                 bar.update(stage, done, total)
             })
             .await?;
+            clock.lap("uploading the weights");
             let mut generator =
                 crate::generate::GpuGenerator::ablated(&gpu, &registry, &weights, &ablations)
                     .await?;
+            clock.lap("planning the decode step");
             eprintln!("{}", generator.path_note());
-            generator
-                .generate(&prompt, args.count, &sampling, &mut print)
-                .await
+            let mut first = true;
+            let produced = generator
+                .generate(&prompt, args.count, &sampling, &mut |id| {
+                    if std::mem::take(&mut first) {
+                        clock.lap("the prompt and the first token");
+                    }
+                    print(id)
+                })
+                .await?;
+            clock.lap("the other tokens");
+            let report = clock.report(registry.compile_stats(), registry.pipeline_cache_file());
+            anyhow::Ok((produced, Some(report)))
         })?,
     };
     println!("{}", stream.finish());
+    if let Some(report) = time_report {
+        eprintln!("{report}");
+    }
     if produced.len() < args.count {
         eprintln!(
             "stopped after {} tokens: the model has n_positions = {}",
@@ -117,4 +136,50 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Where a run's time went from start to the last token, stage by stage: what a first run on a
+/// new machine spends compiling shows beside what later runs, which find the pipelines in the
+/// cache, spend.
+struct StartClock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl StartClock {
+    fn new() -> StartClock {
+        StartClock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, what: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((what, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    fn report(
+        &self,
+        compiled: crate::gpu::kernels::CompileStats,
+        cache: Option<&std::path::Path>,
+    ) -> String {
+        let total: f64 = self.laps.iter().map(|(_, secs)| secs).sum();
+        let laps: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(what, secs)| format!("{what} {:.0} ms", secs * 1e3))
+            .collect();
+        let cache = cache.map_or("no pipeline cache on this backend".to_string(), |file| {
+            format!("pipeline cache {}", file.display())
+        });
+        format!(
+            "time: {:.0} ms: {}; of it, compiling {} pipelines {:.0} ms ({cache})",
+            total * 1e3,
+            laps.join(", "),
+            compiled.pipelines,
+            compiled.seconds * 1e3
+        )
+    }
 }

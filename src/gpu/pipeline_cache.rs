@@ -36,6 +36,11 @@ impl DiskPipelineCache {
         Some(DiskPipelineCache { cache, path })
     }
 
+    /// The file the cache is loaded from and saved to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Writes the cache (through a temporary file, so that a reader never sees half of it). A
     /// cache that cannot be written costs the next start its compile time and nothing else, so
     /// failures are left unreported.

@@ -249,7 +249,10 @@ impl KernelChoice {
             OpKind::Logits { t, v, .. } => gpu_matmul(*t, *v),
             // On an H200 at 1024 tokens: scores 0.34 ms against 1.64 for the default kernel.
             OpKind::AttnScores { .. } => &["broadcast"],
-            OpKind::AttnFused { .. } => &["blocked"],
+            // Measured on an H200 (tests and the 1024-token pass); attn_fused=lanes, four
+            // times the workgroups, is checked on lavapipe but not yet timed on a GPU: `tune`
+            // picks it where it is faster.
+            OpKind::AttnFused { .. } if !self.barrier_free => &["blocked"],
             _ => &[],
         };
         if let Some(id) = preferred

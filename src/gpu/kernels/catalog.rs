@@ -46,6 +46,7 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/attn_mix/broadcast.wgsl"),
     builtin!("ops/attn_fused/default.wgsl"),
     builtin!("ops/attn_fused/blocked.wgsl"),
+    builtin!("ops/attn_fused/lanes.wgsl"),
     builtin!("ops/gelu.wgsl"),
     builtin!("ops/add.wgsl"),
     builtin!("ops/logits/rows4.wgsl"),

@@ -115,6 +115,41 @@ pub enum Origin {
     DroppedIn,
 }
 
+/// Pipelines compiled, and the seconds that took (the wall clock, where there is one).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CompileStats {
+    pub pipelines: u64,
+    pub seconds: f64,
+}
+
+#[derive(Default)]
+struct CompileCount {
+    pipelines: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+impl CompileCount {
+    fn count<T>(&self, compile: impl FnOnce() -> T) -> T {
+        use std::sync::atomic::Ordering::Relaxed;
+        #[cfg(not(target_arch = "wasm32"))]
+        let start = std::time::Instant::now();
+        let result = compile();
+        #[cfg(not(target_arch = "wasm32"))]
+        self.nanos
+            .fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+        self.pipelines.fetch_add(1, Relaxed);
+        result
+    }
+
+    fn stats(&self) -> CompileStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        CompileStats {
+            pipelines: self.pipelines.load(Relaxed),
+            seconds: self.nanos.load(Relaxed) as f64 * 1e-9,
+        }
+    }
+}
+
 /// A kernel and its pipelines. The binary's own kernels are compiled when a launch first needs
 /// them (a run uses a few of the hundred variants); text a user wrote is compiled as it loads,
 /// so that what the device refuses is reported then, with the file's name.
@@ -170,9 +205,9 @@ pub struct KernelRegistry {
     /// Pipelines compiled by earlier runs on this adapter, and saved for later ones.
     #[cfg(not(target_arch = "wasm32"))]
     disk_cache: Option<super::pipeline_cache::DiskPipelineCache>,
-    /// Whether a pipeline was compiled since the registry was made (the disk cache is then
-    /// saved when it goes).
-    compiled: std::sync::atomic::AtomicBool,
+    /// Pipelines compiled on first use since the registry was made (the disk cache is saved
+    /// when it goes if any were), and the time they took.
+    compiles: CompileCount,
     kernels: Vec<Kernel>,
     index: HashMap<KernelId, usize>,
     layouts: HashMap<&'static str, FamilyLayout>,
@@ -298,7 +333,7 @@ impl Drop for KernelRegistry {
     /// Saves the pipelines compiled in this run for the next one.
     fn drop(&mut self) {
         if let Some(cache) = &self.disk_cache {
-            if self.compiled.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.compiles.stats().pipelines > 0 {
                 cache.save();
             }
         }
@@ -312,7 +347,7 @@ impl KernelRegistry {
             device: device.clone(),
             #[cfg(not(target_arch = "wasm32"))]
             disk_cache: None,
-            compiled: Default::default(),
+            compiles: Default::default(),
             kernels: Vec::new(),
             index: HashMap::new(),
             layouts: HashMap::new(),
@@ -570,19 +605,28 @@ impl KernelRegistry {
         let cache = None;
         let layout = self.layout(kernel.source.family.name);
         let how = (kernel.trust, cache);
-        let compiled = match precision {
+        let compiled = self.compiles.count(|| match precision {
             Precision::F32 => compile(
                 &self.device,
                 &kernel.source.file,
                 layout,
                 &kernel.source.resolved,
                 how,
-            )?,
-            Precision::F16 => compile_f16(&self.device, &kernel.source, layout, how)?,
-        };
-        self.compiled
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+            ),
+            Precision::F16 => compile_f16(&self.device, &kernel.source, layout, how),
+        })?;
         Ok(cell.get_or_init(|| compiled))
+    }
+
+    /// The file compiled pipelines are kept in between runs, where the backend has one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn pipeline_cache_file(&self) -> Option<&std::path::Path> {
+        self.disk_cache.as_ref().map(|c| c.path())
+    }
+
+    /// How many pipelines this registry compiled on first use, and the time that took.
+    pub fn compile_stats(&self) -> CompileStats {
+        self.compiles.stats()
     }
 
     /// The pipeline of a kernel for tensors stored at `precision`.
