@@ -1,5 +1,6 @@
 // Kernel: attn_fused/blocked
 // About: 64 queries per workgroup, one per thread, keys staged 16 at a time; q and the output in registers (real GPUs)
+// Include: shared/attn_tiles.wgsl
 // Op: causal attention in one pass (FlashAttention's blocking, for prefill on GPUs): a
 //     64-thread workgroup takes 64 neighbouring queries of one head, a thread each. Keys and
 //     values go through workgroup memory 16 at a time, read once per workgroup and by every
@@ -28,33 +29,21 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 const QUERIES: u32 = 64u;
-const KEYS: u32 = 16u;
-const DIMS: u32 = 64u;
-// KEYS keys of every channel (head dimensions up to 128), and KEYS values of one sweep's
-// DIMS channels: 12 KiB in all.
-var<workgroup> k_tile: array<f32, 2048>;
-var<workgroup> v_tile: array<f32, 1024>;
-// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
+const WORKGROUP: u32 = 64u;
 
 @compute @workgroup_size(64)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let neg_inf = bitcast<f32>(NEG_INF_BITS);
+    let neg_inf = negative_infinity();
     let q0 = wg.x * QUERIES;
     let head = wg.y;
     let i = q0 + lid;
     let valid = i < p.t;
     let kv_at = (head / (p.h / p.kv)) * p.t * p.d;
     let q_at = (head * p.t + min(i, p.t - 1u)) * p.d;
-    // The query's first DIMS channels, scaled; zeros past d, so that a score may read past its
-    // key's channels in k_tile and add nothing.
-    var query: array<f32, 64>;
-    for (var e = 0u; e < DIMS; e = e + 1u) {
-        query[e] = select(0.0, q[q_at + min(e, p.d - 1u)] * p.scale, e < p.d);
-    }
+    var query = load_query(q_at);
     // Keys up to the block's last query.
     let end = min(q0 + QUERIES, p.t);
     for (var d0 = 0u; d0 < p.d; d0 = d0 + DIMS) {
@@ -63,28 +52,12 @@ fn main(
         var acc: array<f32, 64>;
         for (var start = 0u; start < end; start = start + KEYS) {
             workgroupBarrier();
-            for (var at = lid; at < KEYS * p.d; at = at + QUERIES) {
-                let inside = start + at / p.d < p.t;
-                k_tile[at] = select(0.0, k[kv_at + start * p.d + min(at, (p.t - start) * p.d - 1u)], inside);
-            }
-            for (var at = lid; at < KEYS * DIMS; at = at + QUERIES) {
-                let j = at / DIMS;
-                let e = d0 + at % DIMS;
-                let inside = start + j < p.t && e < p.d;
-                let value_at = kv_at + (start + j) * p.d + e;
-                v_tile[at] = select(0.0, v[min(value_at, kv_at + p.t * p.d - 1u)], inside);
-            }
+            stage_chunk(lid, kv_at, start, d0);
             workgroupBarrier();
             var scores: array<f32, 16>;
             var chunk_max = m;
             for (var j = 0u; j < KEYS; j = j + 1u) {
-                var dot = 0.0;
-                for (var e = 0u; e < DIMS; e = e + 1u) {
-                    dot = fma(query[e], k_tile[j * p.d + e], dot);
-                }
-                for (var e = DIMS; e < p.d; e = e + 1u) {
-                    dot = fma(q[q_at + e] * p.scale, k_tile[j * p.d + e], dot);
-                }
+                let dot = score(&query, q_at, j);
                 // Causal: key start + j counts for query i only when it is not after it.
                 scores[j] = select(neg_inf, dot, start + j <= i);
                 chunk_max = max(chunk_max, scores[j]);

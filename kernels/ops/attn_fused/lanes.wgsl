@@ -1,6 +1,7 @@
 // Kernel: attn_fused/lanes
 // About: 16 queries per workgroup, 4 lanes per query sharing its keys, merged through the subgroup (real GPUs; where the adapter has subgroups)
 // Needs: subgroups
+// Include: shared/attn_tiles.wgsl
 // Op: causal attention in one pass, blocked as attn_fused/blocked is, with four times the
 //     workgroups: a 64-thread workgroup takes 16 neighbouring queries of one head and gives each
 //     four neighbouring lanes, which score and mix every fourth key of each staged chunk of 16,
@@ -31,19 +32,12 @@ struct Params {
 
 const QUERIES: u32 = 16u;
 const LANES: u32 = 4u;
-const KEYS: u32 = 16u;
-const DIMS: u32 = 64u;
-// KEYS keys of every channel (head dimensions up to 128), and KEYS values of one sweep's
-// DIMS channels: 12 KiB in all.
-var<workgroup> k_tile: array<f32, 2048>;
-var<workgroup> v_tile: array<f32, 1024>;
-// A private variable, not a const: browsers fold a constant bitcast and then refuse -inf.
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
+const WORKGROUP: u32 = 64u;
 
 // The weight of a state whose max is `m` in a merged state whose max is `merged`: none for a
 // state that scored nothing (m = -inf), whatever the other.
 fn merge_weight(m: f32, merged: f32) -> f32 {
-    return select(exp(m - merged), 0.0, m == bitcast<f32>(NEG_INF_BITS));
+    return select(exp(m - merged), 0.0, m == negative_infinity());
 }
 
 @compute @workgroup_size(64)
@@ -51,7 +45,7 @@ fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let neg_inf = bitcast<f32>(NEG_INF_BITS);
+    let neg_inf = negative_infinity();
     let q0 = wg.x * QUERIES;
     let head = wg.y;
     let lane = lid % LANES;
@@ -59,12 +53,7 @@ fn main(
     let valid = i < p.t;
     let kv_at = (head / (p.h / p.kv)) * p.t * p.d;
     let q_at = (head * p.t + min(i, p.t - 1u)) * p.d;
-    // The query's first DIMS channels, scaled; zeros past d, so that a score may read past its
-    // key's channels in k_tile and add nothing.
-    var query: array<f32, 64>;
-    for (var e = 0u; e < DIMS; e = e + 1u) {
-        query[e] = select(0.0, q[q_at + min(e, p.d - 1u)] * p.scale, e < p.d);
-    }
+    var query = load_query(q_at);
     // Keys up to the block's last query.
     let end = min(q0 + QUERIES, p.t);
     for (var d0 = 0u; d0 < p.d; d0 = d0 + DIMS) {
@@ -73,29 +62,13 @@ fn main(
         var acc: array<f32, 64>;
         for (var start = 0u; start < end; start = start + KEYS) {
             workgroupBarrier();
-            for (var at = lid; at < KEYS * p.d; at = at + 64u) {
-                let inside = start + at / p.d < p.t;
-                k_tile[at] = select(0.0, k[kv_at + start * p.d + min(at, (p.t - start) * p.d - 1u)], inside);
-            }
-            for (var at = lid; at < KEYS * DIMS; at = at + 64u) {
-                let j = at / DIMS;
-                let e = d0 + at % DIMS;
-                let inside = start + j < p.t && e < p.d;
-                let value_at = kv_at + (start + j) * p.d + e;
-                v_tile[at] = select(0.0, v[min(value_at, kv_at + p.t * p.d - 1u)], inside);
-            }
+            stage_chunk(lid, kv_at, start, d0);
             workgroupBarrier();
             var scores: array<f32, 4>;
             var chunk_max = m;
             for (var s = 0u; s < KEYS / LANES; s = s + 1u) {
                 let j = s * LANES + lane;
-                var dot = 0.0;
-                for (var e = 0u; e < DIMS; e = e + 1u) {
-                    dot = fma(query[e], k_tile[j * p.d + e], dot);
-                }
-                for (var e = DIMS; e < p.d; e = e + 1u) {
-                    dot = fma(q[q_at + e] * p.scale, k_tile[j * p.d + e], dot);
-                }
+                let dot = score(&query, q_at, j);
                 // Causal: key start + j counts for query i only when it is not after it.
                 scores[s] = select(neg_inf, dot, start + j <= i);
                 chunk_max = max(chunk_max, scores[s]);

@@ -93,6 +93,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/online_softmax.wgsl"),
     builtin!("shared/tile64.wgsl"),
     builtin!("shared/gemm.wgsl"),
+    builtin!("shared/attn_tiles.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.
