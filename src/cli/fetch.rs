@@ -51,7 +51,7 @@ pub fn run(args: &FetchArgs) -> Result<()> {
 /// Loads a model folder with a progress bar on the terminal.
 pub fn load_model(dir: &Path) -> Result<Model> {
     let mut bar = LoadBar::default();
-    Ok(Model::load_dir_with(dir, &mut |stage, done, total| {
+    Ok(Model::load_path_with(dir, &mut |stage, done, total| {
         bar.update(stage, done, total)
     })?)
 }

@@ -3,6 +3,7 @@
 
 pub mod arch;
 mod config;
+pub mod gguf;
 pub(crate) mod header;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod shards;
@@ -59,6 +60,8 @@ pub enum LoadError {
     UntiedHead { file: String, embedding: String },
     #[error("{file}: {message}")]
     Index { file: String, message: String },
+    #[error("{file}: not a GGUF model glassbox reads: {message}")]
+    Gguf { file: String, message: String },
     #[error("token id {id} at position {position} is outside the vocabulary (vocab_size = {vocab_size})")]
     TokenOutOfVocab {
         id: u32,

@@ -34,7 +34,7 @@ pub struct Model {
 
 /// Names of the weight tensors a GPT-2 model needs, with their shapes: those of a one-token
 /// graph, since weights do not depend on the sequence length.
-fn expected_weights(config: &Config) -> Vec<(String, Vec<usize>)> {
+pub(crate) fn expected_weights(config: &Config) -> Vec<(String, Vec<usize>)> {
     Graph::forward(config, 1)
         .weights()
         .map(|t| (t.name.clone(), t.shape.clone()))
@@ -60,6 +60,22 @@ impl Model {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(dir: &std::path::Path) -> Result<Model, LoadError> {
         Model::load_dir_with(dir, &mut |_, _, _| {})
+    }
+
+    /// A model folder, or a GGUF file (`*.gguf`), reporting progress as it reads.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_path_with(path: &std::path::Path, progress: Progress) -> Result<Model, LoadError> {
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            return Model::load_dir_with(path, progress);
+        }
+        let bytes = read_with_progress(path, &mut *progress).map_err(|e| LoadError::Io {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Model::from_gguf(&path.display().to_string(), &bytes)
     }
 
     /// [`Model::load_dir`], reporting progress as it reads and decodes the weights.
@@ -304,7 +320,7 @@ fn file_shape(shape: &[usize], transposed: bool) -> Vec<usize> {
 }
 
 /// `values` [rows, cols] as [cols, rows].
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
     for r in 0..rows {
         for c in 0..cols {

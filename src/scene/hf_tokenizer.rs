@@ -30,7 +30,8 @@ impl PartialEq for HfTokenizer {
 }
 
 impl HfTokenizer {
-    /// Reads `path`: a `tokenizer.json` file, or a model folder holding one.
+    /// Reads `path`: a `tokenizer.json` file, a model folder holding one, or a GGUF file (its
+    /// `tokenizer.ggml.*` metadata).
     pub fn load(path: &Path) -> Result<HfTokenizer, TokenizerError> {
         let file = if path.is_dir() {
             path.join(TOKENIZER_FILE)
@@ -41,7 +42,18 @@ impl HfTokenizer {
             file: file.display().to_string(),
             message,
         };
-        let bytes = std::fs::read(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let mut bytes = std::fs::read(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
+        if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            let shown = file.display().to_string();
+            let gguf =
+                crate::model::gguf::Gguf::parse(&shown, &bytes).map_err(|e| bad(e.to_string()))?;
+            bytes = super::gguf_tokenizer::tokenizer_json(&gguf)
+                .map_err(bad)?
+                .into_bytes();
+        }
         let inner = tokenizers::Tokenizer::from_bytes(&bytes)
             .map_err(|e| bad(format!("not a tokenizer.json that `tokenizers` reads: {e}")))?;
         Ok(HfTokenizer {

@@ -2,6 +2,8 @@
 //! positions. The `sort` scene is built into the binary, so glassbox opens with no download.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod gguf_tokenizer;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod hf_tokenizer;
 mod tokenizer;
 pub mod walkthrough;
@@ -270,7 +272,10 @@ impl Scene {
             .file_name()
             .map_or("model".into(), |n| n.to_string_lossy().into_owned());
         let mut scene = Scene::from_model(&name, model);
-        if dir.join(hf_tokenizer::TOKENIZER_FILE).is_file() {
+        let gguf = dir
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+        if gguf || dir.join(hf_tokenizer::TOKENIZER_FILE).is_file() {
             scene.tokenizer = Tokenizer::Json(hf_tokenizer::HfTokenizer::load(dir)?);
             scene.prompt = "The quick brown fox".to_string();
         }
