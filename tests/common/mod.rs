@@ -194,3 +194,4 @@ pub fn ids(count: usize, vocab: usize, seed: u64) -> Vec<u32> {
         })
         .collect()
 }
+pub mod gguf;

