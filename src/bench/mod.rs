@@ -231,11 +231,22 @@ pub async fn run(
         .collect::<Vec<_>>();
     stage(format!("{} kernel variants", kernels_with_choices.len()));
     let choices = gpu.kernels.clone();
+    // The picture's graph, then the fast path's for the families only it runs (attn_fused).
+    let fast = Graph::forward_on(
+        &model.config,
+        seq_len,
+        &crate::graph::probe::Ablations::default(),
+        crate::graph::Path::Fast,
+    );
     for variant in kernels_with_choices {
-        let Some(index) = graph
-            .ops
-            .iter()
-            .position(|o| o.kind.kernel_name() == variant.id.family)
+        let first = |g: &Graph| {
+            g.ops
+                .iter()
+                .position(|o| o.kind.kernel_name() == variant.id.family)
+        };
+        let Some((graph, index)) = first(&graph)
+            .map(|i| (&graph, i))
+            .or_else(|| first(&fast).map(|i| (&fast, i)))
         else {
             continue;
         };
