@@ -10,7 +10,7 @@ use super::{median, Peaks};
 use crate::cpu::CpuRun;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, KernelRegistry};
 use crate::graph::probe::Ablations;
-use crate::graph::{Graph, Path, Role};
+use crate::graph::{Graph, Path};
 use crate::model::Model;
 
 /// The sequence lengths `glassbox bench` sweeps unless told otherwise: short enough that the
@@ -180,11 +180,12 @@ pub async fn decode_steps(
     let mut rows = Vec::new();
     for ((graph, step), samples) in steps.into_iter().zip(samples) {
         let dispatches = (0..graph.ops.len()).map(|i| step.launches(i).len()).sum();
+        let weight_bytes = step.weight_bytes_read();
         drop(step);
         let cpu_ms = cpu_decode_ms(&graph, model, &ids, reps)?;
         rows.push(decode_row(
             &graph,
-            (weights, peaks),
+            (weight_bytes, peaks),
             (position, capacity, dispatches),
             (StepTimes::median(&samples), cpu_ms),
         ));
@@ -297,24 +298,15 @@ fn cpu_decode_ms(graph: &Graph, model: &Model, ids: &[u32], reps: usize) -> Resu
     })
 }
 
-/// A decode step's row: its times against the bound its weights set.
+/// A decode step's row: its times against the bound set by the bytes of weights it reads (as the
+/// GPU stores them: quantized blocks where it keeps them).
 fn decode_row(
     graph: &Graph,
-    (weights, peaks): (&GpuModel, &Peaks),
+    (weight_bytes, peaks): (u64, &Peaks),
     (position, capacity, dispatches): (usize, usize, usize),
     (times, cpu_ms): (StepTimes, f64),
 ) -> DecodeRow {
     let gpu_ms = times.total_ms;
-    let config = &graph.config;
-    let elem = weights.precision.bytes() as u64;
-    let c = config.n_embd as u64;
-    let weight_bytes = graph
-        .tensors
-        .iter()
-        .filter(|t| t.role == Role::Weight && t.name != "wpe.weight")
-        .map(|t| t.len() as u64 * elem)
-        .sum::<u64>()
-        + elem * c;
     let bound_ms = weight_bytes as f64 / (peaks.bandwidth_gbs * 1e9) * 1e3;
     DecodeRow {
         path: graph.path().name(),

@@ -65,7 +65,7 @@ pub async fn tune(
     let registry = KernelRegistry::for_gpu(&gpu)?;
     let before = gpu.kernels.clone();
     gpu.kernels = before.clone().without_dropped_in();
-    let gpu_model = GpuModel::upload(&gpu, model).await?;
+    let gpu_model = GpuModel::upload_dequantized(&gpu, model).await?;
     let mut file = TunedFile::load(&options.file)?;
     let adapter = adapter_key(&gpu.adapter_info);
     let reps = options.reps.max(1);

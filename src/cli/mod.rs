@@ -55,6 +55,11 @@ struct Cli {
     /// still compute in f32; needs the adapter's SHADER_F16).
     #[arg(long, global = true, default_value = "f32", value_name = "f32|f16")]
     precision: String,
+    /// Make a GGUF model's quantized matrices into f32 on the GPU when it is uploaded, instead
+    /// of reading their blocks in the linear and logits kernels (the default for Q4_0, Q4_1 and
+    /// Q8_0; other types are always made into f32). The window and the "why" tools always do.
+    #[arg(long, global = true)]
+    dequantize: bool,
     /// `glassbox --frames 30` is `glassbox view --frames 30`: the window is the default command.
     #[command(flatten)]
     view: ViewArgs,
@@ -282,6 +287,10 @@ pub fn run() -> Result<ExitCode> {
         },
         kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
+        weights: match cli.dequantize {
+            true => crate::gpu::WeightStorage::Dequantized,
+            false => crate::gpu::WeightStorage::Quantized,
+        },
         tuned: Some(crate::gpu::tuned::default_path(|key| {
             std::env::var(key).ok()
         })),

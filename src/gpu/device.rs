@@ -18,6 +18,8 @@ pub struct GpuOptions {
     pub kernel_dir: Option<std::path::PathBuf>,
     /// How float tensors are stored (f16 needs the adapter's SHADER_F16).
     pub precision: super::Precision,
+    /// How a GGUF model's matrices are kept (quantized by default; `--dequantize`).
+    pub weights: super::WeightStorage,
     /// The longest the GPU may take to finish what was submitted before the work is declared
     /// hung (a kernel loaded from a file that never ends): none by default.
     pub time_limit: Option<std::time::Duration>,
@@ -49,6 +51,8 @@ pub struct Gpu {
     pub time_limit: Option<std::time::Duration>,
     /// How models uploaded from now on store their float tensors; see [`GpuOptions::precision`].
     pub precision: super::Precision,
+    /// How models uploaded from now on keep a GGUF file's matrices; see [`GpuOptions::weights`].
+    pub weights: super::WeightStorage,
     /// Whether the device can store f16 (SHADER_F16).
     pub f16: bool,
     readbacks: AtomicU64,
@@ -172,6 +176,7 @@ impl Gpu {
                 .map(std::path::Path::to_path_buf),
             time_limit: options.time_limit,
             precision: options.precision,
+            weights: options.weights,
             f16,
             readbacks: AtomicU64::new(0),
             instance,

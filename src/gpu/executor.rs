@@ -8,9 +8,10 @@ use wgpu::util::DeviceExt;
 
 use super::launch::Launch;
 use super::plan::Planned;
+use super::quantized::{upload_blocks, WeightStorage, WeightUse};
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
 use crate::cpu::sampling::Sampling;
-use crate::graph::{DType, Graph, Role, TensorId};
+use crate::graph::{DType, Graph, OpKind, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
 use crate::values::TensorValues;
 
@@ -20,17 +21,38 @@ pub struct GpuModel {
     /// How the weights (and so every graph built on them) store floats.
     pub precision: Precision,
     weights: HashMap<String, GpuTensor>,
+    /// A tied output head's blocks, kept beside the f32 embedding it shares.
+    head: Option<GpuTensor>,
 }
 
 impl GpuModel {
+    /// The model's weights on the GPU, a GGUF model's matrices kept as the device's options say
+    /// (quantized by default).
     pub async fn upload(gpu: &Gpu, model: &Model) -> Result<GpuModel, GpuError> {
         Self::upload_with(gpu, model, &mut |_, _, _| {}).await
+    }
+
+    /// Every weight as f32 (or f16 at that precision), a GGUF file's blocks made into values on
+    /// the GPU: what the pictures, the "why" tools and `tune` read.
+    pub async fn upload_dequantized(gpu: &Gpu, model: &Model) -> Result<GpuModel, GpuError> {
+        Self::upload_as(gpu, model, WeightStorage::Dequantized, &mut |_, _, _| {}).await
     }
 
     /// [`GpuModel::upload`], reporting the bytes uploaded so far.
     pub async fn upload_with(
         gpu: &Gpu,
         model: &Model,
+        progress: Progress<'_>,
+    ) -> Result<GpuModel, GpuError> {
+        Self::upload_as(gpu, model, gpu.weights, progress).await
+    }
+
+    /// The model's weights on the GPU, stored as `storage` says where the model holds a GGUF
+    /// file's blocks (else as f32, or f16 at that precision).
+    pub async fn upload_as(
+        gpu: &Gpu,
+        model: &Model,
+        storage: WeightStorage,
         progress: Progress<'_>,
     ) -> Result<GpuModel, GpuError> {
         let graph = Graph::forward(&model.config, 1);
@@ -40,25 +62,48 @@ impl GpuModel {
             .map(|t| (t.len() * precision.bytes()) as u64)
             .sum();
         gpu.ensure_memory("uploading the weights", bytes)?;
+        let with_blocks = graph
+            .weights()
+            .any(|t| model.weights.blocks(&t.name).is_some());
+        let registry = match with_blocks {
+            true => Some(KernelRegistry::builtin(&gpu.device)?),
+            false => None,
+        };
         gpu.checked("uploading the weights", bytes, || {
             let mut weights = HashMap::new();
+            let mut head = None;
             let mut done = 0;
             for tensor in graph.weights() {
                 done += (tensor.len() * precision.bytes()) as u64;
                 progress("uploading to the GPU", done, bytes);
-                let values = model
-                    .weights
-                    .get(&tensor.name)
-                    .expect("a loaded model holds every weight of its graph");
-                weights.insert(
-                    tensor.name.clone(),
-                    GpuTensor::with_floats(gpu, tensor, values, precision)?,
-                );
+                let blocks = model.weights.blocks(&tensor.name);
+                let uploaded = match (blocks, &registry) {
+                    (Some(blocks), Some(registry)) => {
+                        let use_ = weight_use(&graph, &tensor.name);
+                        upload_blocks(gpu, registry, tensor, blocks, storage, use_)?
+                    }
+                    _ => None,
+                };
+                let gpu_tensor = match uploaded {
+                    Some(uploaded) => {
+                        head = head.or(uploaded.head);
+                        uploaded.tensor
+                    }
+                    None => {
+                        let values = model
+                            .weights
+                            .get(&tensor.name)
+                            .expect("a loaded model holds every weight of its graph");
+                        GpuTensor::with_floats(gpu, tensor, values, precision)?
+                    }
+                };
+                weights.insert(tensor.name.clone(), gpu_tensor);
             }
             Ok(GpuModel {
                 config: model.config.clone(),
                 precision,
                 weights,
+                head,
             })
         })
         .await
@@ -74,12 +119,39 @@ impl GpuModel {
             config,
             precision,
             weights,
+            head: None,
         }
     }
 
     /// Bytes of weights on the device.
     pub fn bytes(&self) -> u64 {
-        self.weights.values().map(GpuTensor::total_bytes).sum()
+        let head = self.head.as_ref().map_or(0, GpuTensor::total_bytes);
+        self.weights
+            .values()
+            .map(GpuTensor::total_bytes)
+            .sum::<u64>()
+            + head
+    }
+}
+
+/// What reads weight `name` in `graph`: only the matmuls (input 1 of linear layers and the
+/// logits), the embedding and the logits (a tied head), or something else.
+fn weight_use(graph: &Graph, name: &str) -> WeightUse {
+    let id = graph.tensor_id(name).expect("a weight of the graph");
+    let readers: Vec<&OpKind> = graph
+        .ops
+        .iter()
+        .filter(|op| op.inputs.contains(&id))
+        .map(|op| &op.kind)
+        .collect();
+    let matmul = |kind: &&OpKind| matches!(kind, OpKind::Linear { .. } | OpKind::Logits { .. });
+    let lookup = |kind: &&OpKind| matches!(kind, OpKind::EmbedTokens { .. });
+    if readers.iter().all(matmul) {
+        WeightUse::Matmul
+    } else if readers.iter().all(|k| matmul(k) || lookup(k)) && readers.iter().any(matmul) {
+        WeightUse::LookupAndHead
+    } else {
+        WeightUse::Other
     }
 }
 
@@ -99,6 +171,8 @@ pub struct GpuGraph {
     pub(super) sampling: Option<wgpu::Buffer>,
     /// How its float tensors are stored (the weights' precision).
     pub precision: Precision,
+    /// See [`GpuModel::head`] (boxed: most graphs have none).
+    pub(super) head: Option<Box<GpuTensor>>,
 }
 
 impl GpuGraph {
@@ -141,6 +215,7 @@ impl GpuGraph {
             plans: Vec::new(),
             sampling: None,
             precision: model.precision,
+            head: model.head.clone().map(Box::new),
         };
         if built.graph.decode_capacity.is_some() {
             built.sampling = Some(gpu.device.create_buffer_init(
@@ -156,6 +231,7 @@ impl GpuGraph {
             tensors: &built.tensors,
             sampling: built.sampling.as_ref(),
             precision: built.precision,
+            head: built.head.as_deref(),
         };
         let plans = (0..built.graph.ops.len())
             .map(|index| planned.plan_op(gpu, registry, index))

@@ -9,6 +9,7 @@ pub mod launch;
 pub mod pipeline_cache;
 mod plan;
 mod precision;
+mod quantized;
 pub mod stream;
 mod tensor;
 pub mod trace;
@@ -24,6 +25,7 @@ pub use health::LiveObjects;
 pub use kernels::{KernelError, KernelId, KernelRegistry};
 pub use launch::Launch;
 pub use precision::Precision;
+pub use quantized::WeightStorage;
 pub use tensor::GpuTensor;
 
 use thiserror::Error;
@@ -58,6 +60,8 @@ pub enum GpuError {
         /// What the device has, as far as it says.
         has: String,
     },
+    #[error("op `{op}` reads `{tensor}`, which is kept quantized on the GPU, and only linear layers and the logits read quantized weights: upload the model with its weights dequantized (--dequantize)")]
+    QuantizedInput { op: String, tensor: String },
     #[error("op `{op}`: kernel `{kernel}` is not built for this device and precision (subgroups need the adapter's feature; f16 graphs need KernelRegistry::enable_f16)")]
     Unsupported { op: String, kernel: String },
     #[error("reading back from the GPU failed: {0}")]

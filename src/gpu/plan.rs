@@ -40,6 +40,9 @@ pub(super) struct Planned<'a> {
     pub tensors: &'a [GpuTensor],
     pub sampling: Option<&'a wgpu::Buffer>,
     pub precision: Precision,
+    /// The output head's blocks where the model keeps them quantized beside an f32 embedding
+    /// it is tied to.
+    pub head: Option<&'a GpuTensor>,
 }
 
 impl Planned<'_> {
@@ -51,6 +54,9 @@ impl Planned<'_> {
         registry: &KernelRegistry,
         index: usize,
     ) -> Result<Vec<Launch>, GpuError> {
+        if let Some(launches) = self.plan_quantized(gpu, registry, index)? {
+            return Ok(launches);
+        }
         let op = &self.graph.ops[index];
         let input = |i: usize| &self.tensors[op.inputs[i]];
         let output = |i: usize| &self.tensors[op.outputs[i]];

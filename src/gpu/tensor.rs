@@ -6,6 +6,8 @@ use wgpu::util::DeviceExt;
 
 use super::{Gpu, GpuError, Precision};
 use crate::graph::{DType, Dim, Tensor};
+use crate::model::gguf::GgmlType;
+use crate::model::Blocks;
 
 #[derive(Clone)]
 pub struct GpuTensor {
@@ -16,8 +18,20 @@ pub struct GpuTensor {
     pub rows: usize,
     /// Values per row: the product of the other axes.
     pub row_len: usize,
-    /// Bytes per value: 4 (f32, u32) or 2 (f16 storage).
+    /// Bytes per value: 4 (f32, u32) or 2 (f16 storage); 0 for blocks.
     pub elem: usize,
+    /// For a weight kept quantized: its ggml blocks, `rows` rows of `row_len` values as the
+    /// file stores them.
+    pub blocks: Option<BlockLayout>,
+}
+
+/// How a quantized weight's bytes are laid out.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockLayout {
+    pub ty: GgmlType,
+    /// Whether the graph's tensor is the transpose of the stored rows (a projection).
+    pub transposed: bool,
+    pub bytes: u64,
 }
 
 /// Buffer sizes and copies go in whole 4-byte words.
@@ -82,6 +96,7 @@ impl GpuTensor {
             rows,
             row_len,
             elem,
+            blocks: None,
         };
         let count = rows.div_ceil(rows_per_chunk);
         result.chunks = (0..count)
@@ -158,6 +173,43 @@ impl GpuTensor {
             rows,
             row_len,
             elem,
+            blocks: None,
+        })
+    }
+
+    /// A weight's ggml blocks, bound whole (the quantized kernels take no chunks: SmolLM2's
+    /// embedding is 30 MB in Q8_0).
+    pub fn with_blocks(gpu: &Gpu, name: &str, blocks: &Blocks) -> Result<GpuTensor, GpuError> {
+        let bytes = blocks.bytes.len() as u64;
+        if bytes > gpu.max_binding_bytes {
+            return Err(GpuError::TooLarge {
+                tensor: name.to_string(),
+                bytes,
+                limit: gpu.max_binding_bytes,
+            });
+        }
+        let mut contents = blocks.bytes.clone();
+        // One word past the end: a kernel reading a field that straddles two words reads both.
+        contents.resize(words(contents.len()) + 4, 0);
+        let buffer = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents: &contents,
+                usage: USAGE,
+            });
+        Ok(GpuTensor {
+            name: name.to_string(),
+            chunks: vec![buffer],
+            rows_per_chunk: blocks.rows,
+            rows: blocks.rows,
+            row_len: blocks.row_len,
+            elem: 0,
+            blocks: Some(BlockLayout {
+                ty: blocks.ty,
+                transposed: blocks.transposed,
+                bytes,
+            }),
         })
     }
 
@@ -187,6 +239,14 @@ impl GpuTensor {
         }
     }
 
+    /// Rows of the first axis of the graph's tensor (the stored rows' length when transposed).
+    fn graph_rows(&self) -> usize {
+        match self.blocks {
+            Some(layout) if layout.transposed => self.row_len,
+            _ => self.rows,
+        }
+    }
+
     /// The single buffer of a tensor that kernels bind whole.
     pub fn single(&self) -> Result<&wgpu::Buffer, GpuError> {
         match self.chunks.as_slice() {
@@ -199,11 +259,23 @@ impl GpuTensor {
     }
 
     pub fn total_bytes(&self) -> u64 {
-        (self.rows * self.row_len * self.elem) as u64
+        match self.blocks {
+            Some(layout) => layout.bytes,
+            None => (self.rows * self.row_len * self.elem) as u64,
+        }
     }
 
-    /// Reads the whole tensor back as f32 values (one counted readback).
+    /// Reads the whole tensor back as f32 values (one counted readback), blocks made into
+    /// values in the graph's layout.
     pub async fn read(&self, gpu: &Gpu) -> Result<Vec<f32>, GpuError> {
+        if let Some(layout) = self.blocks {
+            let bytes = gpu.read_buffers(&[(&self.chunks[0], layout.bytes)]).await?;
+            let values = layout.ty.dequantize(&bytes[..layout.bytes as usize]);
+            return Ok(match layout.transposed {
+                true => crate::model::transpose(&values, self.rows, self.row_len),
+                false => values,
+            });
+        }
         let mut values = Vec::with_capacity(self.rows * self.row_len);
         let parts: Vec<(&wgpu::Buffer, u64)> = self
             .chunk_ranges()
@@ -222,6 +294,10 @@ impl GpuTensor {
     /// Reads single elements (indices into the whole tensor) back, in one counted readback: what
     /// hovering a cell costs.
     pub async fn read_elements(&self, gpu: &Gpu, indices: &[usize]) -> Result<Vec<f32>, GpuError> {
+        if self.blocks.is_some() {
+            let values = self.read(gpu).await?;
+            return Ok(indices.iter().map(|&i| values[i]).collect());
+        }
         let chunk_len = self.rows_per_chunk * self.row_len;
         // Each element is read with the 4-byte word that holds it.
         let byte = |i: usize| (i % chunk_len) * self.elem;
@@ -239,6 +315,11 @@ impl GpuTensor {
 
     /// Reads one row of the first axis back (one counted readback).
     pub async fn read_row(&self, gpu: &Gpu, row: usize) -> Result<Vec<f32>, GpuError> {
+        if self.blocks.is_some() {
+            let values = self.read(gpu).await?;
+            let width = values.len() / self.graph_rows();
+            return Ok(values[row * width..(row + 1) * width].to_vec());
+        }
         let chunk = &self.chunks[row / self.rows_per_chunk];
         let offset = (row % self.rows_per_chunk) * self.row_len * self.elem;
         let (start, end) = (offset & !3, words(offset + self.row_len * self.elem));

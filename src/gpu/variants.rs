@@ -182,6 +182,28 @@ impl KernelChoice {
             .map(|variant| KernelId::new(family, variant))
     }
 
+    /// The kernel for a linear layer or the logits over `rows` tokens whose weights are kept
+    /// quantized: `--kernel matmul_q=VARIANT`, else the matrix-vector kernel for a decode step's
+    /// few rows (on CPU adapters the barrier-free one) and the tiled one for more.
+    pub fn quantized_matmul(
+        &self,
+        rows: usize,
+        registry: &KernelRegistry,
+    ) -> (KernelId, ChoiceReason) {
+        if let Some(id) = self.chosen("matmul_q") {
+            return (id, ChoiceReason::Asked);
+        }
+        if let Some(id) = registry.dropped_in("matmul_q") {
+            return (id, ChoiceReason::DroppedIn);
+        }
+        let variant = match (rows <= 4, self.barrier_free) {
+            (true, true) => "rows",
+            (true, false) => "matvec",
+            (false, _) => "tiled",
+        };
+        (KernelId::new("matmul_q", variant), ChoiceReason::ForAdapter)
+    }
+
     /// The kernel that runs `kind`; see [`KernelChoice::choose`].
     pub fn kernel_for_op(&self, kind: &OpKind, registry: &KernelRegistry) -> KernelId {
         self.choose(kind, registry).0

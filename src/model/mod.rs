@@ -11,8 +11,8 @@ pub(crate) mod weights;
 
 pub use arch::Arch;
 pub use config::Config;
-pub(crate) use weights::embedding_name;
-pub use weights::{Model, Progress, Weights};
+pub(crate) use weights::{embedding_name, transpose};
+pub use weights::{Blocks, Model, Progress, Weights};
 
 use thiserror::Error;
 

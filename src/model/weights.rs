@@ -9,10 +9,25 @@ use super::header::{read_spans, TensorSpan};
 use super::{Config, LoadError};
 use crate::graph::Graph;
 
-/// The trained parameters, by their GPT-2 names (`wte.weight`, `h.0.attn.c_attn.weight`, ...).
+/// The trained parameters, by their GPT-2 names (`wte.weight`, `h.0.attn.c_attn.weight`, ...),
+/// as f32; and for a model read from a GGUF file, its matrices' bytes as the file stores them.
 #[derive(Clone, Debug, Default)]
 pub struct Weights {
     tensors: HashMap<String, Vec<f32>>,
+    blocks: HashMap<String, Blocks>,
+}
+
+/// A matrix as a GGUF file stores it: `rows` rows of `row_len` values in blocks of `ty` (for a
+/// projection, a row is one output: [out, in], the transpose of the graph's [in, out]). Q and K
+/// rows are already in transformers' order. The GPU reads these bytes, quantized.
+#[derive(Clone, Debug)]
+pub struct Blocks {
+    pub ty: crate::model::gguf::GgmlType,
+    pub rows: usize,
+    pub row_len: usize,
+    pub bytes: Vec<u8>,
+    /// Whether the graph holds this matrix transposed ([in, out]: the projections).
+    pub transposed: bool,
 }
 
 impl Weights {
@@ -22,6 +37,15 @@ impl Weights {
 
     pub fn insert(&mut self, name: &str, values: Vec<f32>) {
         self.tensors.insert(name.to_string(), values);
+    }
+
+    /// The file's blocks of a weight, for a model read from GGUF.
+    pub fn blocks(&self, name: &str) -> Option<&Blocks> {
+        self.blocks.get(name)
+    }
+
+    pub fn insert_blocks(&mut self, name: &str, blocks: Blocks) {
+        self.blocks.insert(name.to_string(), blocks);
     }
 }
 

@@ -148,7 +148,7 @@ impl Viewer {
         format: wgpu::TextureFormat,
     ) -> Result<Viewer, GpuError> {
         let registry = KernelRegistry::for_gpu(&gpu)?;
-        let gpu_model = GpuModel::upload(&gpu, &scene.model).await?;
+        let gpu_model = GpuModel::upload_dequantized(&gpu, &scene.model).await?;
         crate::model::validate_ids(&scene.model.config, ids)?;
         let graph = GpuGraph::new(
             &gpu,
@@ -185,7 +185,7 @@ impl Viewer {
     /// leaves the current one in place.
     pub async fn set_scene(&mut self, scene: Scene, ids: &[u32]) -> Result<(), GpuError> {
         crate::model::validate_ids(&scene.model.config, ids)?;
-        let gpu_model = GpuModel::upload(&self.gpu, &scene.model).await?;
+        let gpu_model = GpuModel::upload_dequantized(&self.gpu, &scene.model).await?;
         self.set_scene_on_gpu(scene, gpu_model, ids).await
     }
 
@@ -279,7 +279,7 @@ impl Viewer {
         }
         let previous = self.gpu.precision;
         self.gpu.precision = precision;
-        match GpuModel::upload(&self.gpu, &self.scene.model).await {
+        match GpuModel::upload_dequantized(&self.gpu, &self.scene.model).await {
             Ok(model) => self.gpu_model = model,
             Err(e) => {
                 self.gpu.precision = previous;

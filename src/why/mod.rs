@@ -52,7 +52,7 @@ impl GpuBackend {
     pub async fn open(model: &Model, options: &GpuOptions) -> Result<GpuBackend, WhyError> {
         let gpu = Gpu::new(options).await?;
         let registry = KernelRegistry::for_gpu(&gpu)?;
-        let weights = GpuModel::upload(&gpu, model).await?;
+        let weights = GpuModel::upload_dequantized(&gpu, model).await?;
         Ok(GpuBackend {
             gpu,
             registry,

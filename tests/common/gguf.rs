@@ -113,6 +113,11 @@ pub fn llama_metadata(config: &Config) -> GgufWriter {
 
 /// `model` as llama.cpp's converter writes it, in F32.
 pub fn write_llama(model: &Model) -> Vec<u8> {
+    llama_writer(model).bytes()
+}
+
+/// [`write_llama`]'s file before it is written out.
+pub fn llama_writer(model: &Model) -> GgufWriter {
     let config = &model.config;
     let llama = config.llama().expect("a Llama-family config");
     let interleaved = llama.family != glassbox::model::arch::LlamaFamily::Qwen2;
@@ -161,5 +166,5 @@ pub fn write_llama(model: &Model) -> Vec<u8> {
         let stored = gguf::gguf_name(name).expect("a llama.cpp name");
         w.tensor_f32(&stored, &dims, &hf);
     }
-    w.bytes()
+    w
 }

@@ -56,6 +56,10 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/logits/row_stream.wgsl"),
     builtin!("ops/logits/tile64.wgsl"),
     builtin!("ops/logits/gemm.wgsl"),
+    builtin!("ops/matmul_q/matvec.wgsl"),
+    builtin!("ops/matmul_q/tiled.wgsl"),
+    builtin!("ops/matmul_q/rows.wgsl"),
+    builtin!("ops/dequant.wgsl"),
     builtin!("ops/embed_tokens.wgsl"),
     builtin!("ops/rmsnorm.wgsl"),
     builtin!("ops/rope.wgsl"),
@@ -94,6 +98,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/tile64.wgsl"),
     builtin!("shared/gemm.wgsl"),
     builtin!("shared/attn_tiles.wgsl"),
+    builtin!("shared/blocks.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.

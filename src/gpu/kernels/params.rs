@@ -107,6 +107,11 @@ families! {
     "add" => AddParams { n: u32 }
     /// One (token chunk, vocabulary chunk) pair of the logits.
     "logits" => LogitsParams { t_rows: u32, t_offset: u32, c: u32, vocab: u32, vocab_start: u32, vocab_rows: u32 }
+    /// y [rows, n] = x [x_row_offset.., k] . w[n, k] + b, w in ggml blocks of type `format` (a
+    /// ggml type id): a linear layer or the logits (one chunk of token rows), quantized.
+    "matmul_q" => MatmulQParams { rows: u32, k: u32, n: u32, x_row_offset: u32, format: u32 }
+    /// A weight's `rows` rows of `row_len` values in ggml blocks of type `format`, as f32.
+    "dequant" => DequantParams { rows: u32, row_len: u32, format: u32, transposed: u32 }
     /// x[t] = embed_tokens[id[t]], for the ids inside one chunk of the table's rows.
     "embed_tokens" => EmbedTokensParams { t: u32, c: u32, vocab_start: u32, vocab_rows: u32 }
     "rmsnorm" => RmsNormParams { rows: u32, c: u32, eps: f32 }

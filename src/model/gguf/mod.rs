@@ -11,7 +11,7 @@ pub use reader::{Gguf, TensorInfo, Value};
 
 use super::arch::{Arch, Llama, LlamaFamily, Rope};
 use super::weights::{expected_weights, stored_transposed, transpose};
-use super::{Config, LoadError, Model, Weights};
+use super::{Blocks, Config, LoadError, Model, Weights};
 
 /// The file's architecture, as `general.architecture` names it.
 fn family(gguf: &Gguf) -> Result<(LlamaFamily, &'static str), LoadError> {
@@ -117,8 +117,8 @@ pub fn gguf_name(graph_name: &str) -> Option<String> {
 /// `llama` architecture (its rotary pairs channels 2i and 2i + 1, transformers' i and i + D/2):
 /// row 2i + half of a head in the file is row half * D/2 + i in transformers' layout. `rows`
 /// holds `heads` heads of `d` rows of `width` values.
-fn unpermute_heads(rows: &[f32], heads: usize, d: usize, width: usize) -> Vec<f32> {
-    let mut out = vec![0.0; rows.len()];
+fn unpermute_heads<T: Copy + Default>(rows: &[T], heads: usize, d: usize, width: usize) -> Vec<T> {
+    let mut out = vec![T::default(); rows.len()];
     for head in 0..heads {
         for i in 0..d / 2 {
             for half in 0..2 {
@@ -172,7 +172,8 @@ impl Model {
                     ),
                 });
             }
-            let mut values = info.ty.dequantize(gguf.data(info));
+            let bytes = gguf.data(info);
+            let mut values = info.ty.dequantize(bytes);
             if let Some(index) = values.iter().position(|v| !v.is_finite()) {
                 return Err(LoadError::NonFinite {
                     file: file.to_string(),
@@ -186,9 +187,22 @@ impl Model {
                 Some("k_proj") => Some(llama.n_kv_head),
                 _ => None,
             };
+            let mut bytes = bytes.to_vec();
             if let (true, Some(heads)) = (interleaved, heads) {
                 let width = values.len() / (heads * d);
                 values = unpermute_heads(&values, heads, d, width);
+                // Rows are whole blocks, so the bytes move row for row like the values.
+                bytes = unpermute_heads(&bytes, heads, d, bytes.len() / (heads * d));
+            }
+            if let [row_len, rows] = info.dims[..] {
+                let blocks = Blocks {
+                    ty: info.ty,
+                    rows: rows as usize,
+                    row_len: row_len as usize,
+                    bytes,
+                    transposed,
+                };
+                weights.insert_blocks(&name, blocks);
             }
             if transposed {
                 values = transpose(&values, hf_shape[0], hf_shape[1]);

@@ -73,6 +73,27 @@ impl GgmlType {
         })
     }
 
+    /// ggml's id for the type, which the GPU kernels switch on.
+    pub fn id(self) -> u32 {
+        match self {
+            GgmlType::F32 => 0,
+            GgmlType::F16 => 1,
+            GgmlType::Q4_0 => 2,
+            GgmlType::Q4_1 => 3,
+            GgmlType::Q8_0 => 8,
+            GgmlType::Q4K => 12,
+            GgmlType::Q6K => 14,
+            GgmlType::Bf16 => 30,
+            GgmlType::Unsupported(id, _) => id,
+        }
+    }
+
+    /// Whether the GPU's quantized matmul kernels (`matmul_q`) read this type's blocks; the
+    /// others are made into f32 on the GPU (`dequant`) when a model is uploaded.
+    pub fn has_gpu_matmul(self) -> bool {
+        matches!(self, GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             GgmlType::F32 => "F32",
