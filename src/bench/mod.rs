@@ -18,8 +18,10 @@ pub use sweep::{DecodeRow, ScaleRow, DEFAULT_SEQ_LENS};
 
 use crate::cpu::CpuRun;
 use crate::gpu::variants::KernelChoice;
+use crate::gpu::WeightStorage;
 use crate::gpu::{Gpu, GpuError, GpuGraph, GpuModel, GpuOptions, KernelRegistry};
 use crate::graph::Graph;
+use crate::model::gguf::GgmlType;
 use crate::model::Model;
 
 pub struct BenchOptions {
@@ -193,7 +195,7 @@ pub async fn run(
             let op = &graph.ops[i];
             let cpu_s = time_cpu(reps, || cpu_run.run_op(i));
             let (flops, bytes) = (op.kind.flops(), op.kind.bytes());
-            let (kernel, why) = gpu.kernels.choose(&op.kind, &registry);
+            let (kernel, why) = gpu_graph.kernel_of(&gpu, &registry, i);
             KernelRow {
                 op: op.name.clone(),
                 kernel: kernel.to_string(),
@@ -238,11 +240,23 @@ pub async fn run(
         &crate::graph::probe::Ablations::default(),
         crate::graph::Path::Fast,
     );
+    // The quantized kernels on the model's matrices as the file holds them, else in Q4_1.
+    let quantized = model
+        .quantized(GgmlType::Q4_1)
+        .expect("Q4_1 has a quantizer");
+    let quantized = GpuModel::upload_as(
+        &gpu,
+        &quantized,
+        WeightStorage::Quantized,
+        &mut |_, _, _| {},
+    )
+    .await?;
     for variant in kernels_with_choices {
         let first = |g: &Graph| {
-            g.ops
-                .iter()
-                .position(|o| o.kind.kernel_name() == variant.id.family)
+            g.ops.iter().position(|o| match variant.id.family.as_str() {
+                "matmul_q" => matches!(o.kind, crate::graph::OpKind::Linear { .. }),
+                family => o.kind.kernel_name() == family,
+            })
         };
         let Some((graph, index)) = first(&graph)
             .map(|i| (&graph, i))
@@ -250,8 +264,16 @@ pub async fn run(
         else {
             continue;
         };
+        let weights = match variant.id.family.as_str() {
+            "matmul_q" => &quantized,
+            _ => &gpu_model,
+        };
         gpu.kernels = KernelChoice::only(&variant.id);
-        let with_variant = GpuGraph::new(&gpu, &registry, graph.clone(), &gpu_model).await?;
+        let with_variant = GpuGraph::new(&gpu, &registry, graph.clone(), weights).await?;
+        if with_variant.launches(index)[0].kernel != variant.id {
+            // The model's first linear layer does not split into blocks of 32.
+            continue;
+        }
         with_variant.set_ids(&gpu, &ids)?;
         // Only the ops the timed one reads from: a whole pass with a slow variant of a family
         // used everywhere (linear=naive) would cost more than every measurement together.

@@ -145,7 +145,12 @@ fn weight_use(graph: &Graph, name: &str) -> WeightUse {
         .map(|op| &op.kind)
         .collect();
     let matmul = |kind: &&OpKind| matches!(kind, OpKind::Linear { .. } | OpKind::Logits { .. });
-    let lookup = |kind: &&OpKind| matches!(kind, OpKind::EmbedTokens { .. });
+    let lookup = |kind: &&OpKind| {
+        matches!(
+            kind,
+            OpKind::Embed { .. } | OpKind::EmbedTokens { .. } | OpKind::EmbedAt { .. }
+        )
+    };
     if readers.iter().all(matmul) {
         WeightUse::Matmul
     } else if readers.iter().all(|k| matmul(k) || lookup(k)) && readers.iter().any(matmul) {

@@ -8,6 +8,7 @@ use super::kernels::params::{DequantParams, MatmulQParams};
 use super::kernels::{KernelId, KernelRegistry};
 use super::launch::Launch;
 use super::plan::Planned;
+use super::variants::ChoiceReason;
 use super::{Gpu, GpuError, GpuGraph, GpuTensor, Precision};
 use crate::graph::{OpKind, Role, Tensor};
 use crate::model::Blocks;
@@ -108,6 +109,21 @@ fn dequantize(
 }
 
 impl GpuGraph {
+    /// The kernel op `index` runs, and why.
+    pub fn kernel_of(
+        &self,
+        gpu: &Gpu,
+        registry: &KernelRegistry,
+        index: usize,
+    ) -> (KernelId, ChoiceReason) {
+        let op = &self.graph.ops[index];
+        let ran = &self.plans[index][0].kernel;
+        match ran.family.as_str() {
+            "matmul_q" => gpu.kernels.quantized_matmul(self.graph.seq_len, registry),
+            _ => gpu.kernels.choose(&op.kind, registry),
+        }
+    }
+
     /// Bytes of weights one run of this graph must read, as the GPU stores them: every weight
     /// whole (a quantized one as its blocks, a tied head as the blocks the logits read), except
     /// that an embedding lookup reads only its tokens' rows.

@@ -5,6 +5,7 @@ pub mod arch;
 mod config;
 pub mod gguf;
 pub(crate) mod header;
+mod quantize;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod shards;
 pub(crate) mod weights;

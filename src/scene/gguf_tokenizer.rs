@@ -31,15 +31,29 @@ pub fn tokenizer_json(gguf: &Gguf) -> Result<String, String> {
         json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
                "use_regex": use_regex})
     };
-    let pre_tokenizer = match pre {
+    // Llama 3's and Qwen2's tokenizer.json: their own split, then bytes mapped to characters.
+    let split_then_bytes = |pattern: &str| {
+        json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated",
+             "invert": false},
+            byte_level(false)]})
+    };
+    let (pre_tokenizer, normalizer) = match pre {
         // SmolLM's tokenizer.json: every digit apart, then GPT-2's split.
-        "smollm" => json!({"type": "Sequence", "pretokenizers": [
-            {"type": "Digits", "individual_digits": true}, byte_level(true)]}),
-        "gpt-2" | "default" => byte_level(true),
+        "smollm" => (
+            json!({"type": "Sequence", "pretokenizers": [
+                {"type": "Digits", "individual_digits": true}, byte_level(true)]}),
+            Json::Null,
+        ),
+        "gpt-2" | "default" => (byte_level(true), Json::Null),
+        // Numbers in runs of up to three digits.
+        "llama-bpe" => (split_then_bytes(LLAMA3_SPLIT), Json::Null),
+        // Every digit apart, text NFC-normalized first.
+        "qwen2" => (split_then_bytes(QWEN2_SPLIT), json!({"type": "NFC"})),
         other => {
             return Err(format!(
                 "metadata `tokenizer.ggml.pre` is `{other}`: the pre-tokenizers read so far are \
-                 `smollm` and `gpt-2`"
+                 `smollm`, `gpt-2`, `llama-bpe` and `qwen2`"
             ))
         }
     };
@@ -72,9 +86,9 @@ pub fn tokenizer_json(gguf: &Gguf) -> Result<String, String> {
         "truncation": null,
         "padding": null,
         "added_tokens": added,
-        "normalizer": null,
+        "normalizer": normalizer,
         "pre_tokenizer": pre_tokenizer,
-        "post_processor": null,
+        "post_processor": bos_first(gguf, &tokens)?,
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
                     "use_regex": true},
         "model": {"type": "BPE", "dropout": null, "unk_token": null,
@@ -83,6 +97,44 @@ pub fn tokenizer_json(gguf: &Gguf) -> Result<String, String> {
                   "vocab": vocab, "merges": merges},
     });
     Ok(tokenizer.to_string())
+}
+
+/// Llama 3's pre-tokenizer split (its tokenizer.json).
+const LLAMA3_SPLIT: &str = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/// Qwen2's: Llama 3's with single digits.
+const QWEN2_SPLIT: &str = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/// Where the metadata says so (`tokenizer.ggml.add_bos_token`, as Llama 3's files do), the
+/// beginning-of-sequence token put before the text, as transformers does.
+fn bos_first(gguf: &Gguf, tokens: &[&str]) -> Result<Json, String> {
+    let adds = matches!(
+        gguf.metadata.get("tokenizer.ggml.add_bos_token"),
+        Some(Value::Bool(true))
+    );
+    if !adds {
+        return Ok(Json::Null);
+    }
+    let id = gguf
+        .metadata
+        .get("tokenizer.ggml.bos_token_id")
+        .and_then(Value::as_u64)
+        .ok_or("metadata `tokenizer.ggml.add_bos_token` is true but `tokenizer.ggml.bos_token_id` is missing")?;
+    let token = tokens.get(id as usize).ok_or_else(|| {
+        format!("metadata `tokenizer.ggml.bos_token_id` is {id}, past the vocabulary")
+    })?;
+    let mut special = serde_json::Map::new();
+    special.insert(
+        token.to_string(),
+        json!({"id": token, "ids": [id], "tokens": [token]}),
+    );
+    Ok(json!({"type": "TemplateProcessing",
+        "single": [{"SpecialToken": {"id": token, "type_id": 0}},
+                   {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [{"SpecialToken": {"id": token, "type_id": 0}},
+                 {"Sequence": {"id": "A", "type_id": 0}},
+                 {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": special}))
 }
 
 fn strings<'g>(gguf: &'g Gguf, key: &str) -> Result<Vec<&'g str>, String> {

@@ -167,6 +167,49 @@ impl GgmlType {
     }
 }
 
+impl GgmlType {
+    /// `values` (a whole number of blocks) in this type's blocks, as llama.cpp's reference
+    /// quantizers make them (`quantize_row_*_ref`); None for a type without one here (only
+    /// the 32-value blocks Q8_0, Q4_0 and Q4_1 have).
+    pub fn quantize(self, values: &[f32]) -> Option<Vec<u8>> {
+        let (per_block, block_bytes) = self.block()?;
+        if !matches!(self, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(values.len() / per_block as usize * block_bytes as usize);
+        for block in values.chunks_exact(per_block as usize) {
+            let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
+            match self {
+                GgmlType::Q8_0 => {
+                    let d = block.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                    out.extend(f16::from_f32(d).to_le_bytes());
+                    out.extend(block.iter().map(|v| (v * inverse(d)).round() as i8 as u8));
+                }
+                GgmlType::Q4_0 => {
+                    // The value of largest magnitude, with its sign, maps to -8.
+                    let max = block
+                        .iter()
+                        .fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+                    let d = max / -8.0;
+                    out.extend(f16::from_f32(d).to_le_bytes());
+                    let q = |v: f32| ((v * inverse(d) + 8.5) as u8).min(15);
+                    out.extend((0..16).map(|j| q(block[j]) | (q(block[j + 16]) << 4)));
+                }
+                _ => {
+                    let min = block.iter().copied().fold(f32::INFINITY, f32::min);
+                    let max = block.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let d = (max - min) / 15.0;
+                    out.extend(f16::from_f32(d).to_le_bytes());
+                    out.extend(f16::from_f32(min).to_le_bytes());
+                    let q = |v: f32| (((v - min) * inverse(d) + 0.5) as u8).min(15);
+                    out.extend((0..16).map(|j| q(block[j]) | (q(block[j + 16]) << 4)));
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
 fn half_at(bytes: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
 }
@@ -322,6 +365,28 @@ mod tests {
         assert_eq!(values[0], 0.5 * 2.0 * 5.0);
         // (7 | 3 << 4) - 32 = 23, scale sc[6] = -1.
         assert_eq!(values[96], 0.5 * -23.0);
+    }
+
+    #[test]
+    fn quantizing_then_dequantizing_stays_within_a_step() {
+        let values: Vec<f32> = (0..64)
+            .map(|i| ((i * 37 % 64) as f32 - 30.0) / 40.0)
+            .collect();
+        for (ty, steps) in [
+            (GgmlType::Q8_0, 127.0),
+            (GgmlType::Q4_0, 8.0),
+            (GgmlType::Q4_1, 15.0),
+        ] {
+            let back = ty.dequantize(&ty.quantize(&values).unwrap());
+            let range = 0.75 + 0.85;
+            for (v, b) in values.iter().zip(&back) {
+                assert!(
+                    (v - b).abs() <= range / steps,
+                    "{ty:?}: {v} came back as {b}"
+                );
+            }
+        }
+        assert_eq!(GgmlType::Q6K.quantize(&[0.0; 256]), None);
     }
 
     #[test]
