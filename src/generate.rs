@@ -38,6 +38,8 @@ pub struct GpuGenerator<'a> {
     gpu: &'a Gpu,
     registry: &'a KernelRegistry,
     step: GpuGraph,
+    /// The token after which generation ends, if any.
+    stop: Option<u32>,
 }
 
 impl<'a> GpuGenerator<'a> {
@@ -74,7 +76,13 @@ impl<'a> GpuGenerator<'a> {
             gpu,
             registry,
             step,
+            stop: None,
         })
+    }
+
+    /// Ends [`GpuGenerator::generate`] after `token` (an instruct model's end of turn).
+    pub fn stop_at(&mut self, token: Option<u32>) {
+        self.stop = token;
     }
 
     /// The decode graph, to read its tensors (the KV cache, logits, probabilities).
@@ -135,7 +143,8 @@ impl<'a> GpuGenerator<'a> {
             let next = self.next_token().await?;
             each(next);
             produced.push(next);
-            if produced.len() == count || position == capacity(&self.step.graph().config) {
+            let full = position == capacity(&self.step.graph().config);
+            if produced.len() == count || full || self.stop == Some(next) {
                 break;
             }
             self.step(next, position)?;
@@ -168,17 +177,18 @@ pub fn generate_cpu(
 ) -> Result<Vec<u32>, LoadError> {
     generate_cpu_ablated(
         model,
-        (prompt, count),
+        (prompt, count, None),
         sampling,
         &Ablations::default(),
         each,
     )
 }
 
-/// [`generate_cpu`] with units switched off (zeroed, as [`GpuGenerator::ablated`]).
+/// [`generate_cpu`] with units switched off (zeroed, as [`GpuGenerator::ablated`]), ending
+/// after `stop` if it comes.
 pub fn generate_cpu_ablated(
     model: &Model,
-    (prompt, count): (&[u32], usize),
+    (prompt, count, stop): (&[u32], usize, Option<u32>),
     sampling: &Sampling,
     ablations: &Ablations,
     mut each: impl FnMut(u32),
@@ -203,7 +213,7 @@ pub fn generate_cpu_ablated(
     while produced.len() < count {
         each(next);
         produced.push(next);
-        if produced.len() == count || position == capacity {
+        if produced.len() == count || position == capacity || stop == Some(next) {
             break;
         }
         next = step(&mut run, next, position)?;

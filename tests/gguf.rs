@@ -203,3 +203,40 @@ fn gguf_errors_are_their_own_variant() {
     let error = Model::from_gguf("bad.gguf", b"GGUF").unwrap_err();
     assert!(matches!(error, LoadError::Gguf { .. }), "{error:?}");
 }
+
+/// The pre-tokenizer `tokenizer.ggml.pre` names decides where the BPE may merge: with merges
+/// "3 4", "1 2", "12 3" (in that order), "1234" is [12, 34] whole (gpt-2), [123, 4] in runs of
+/// up to three digits (llama-bpe) and [1, 2, 3, 4] digit by digit (qwen2); llama-bpe files that
+/// say `add_bos_token` get their bos first.
+#[test]
+fn the_pre_tokenizer_the_file_names_splits_numbers_as_its_model_does() {
+    use glassbox::scene::hf_tokenizer::HfTokenizer;
+    let tokens = ["1", "2", "3", "4", "12", "34", "123", "<s>"];
+    let cases: [(&str, bool, &[u32]); 4] = [
+        ("gpt-2", false, &[4, 5]),
+        ("llama-bpe", false, &[6, 3]),
+        ("llama-bpe", true, &[7, 6, 3]),
+        ("qwen2", false, &[0, 1, 2, 3]),
+    ];
+    for (pre, bos, expected) in cases {
+        let mut w = GgufWriter::new();
+        w.str("tokenizer.ggml.model", "gpt2");
+        w.str("tokenizer.ggml.pre", pre);
+        w.strings("tokenizer.ggml.tokens", &tokens);
+        w.strings("tokenizer.ggml.merges", &["3 4", "1 2", "12 3"]);
+        w.u32("tokenizer.ggml.bos_token_id", 7);
+        w.bool("tokenizer.ggml.add_bos_token", bos);
+        let path = std::env::temp_dir().join(format!(
+            "glassbox-pre-{pre}-{bos}-{}.gguf",
+            std::process::id()
+        ));
+        std::fs::write(&path, w.bytes()).unwrap();
+        let tokenizer = HfTokenizer::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            tokenizer.encode("1234").unwrap(),
+            expected,
+            "{pre}, bos {bos}"
+        );
+    }
+}

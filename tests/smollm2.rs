@@ -202,3 +202,23 @@ fn quantized_decode_reads_under_a_fifth_of_the_f32_bytes() {
             .unwrap();
     assert_eq!(gpu_tokens, cpu_tokens);
 }
+
+/// `generate --chat` writes the user's message in the file's ChatML template, with its default
+/// system turn, and stops at the end of the answer.
+#[test]
+fn chat_answers_in_the_templates_form_and_stops_at_the_end_of_its_turn() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["generate", "--model"])
+        .arg(gguf_path())
+        .args(["--chat", "--prompt", "What is the capital of France?"])
+        .args(["-n", "30", "--greedy", "--backend", "cpu"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        "The capital of France is Paris."
+    );
+    assert!(!stderr.contains("stopped after"), "{stderr}");
+}

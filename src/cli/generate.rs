@@ -21,6 +21,10 @@ pub struct GenerateArgs {
     model: Option<PathBuf>,
     #[arg(long)]
     prompt: String,
+    /// Send the prompt as a user's message in the model's chat form (an instruct model's
+    /// template: ChatML, `<|im_start|>user ... <|im_end|>`), and stop at the end of the answer.
+    #[arg(long)]
+    chat: bool,
     /// How many tokens to generate.
     #[arg(short = 'n', long, default_value_t = 6)]
     count: usize,
@@ -76,18 +80,33 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
     if !ablations.is_empty() {
         eprintln!("ablated: {}", super::why::describe(&ablations));
     }
-    let prompt = tokenizer.encode(&args.prompt)?;
+    let (text, stop) = match args.chat {
+        false => (args.prompt.clone(), None),
+        true => {
+            let crate::scene::Tokenizer::Json(own) = &tokenizer else {
+                bail!(
+                    "--chat: this model has no tokenizer of its own, so no chat template (GGUF \
+                     files and tokenizer.json folders have one)"
+                );
+            };
+            let (chat, end) = own.chat().map_err(|e| anyhow::anyhow!("--chat: {e}"))?;
+            (chat.prompt(&args.prompt), Some(end))
+        }
+    };
+    let prompt = tokenizer.encode(&text)?;
     validate_ids(&model.config, &prompt)?;
     let mut stream = crate::scene::TextStream::new(&tokenizer);
     let mut print = |id: u32| {
-        print!("{}", stream.push(id));
+        if Some(id) != stop {
+            print!("{}", stream.push(id));
+        }
         let _ = std::io::stdout().flush();
     };
     let (produced, time_report) = match args.backend {
         Backend::Cpu => (
             crate::generate::generate_cpu_ablated(
                 &model,
-                (&prompt, args.count),
+                (&prompt, args.count, stop),
                 &sampling,
                 &ablations,
                 &mut print,
@@ -108,6 +127,7 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
             let mut generator =
                 crate::generate::GpuGenerator::ablated(&gpu, &registry, &weights, &ablations)
                     .await?;
+            generator.stop_at(stop);
             clock.lap("planning the decode step");
             eprintln!("{}", generator.path_note());
             let mut first = true;
@@ -128,7 +148,7 @@ pub fn generate(args: &GenerateArgs, options: &GpuOptions) -> Result<()> {
     if let Some(report) = time_report {
         eprintln!("{report}");
     }
-    if produced.len() < args.count {
+    if produced.len() < args.count && produced.last() != stop.as_ref() {
         eprintln!(
             "stopped after {} tokens: the model has n_positions = {}",
             produced.len(),

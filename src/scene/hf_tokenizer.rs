@@ -5,7 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::chat::{ChatTemplate, END_OF_TURN};
 use super::TokenizerError;
+
+/// The `chat_template` of a `tokenizer_config.json`, where there is one.
+fn config_chat_template(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    config["chat_template"].as_str().map(str::to_string)
+}
 
 /// The file name checkpoints carry their tokenizer under.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -15,6 +23,8 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub struct HfTokenizer {
     file: PathBuf,
     inner: Arc<tokenizers::Tokenizer>,
+    /// The Jinja chat template beside it, if any.
+    chat_template: Option<String>,
 }
 
 impl std::fmt::Debug for HfTokenizer {
@@ -43,6 +53,7 @@ impl HfTokenizer {
             message,
         };
         let mut bytes = std::fs::read(&file).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let chat_template;
         if file
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
@@ -50,16 +61,45 @@ impl HfTokenizer {
             let shown = file.display().to_string();
             let gguf =
                 crate::model::gguf::Gguf::parse(&shown, &bytes).map_err(|e| bad(e.to_string()))?;
+            chat_template = gguf
+                .metadata
+                .get("tokenizer.chat_template")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
             bytes = super::gguf_tokenizer::tokenizer_json(&gguf)
                 .map_err(bad)?
                 .into_bytes();
+        } else {
+            chat_template = config_chat_template(&file.with_file_name("tokenizer_config.json"));
         }
         let inner = tokenizers::Tokenizer::from_bytes(&bytes)
             .map_err(|e| bad(format!("not a tokenizer.json that `tokenizers` reads: {e}")))?;
         Ok(HfTokenizer {
             file,
             inner: Arc::new(inner),
+            chat_template,
         })
+    }
+
+    /// The model's chat form and the token that ends a turn, for `generate --chat`; or why
+    /// there is none.
+    pub fn chat(&self) -> Result<(ChatTemplate, u32), String> {
+        let template = self.chat_template.as_deref().ok_or_else(|| {
+            format!(
+                "{}: no chat template (`tokenizer.chat_template` in a GGUF file, `chat_template` \
+                 in tokenizer_config.json): not an instruct model",
+                self.file.display()
+            )
+        })?;
+        let chat = ChatTemplate::from_jinja(template)
+            .map_err(|e| format!("{}: {e}", self.file.display()))?;
+        let end = self.inner.token_to_id(END_OF_TURN).ok_or_else(|| {
+            format!(
+                "{}: the chat template ends turns with {END_OF_TURN}, which the vocabulary lacks",
+                self.file.display()
+            )
+        })?;
+        Ok((chat, end))
     }
 
     /// The ids `tokenizer(text)` gives in transformers: special tokens added where the file's

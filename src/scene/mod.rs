@@ -1,6 +1,7 @@
 //! Scenes: `scenes/NAME/scene.toml` names a model, a tokenizer, a default prompt and named camera
 //! positions. The `sort` scene is built into the binary, so glassbox opens with no download.
 
+pub mod chat;
 #[cfg(not(target_arch = "wasm32"))]
 mod gguf_tokenizer;
 #[cfg(not(target_arch = "wasm32"))]

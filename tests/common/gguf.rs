@@ -39,6 +39,10 @@ impl GgufWriter {
             .push((key.into(), 6, value.to_le_bytes().to_vec()));
     }
 
+    pub fn bool(&mut self, key: &str, value: bool) {
+        self.metadata.push((key.into(), 7, vec![u8::from(value)]));
+    }
+
     pub fn str(&mut self, key: &str, value: &str) {
         self.metadata.push((key.into(), 8, string(value)));
     }

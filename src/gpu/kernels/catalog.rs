@@ -19,7 +19,8 @@ macro_rules! builtin {
 }
 
 /// Every built-in compute kernel: the ops' kernels by family and variant (GPT-2's, then the
-/// Llama family's), the decode step's, the
+/// Llama family's), the quantized weights' (matmuls reading ggml blocks, and dequantization),
+/// the decode step's, the
 /// "why" tools' (ablation, lens, head scores, attribution, neighbours), the benchmark probes and
 /// the renderer's.
 pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
@@ -56,10 +57,10 @@ pub const BUILTIN_KERNELS: &[BuiltinFile] = &[
     builtin!("ops/logits/row_stream.wgsl"),
     builtin!("ops/logits/tile64.wgsl"),
     builtin!("ops/logits/gemm.wgsl"),
-    builtin!("ops/matmul_q/matvec.wgsl"),
-    builtin!("ops/matmul_q/tiled.wgsl"),
-    builtin!("ops/matmul_q/rows.wgsl"),
-    builtin!("ops/dequant.wgsl"),
+    builtin!("quant/matmul_q/matvec.wgsl"),
+    builtin!("quant/matmul_q/tiled.wgsl"),
+    builtin!("quant/matmul_q/rows.wgsl"),
+    builtin!("quant/dequant.wgsl"),
     builtin!("ops/embed_tokens.wgsl"),
     builtin!("ops/rmsnorm.wgsl"),
     builtin!("ops/rope.wgsl"),
