@@ -555,3 +555,31 @@ fn the_fetch_command_downloads_a_loadable_model() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("glassbox view --model"), "{stderr}");
 }
+
+/// `--file`: one file of a repository, such as a GGUF file, into the same snapshot layout; a
+/// second fetch asks only for the commit; a path that could leave the cache is refused.
+#[test]
+fn fetches_one_file_of_a_repository() {
+    use glassbox::fetch::fetch_file;
+    let gguf = model_bytes();
+    let mut hub = gpt2_hub();
+    hub.files
+        .insert("gguf/model.Q4_1.gguf".to_string(), gguf.clone());
+    let server = Server::start(hub);
+    let cache = Cache::new("one-file");
+    let options = cache.options(&server.endpoint);
+    let path = fetch_file("gpt2", "gguf/model.Q4_1.gguf", &options).unwrap();
+    assert_eq!(path, cache.snapshot().join("gguf/model.Q4_1.gguf"));
+    assert_eq!(read(&path), gguf);
+    assert!(!cache.snapshot().join("config.json").exists());
+    assert_eq!(
+        fetch_file("gpt2", "gguf/model.Q4_1.gguf", &options).unwrap(),
+        path
+    );
+    assert_eq!(gets(&server.log(), "gguf/model.Q4_1.gguf").len(), 1);
+    let error = fetch_file("gpt2", "../escape.gguf", &options).unwrap_err();
+    assert!(
+        error.to_string().contains("--file \"../escape.gguf\""),
+        "{error}"
+    );
+}

@@ -1,4 +1,5 @@
-//! `glassbox fetch`: GPT-2 weights from the Hugging Face hub into its cache, and model loading
+//! `glassbox fetch`: GPT-2 weights, or one file of any repository (a GGUF), from the Hugging
+//! Face hub into its cache, and model loading
 //! with a progress bar for every command that takes `--model DIR`.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::cli::progress::LoadBar;
-use crate::fetch::{fetch, FetchOptions};
+use crate::fetch::{fetch, fetch_file, FetchOptions};
 use crate::model::Model;
 
 #[derive(clap::Args)]
@@ -24,6 +25,10 @@ pub struct FetchArgs {
     /// ~/.cache/huggingface/hub).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// One file of the repo instead of a checkpoint folder, such as a GGUF file
+    /// (`--file SmolLM2-135M-Instruct-Q8_0.gguf`); its path is printed.
+    #[arg(long, value_name = "NAME")]
+    file: Option<String>,
     /// No progress bars or status lines; only the folder is printed.
     #[arg(long)]
     quiet: bool,
@@ -40,10 +45,13 @@ pub fn run(args: &FetchArgs) -> Result<()> {
     if let Some(cache_dir) = &args.cache_dir {
         options.cache_dir = cache_dir.clone();
     }
-    let dir = fetch(&args.name, &options)?;
-    println!("{}", dir.display());
+    let path = match &args.file {
+        Some(file) => fetch_file(&args.name, file, &options)?,
+        None => fetch(&args.name, &options)?,
+    };
+    println!("{}", path.display());
     if !args.quiet {
-        eprintln!("open it with: glassbox view --model {}", dir.display());
+        eprintln!("open it with: glassbox view --model {}", path.display());
     }
     Ok(())
 }

@@ -59,7 +59,11 @@ pub(super) fn download(
     target: &Path,
     quiet: bool,
 ) -> Result<(), FetchError> {
-    let partial = target.with_file_name(format!("{file}.incomplete"));
+    let name = target.file_name().map_or_else(
+        || file.to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let partial = target.with_file_name(format!("{name}.incomplete"));
     let mut offset = fs::metadata(&partial).map_or(0, |m| m.len());
     let (response, meta) = loop {
         match client.get(file, offset) {

@@ -83,6 +83,8 @@ pub enum FetchError {
     BadRepoId(String),
     #[error("{0:?} is not a usable revision (a branch, tag or commit)")]
     BadRevision(String),
+    #[error("--file {0:?}: expected a file's path in the repository, such as model.Q4_K_M.gguf (segments of letters, digits, '-', '_' and '.', none starting with '.')")]
+    BadFileName(String),
     #[error("bad URL {url}: {reason}")]
     BadUrl { url: String, reason: String },
     #[error(
@@ -207,6 +209,56 @@ pub(super) fn has_weights(dir: &Path) -> bool {
     }
     shards_of(&dir.join(crate::model::shards::INDEX))
         .is_ok_and(|shards| shards.iter().all(|shard| dir.join(shard).is_file()))
+}
+
+/// Downloads one file of a hub repository (`--file`, such as a GGUF file a repository holds
+/// beside others) into the hub cache's layout and returns its path. As [`fetch`]: a file
+/// already there is not fetched again, a download resumes, and without the endpoint an earlier
+/// snapshot holding the file is used.
+pub fn fetch_file(name: &str, file: &str, options: &FetchOptions) -> Result<PathBuf, FetchError> {
+    let repo = repo_id(name)?;
+    let revision = options.revision.as_str();
+    if !revision.split('/').all(is_segment) {
+        return Err(FetchError::BadRevision(revision.to_string()));
+    }
+    if !file.split('/').all(is_segment) {
+        return Err(FetchError::BadFileName(file.to_string()));
+    }
+    let client = http::Client::new(&options.endpoint, &repo, revision, options.token.clone());
+    let repo_dir = options
+        .cache_dir
+        .join(format!("models--{}", repo.replace('/', "--")));
+    let head = client.head(file);
+    if let Err(FetchError::Unreachable { url, .. }) = &head {
+        let cached = cache::snapshot_of(&repo_dir, revision).map(|dir| dir.join(file));
+        if let Some(path) = cached.filter(|path| path.is_file()) {
+            if !options.quiet {
+                eprintln!("could not reach {url}; using the cached {}", path.display());
+            }
+            return Ok(path);
+        }
+    }
+    let commit = head?.commit;
+    let snapshot = repo_dir
+        .join("snapshots")
+        .join(commit.clone().unwrap_or_else(|| revision.to_string()));
+    let target = snapshot.join(file);
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    if !target.is_file() {
+        if !options.quiet {
+            eprintln!(
+                "fetching {file} of {repo} ({revision}) into {}",
+                snapshot.display()
+            );
+        }
+        cache::download(&client, file, &target, options.quiet)?;
+    }
+    if let Some(commit) = commit.filter(|commit| commit != revision) {
+        cache::write_ref(&repo_dir, revision, &commit)?;
+    }
+    Ok(target)
 }
 
 /// Downloads `name` (a short name or "owner/name") and returns the snapshot folder holding
