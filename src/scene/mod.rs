@@ -27,6 +27,13 @@ pub enum SceneError {
     Load(#[from] LoadError),
     #[error("{file}: walkthrough: {message}")]
     Walkthrough { file: String, message: String },
+    #[error("{file}: the scene's model {path} is not there{how}")]
+    MissingModel {
+        file: String,
+        path: String,
+        /// How to get it, or where to say where it is.
+        how: String,
+    },
 }
 
 /// A named camera position, given by what it frames rather than by coordinates, so it survives
@@ -63,9 +70,17 @@ struct SceneFile {
     name: String,
     #[serde(default)]
     description: String,
-    /// The model folder, relative to the scene's folder.
+    /// The model: a folder or a GGUF file, relative to the scene's folder (`~/` is the home
+    /// folder).
     model: String,
-    tokenizer: Tokenizer,
+    /// An environment variable that, when set, names the model instead.
+    #[serde(default)]
+    model_env: Option<String>,
+    /// How to get the model, said when it is not there.
+    #[serde(default)]
+    get_model: Option<String>,
+    /// Without one, the model's own: a GGUF file's, or the `tokenizer.json` beside its weights.
+    tokenizer: Option<Tokenizer>,
     prompt: String,
     #[serde(default)]
     cameras: BTreeMap<String, CameraSpec>,
@@ -164,12 +179,17 @@ impl Scene {
             file: path.to_string(),
             message: format!("key `{key}`: {message}"),
         };
-        if let Tokenizer::Chars { alphabet } = &file.tokenizer {
+        let tokenizer = file.tokenizer.clone().ok_or_else(|| {
+            key_error(
+                "tokenizer",
+                "the model has no tokenizer of its own: name one ([tokenizer] kind = ...)".into(),
+            )
+        })?;
+        if let Tokenizer::Chars { alphabet } = &tokenizer {
             check_alphabet(alphabet, model.config.vocab_size)
                 .map_err(|e| key_error("tokenizer.alphabet", e))?;
         }
-        let tokens = file
-            .tokenizer
+        let tokens = tokenizer
             .encode(&file.prompt)
             .map_err(|e| key_error("prompt", e.to_string()))?;
         crate::model::validate_ids(&model.config, &tokens)
@@ -182,7 +202,7 @@ impl Scene {
         walkthrough.validate(&graph).map_err(walkthrough_error)?;
         for chapter in &walkthrough.chapters {
             if let Some(prompt) = &chapter.prompt {
-                let ids = file.tokenizer.encode(prompt).map_err(|e| {
+                let ids = tokenizer.encode(prompt).map_err(|e| {
                     walkthrough_error(format!("chapter {:?}: prompt: {e}", chapter.name))
                 })?;
                 crate::model::validate_ids(&model.config, &ids).map_err(|e| {
@@ -237,7 +257,7 @@ impl Scene {
             model_dir: file.model,
             description: file.description,
             model,
-            tokenizer: file.tokenizer,
+            tokenizer,
             prompt: file.prompt,
             cameras: file.cameras,
             walkthrough,
@@ -292,9 +312,49 @@ impl Scene {
             file: shown.clone(),
             message: format!("cannot read: {e}"),
         })?;
-        let file = Scene::parse(&shown, &text)?;
-        let model = Model::load_dir(&dir.join(&file.model))?;
+        let mut file = Scene::parse(&shown, &text)?;
+        let path = scene_model_path(dir, &file);
+        if !path.exists() {
+            let mut how = match &file.model_env {
+                Some(var) => format!(" (set {var} to where it is, or open it with --model)"),
+                None => String::new(),
+            };
+            if let Some(get) = &file.get_model {
+                how += &format!("; get it with: {get}");
+            }
+            return Err(SceneError::MissingModel {
+                file: shown,
+                path: path.display().to_string(),
+                how,
+            });
+        }
+        let model = Model::load_path_with(&path, &mut |_, _, _| {})?;
+        if file.tokenizer.is_none() {
+            let own = hf_tokenizer::HfTokenizer::load(&path).map_err(|e| SceneError::Toml {
+                file: shown.clone(),
+                message: format!("key `tokenizer`: none named, and the model's own: {e}"),
+            })?;
+            file.tokenizer = Some(Tokenizer::Json(own));
+        }
         Scene::from_file(&shown, file, model)
+    }
+}
+
+/// Where a scene's model is: the file or folder its environment variable names when set, else
+/// `model` from the scene's folder (or the home folder, for `~/...`).
+#[cfg(not(target_arch = "wasm32"))]
+fn scene_model_path(dir: &std::path::Path, file: &SceneFile) -> std::path::PathBuf {
+    let from_env = file
+        .model_env
+        .as_ref()
+        .and_then(|var| std::env::var_os(var))
+        .filter(|value| !value.is_empty());
+    if let Some(path) = from_env {
+        return path.into();
+    }
+    match (file.model.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => dir.join(&file.model),
     }
 }
 
