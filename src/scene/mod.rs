@@ -347,7 +347,7 @@ fn scene_model_path(dir: &std::path::Path, file: &SceneFile) -> std::path::PathB
     let from_env = file
         .model_env
         .as_ref()
-        .and_then(|var| std::env::var_os(var))
+        .and_then(std::env::var_os)
         .filter(|value| !value.is_empty());
     if let Some(path) = from_env {
         return path.into();
