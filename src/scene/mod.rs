@@ -73,11 +73,14 @@ struct SceneFile {
     /// The model: a folder or a GGUF file, relative to the scene's folder (`~/` is the home
     /// folder).
     model: String,
-    /// An environment variable that, when set, names the model instead.
+    /// An environment variable that, when set, names the model instead. (The page reads
+    /// scenes but opens models its own way.)
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     model_env: Option<String>,
     /// How to get the model, said when it is not there.
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     get_model: Option<String>,
     /// Without one, the model's own: a GGUF file's, or the `tokenizer.json` beside its weights.
     tokenizer: Option<Tokenizer>,
