@@ -114,7 +114,7 @@ fn a_broken_file_is_named() {
     assert!(missing.contains("cannot read"), "{missing}");
 }
 
-/// The README's command: `glassbox tokenize --tokenizer DIR --text T` prints the ids as JSON, and
+/// The command docs/cli.md shows: `glassbox tokenize --tokenizer DIR --text T` prints the ids as JSON, and
 /// `--decode` turns them back.
 #[test]
 fn the_tokenize_command_reads_a_folder() {

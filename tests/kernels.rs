@@ -408,7 +408,7 @@ fn blocked_attention_on_heads_wider_than_64_matches_cpu() {
     }
 }
 
-/// The README's example: one WGSL file in a `--kernels` folder becomes a linear variant, runs the
+/// docs/kernels.md's example: one WGSL file in a `--kernels` folder becomes a linear variant, runs the
 /// linear ops in place of the default and matches the CPU reference; nothing in Rust names it.
 #[test]
 fn a_dropped_in_file_is_a_variant() {

@@ -187,6 +187,7 @@ fn quantized_matmuls_match_the_cpu_reference_in_every_variant() {
             for variant in ["matvec", "rows", "tiled"] {
                 let options = GpuOptions {
                     kernels: KernelChoice::only(&KernelId::new("matmul_q", variant)),
+                    weights: Some(WeightStorage::Quantized),
                     ..Default::default()
                 };
                 for t in [1, 3, 70] {
@@ -213,7 +214,7 @@ fn quantized_matmuls_match_the_cpu_reference_in_every_variant() {
 fn a_quantized_model_stays_f32_where_asked() {
     let model = quantized_model(shape(64, 96, 70, true), GgmlType::Q4_1, 3);
     let options = GpuOptions {
-        weights: WeightStorage::Dequantized,
+        weights: Some(WeightStorage::Dequantized),
         ..Default::default()
     };
     let (_, gpu_bytes) = gpu_logits(&model, &options, &[1, 2, 3]);

@@ -1,10 +1,24 @@
-//! Every command line the README shows is one glassbox accepts: the commands in its shell
-//! blocks (`cargo run --release -- ...`) and the `glassbox ...` commands quoted in its text.
+//! Every command line the README and the pages under docs/ show is one glassbox accepts: the
+//! commands in their shell blocks (`cargo run --release -- ...`) and the `glassbox ...`
+//! commands quoted in their text.
 //! Parsed, not run (some download or write pictures), so a documented command can no longer be
 //! refused or crash the argument parser.
 
+/// The README, then every page under docs/.
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut pages: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 5, "the pages under docs/: {pages:?}");
+    for page in pages {
+        text += &std::fs::read_to_string(page).unwrap();
+    }
+    text
 }
 
 /// Splits a shell command line into words: quotes group, `$(...)` stands for what it prints

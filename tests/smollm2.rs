@@ -156,7 +156,7 @@ fn cpu_reference_matches_transformers() {
 fn gpu_matches_transformers() {
     for storage in [WeightStorage::Quantized, WeightStorage::Dequantized] {
         let options = GpuOptions {
-            weights: storage,
+            weights: Some(storage),
             ..Default::default()
         };
         let (gpu, registry) = common::gpu(&options);
@@ -176,7 +176,7 @@ fn quantized_decode_reads_under_a_fifth_of_the_f32_bytes() {
     let mut read = Vec::new();
     for storage in [WeightStorage::Quantized, WeightStorage::Dequantized] {
         let options = GpuOptions {
-            weights: storage,
+            weights: Some(storage),
             ..Default::default()
         };
         let (gpu, registry) = common::gpu(&options);
@@ -192,7 +192,11 @@ fn quantized_decode_reads_under_a_fifth_of_the_f32_bytes() {
         quantized * 5 < f32,
         "a quantized decode step reads {quantized} bytes of weights, f32 {f32}"
     );
-    let (gpu, registry) = common::gpu(&GpuOptions::default());
+    let quantized = GpuOptions {
+        weights: Some(WeightStorage::Quantized),
+        ..Default::default()
+    };
+    let (gpu, registry) = common::gpu(&quantized);
     let prompt = &oracle()["prompts"][0];
     let mut generator = pollster::block_on(GpuGenerator::new(&gpu, &registry, model())).unwrap();
     let gpu_tokens =

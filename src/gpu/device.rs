@@ -18,8 +18,9 @@ pub struct GpuOptions {
     pub kernel_dir: Option<std::path::PathBuf>,
     /// How float tensors are stored (f16 needs the adapter's SHADER_F16).
     pub precision: super::Precision,
-    /// How a GGUF model's matrices are kept (quantized by default; `--dequantize`).
-    pub weights: super::WeightStorage,
+    /// How a GGUF model's matrices are kept; None: as suits the adapter (see
+    /// [`super::WeightStorage::for_adapter`]).
+    pub weights: Option<super::WeightStorage>,
     /// The longest the GPU may take to finish what was submitted before the work is declared
     /// hung (a kernel loaded from a file that never ends): none by default.
     pub time_limit: Option<std::time::Duration>,
@@ -119,6 +120,7 @@ impl Gpu {
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let adapter_info = adapter.get_info();
+        let device_type = adapter_info.device_type;
         let mut kernels = options
             .kernels
             .clone()
@@ -176,7 +178,9 @@ impl Gpu {
                 .map(std::path::Path::to_path_buf),
             time_limit: options.time_limit,
             precision: options.precision,
-            weights: options.weights,
+            weights: options
+                .weights
+                .unwrap_or(super::WeightStorage::for_adapter(device_type)),
             f16,
             readbacks: AtomicU64::new(0),
             instance,

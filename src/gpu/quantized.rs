@@ -14,16 +14,29 @@ use crate::graph::{OpKind, Role, Tensor};
 use crate::model::Blocks;
 
 /// How a model read from a GGUF file keeps its matrices on the GPU.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightStorage {
     /// As the file's blocks wherever a `matmul_q` kernel reads the type (Q4_0, Q4_1, Q8_0),
     /// f32 made on the GPU elsewhere; the embedding a tied head shares is kept both ways (its
     /// lookup reads rows of f32, the logits its blocks).
-    #[default]
     Quantized,
     /// Every weight as f32, made from the file's blocks by the `dequant` kernel (`--dequantize`):
     /// what the pictures and the "why" tools read.
     Dequantized,
+}
+
+impl WeightStorage {
+    /// Quantized on GPUs, where a decode step is bound by the bytes it reads. Dequantized on CPU
+    /// adapters (lavapipe), where neighbouring invocations run as the lanes of one vector
+    /// instruction: each reads a different row's blocks, a gather, and measured there the
+    /// quantized kernels take 10x the f32 ones' time (SmolLM2's q_proj at 16 tokens: 57 ms
+    /// with matmul_q=rows against the broadcast kernel's ...).
+    pub fn for_adapter(device_type: wgpu::DeviceType) -> WeightStorage {
+        match device_type {
+            wgpu::DeviceType::Cpu => WeightStorage::Dequantized,
+            _ => WeightStorage::Quantized,
+        }
+    }
 }
 
 /// One weight as the GPU keeps it: its tensor for the graph, and the blocks a tied head reads.
