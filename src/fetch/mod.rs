@@ -211,23 +211,45 @@ pub(super) fn has_weights(dir: &Path) -> bool {
         .is_ok_and(|shards| shards.iter().all(|shard| dir.join(shard).is_file()))
 }
 
+/// A hub repository at a revision: its id, a client for its files, and its folder in the cache.
+struct Repo {
+    id: String,
+    client: http::Client,
+    dir: PathBuf,
+}
+
+impl Repo {
+    /// `name` (a short name or "owner/name") at `options`' revision, both checked.
+    fn open(name: &str, options: &FetchOptions) -> Result<Repo, FetchError> {
+        let id = repo_id(name)?;
+        let revision = options.revision.as_str();
+        // Branches like `refs/pr/1` hold slashes; huggingface_hub nests folders for them, so do
+        // we.
+        if !revision.split('/').all(is_segment) {
+            return Err(FetchError::BadRevision(revision.to_string()));
+        }
+        let client = http::Client::new(&options.endpoint, &id, revision, options.token.clone());
+        let dir = options
+            .cache_dir
+            .join(format!("models--{}", id.replace('/', "--")));
+        Ok(Repo { id, client, dir })
+    }
+}
+
 /// Downloads one file of a hub repository (`--file`, such as a GGUF file a repository holds
 /// beside others) into the hub cache's layout and returns its path. As [`fetch`]: a file
 /// already there is not fetched again, a download resumes, and without the endpoint an earlier
 /// snapshot holding the file is used.
 pub fn fetch_file(name: &str, file: &str, options: &FetchOptions) -> Result<PathBuf, FetchError> {
-    let repo = repo_id(name)?;
-    let revision = options.revision.as_str();
-    if !revision.split('/').all(is_segment) {
-        return Err(FetchError::BadRevision(revision.to_string()));
-    }
     if !file.split('/').all(is_segment) {
         return Err(FetchError::BadFileName(file.to_string()));
     }
-    let client = http::Client::new(&options.endpoint, &repo, revision, options.token.clone());
-    let repo_dir = options
-        .cache_dir
-        .join(format!("models--{}", repo.replace('/', "--")));
+    let Repo {
+        id: repo,
+        client,
+        dir: repo_dir,
+    } = Repo::open(name, options)?;
+    let revision = options.revision.as_str();
     let head = client.head(file);
     if let Err(FetchError::Unreachable { url, .. }) = &head {
         let cached = cache::snapshot_of(&repo_dir, revision).map(|dir| dir.join(file));
@@ -266,16 +288,12 @@ pub fn fetch_file(name: &str, file: &str, options: &FetchOptions) -> Result<Path
 /// and an interrupted download resumes from its `.incomplete` file. When the endpoint cannot be
 /// reached but an earlier fetch completed, that snapshot is returned.
 pub fn fetch(name: &str, options: &FetchOptions) -> Result<PathBuf, FetchError> {
-    let repo = repo_id(name)?;
+    let Repo {
+        id: repo,
+        client,
+        dir: repo_dir,
+    } = Repo::open(name, options)?;
     let revision = options.revision.as_str();
-    // Branches like `refs/pr/1` hold slashes; huggingface_hub nests folders for them, so do we.
-    if !revision.split('/').all(is_segment) {
-        return Err(FetchError::BadRevision(revision.to_string()));
-    }
-    let client = http::Client::new(&options.endpoint, &repo, revision, options.token.clone());
-    let repo_dir = options
-        .cache_dir
-        .join(format!("models--{}", repo.replace('/', "--")));
     let say = |line: String| {
         if !options.quiet {
             eprintln!("{line}");

@@ -120,14 +120,7 @@ impl Planned<'_> {
                 if bias {
                     return one(at.launch(params, &buffers));
                 }
-                // The kernels add a bias: without one they add zeros, from a buffer of their
-                // own (wgpu zeroes new buffers; the bind group keeps it alive).
-                let zeros = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("no bias"),
-                    size: 4 * n as u64,
-                    usage: wgpu::BufferUsages::STORAGE,
-                    mapped_at_creation: false,
-                });
+                let zeros = no_bias(gpu, n);
                 buffers.insert(2, &zeros);
                 one(at.launch(params, &buffers))
             }
@@ -470,6 +463,17 @@ impl Planned<'_> {
             }
         }
     }
+}
+
+/// What a matmul kernel adds for a layer without a bias: zeros, from a buffer of their own
+/// (wgpu zeroes new buffers; the bind group keeps it alive).
+pub(super) fn no_bias(gpu: &Gpu, n: usize) -> wgpu::Buffer {
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("no bias"),
+        size: 4 * n as u64,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    })
 }
 
 /// The rotary settings as the rope kernels read them: llama3 scaling's fields when `scaled` is

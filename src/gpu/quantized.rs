@@ -207,13 +207,7 @@ impl Planned<'_> {
         let b = match bias {
             true => tensor(2).single()?,
             false => {
-                // Without a bias the kernels add zeros, from a buffer of their own.
-                zeros = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("no bias"),
-                    size: 4 * n as u64,
-                    usage: wgpu::BufferUsages::STORAGE,
-                    mapped_at_creation: false,
-                });
+                zeros = super::plan::no_bias(gpu, n);
                 &zeros
             }
         };

@@ -8,6 +8,7 @@
 // Dispatch: (ceil(n / 32), rows, 1); workgroup 256: output lid / 8, lane lid % 8.
 // Formula:  y[r, j] = b[j] + sum_k x[x_row_offset + r, k] * (d * q + m)[j, k]
 // Include: shared/blocks.wgsl
+// Include: shared/block_dot.wgsl
 
 struct Params {
     rows: u32,
@@ -40,17 +41,7 @@ fn main(
     if (j < p.n) {
         let xrow = (p.x_row_offset + r) * p.k / 4u;
         for (var blk = lane; blk < blocks; blk = blk + LANES) {
-            let at = (j * blocks + blk) * size;
-            let scale = block_scale(p.format, at);
-            let x0 = xrow + 8u * blk;
-            // sum x (d q + m) = d (x . q) + m sum x
-            var xq = 0.0;
-            var xsum = vec4<f32>(0.0);
-            for (var g = 0u; g < 8u; g = g + 1u) {
-                xq = xq + dot(block_quants(p.format, at, g), x[x0 + g]);
-                xsum = xsum + x[x0 + g];
-            }
-            acc = acc + scale.x * xq + scale.y * dot(xsum, vec4<f32>(1.0));
+            acc = acc + block_dot(p.format, (j * blocks + blk) * size, xrow + 8u * blk);
         }
     }
     partial[lid] = acc;

@@ -100,6 +100,7 @@ pub const SHARED_HELPERS: &[BuiltinFile] = &[
     builtin!("shared/gemm.wgsl"),
     builtin!("shared/attn_tiles.wgsl"),
     builtin!("shared/blocks.wgsl"),
+    builtin!("shared/block_dot.wgsl"),
 ];
 
 /// A shared helper by its `// Include:` name.
