@@ -159,6 +159,8 @@ fn every_kernel_validates_with_naga_and_documents_itself() {
         let expected = [
             format!("ops/{family}/{variant}.wgsl"),
             format!("ops/{family}.wgsl"),
+            format!("quant/{family}/{variant}.wgsl"),
+            format!("quant/{family}.wgsl"),
             format!("decode/{family}.wgsl"),
             format!("probes/{family}.wgsl"),
             format!("why/{family}.wgsl"),
