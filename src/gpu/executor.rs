@@ -8,10 +8,10 @@ use wgpu::util::DeviceExt;
 
 use super::launch::Launch;
 use super::plan::Planned;
-use super::quantized::{upload_blocks, WeightStorage, WeightUse};
+use super::quantized::{upload_blocks, weight_use, WeightStorage};
 use super::{Gpu, GpuError, GpuTensor, KernelRegistry, Precision};
 use crate::cpu::sampling::Sampling;
-use crate::graph::{DType, Graph, OpKind, Role, TensorId};
+use crate::graph::{DType, Graph, Role, TensorId};
 use crate::model::{validate_ids, Config, Model, Progress};
 use crate::values::TensorValues;
 
@@ -131,32 +131,6 @@ impl GpuModel {
             .map(GpuTensor::total_bytes)
             .sum::<u64>()
             + head
-    }
-}
-
-/// What reads weight `name` in `graph`: only the matmuls (input 1 of linear layers and the
-/// logits), the embedding and the logits (a tied head), or something else.
-fn weight_use(graph: &Graph, name: &str) -> WeightUse {
-    let id = graph.tensor_id(name).expect("a weight of the graph");
-    let readers: Vec<&OpKind> = graph
-        .ops
-        .iter()
-        .filter(|op| op.inputs.contains(&id))
-        .map(|op| &op.kind)
-        .collect();
-    let matmul = |kind: &&OpKind| matches!(kind, OpKind::Linear { .. } | OpKind::Logits { .. });
-    let lookup = |kind: &&OpKind| {
-        matches!(
-            kind,
-            OpKind::Embed { .. } | OpKind::EmbedTokens { .. } | OpKind::EmbedAt { .. }
-        )
-    };
-    if readers.iter().all(matmul) {
-        WeightUse::Matmul
-    } else if readers.iter().all(|k| matmul(k) || lookup(k)) && readers.iter().any(matmul) {
-        WeightUse::LookupAndHead
-    } else {
-        WeightUse::Other
     }
 }
 

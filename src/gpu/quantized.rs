@@ -10,7 +10,7 @@ use super::launch::Launch;
 use super::plan::Planned;
 use super::variants::ChoiceReason;
 use super::{Gpu, GpuError, GpuGraph, GpuTensor, Precision};
-use crate::graph::{OpKind, Role, Tensor};
+use crate::graph::{Graph, OpKind, Role, Tensor};
 use crate::model::Blocks;
 
 /// How a model read from a GGUF file keeps its matrices on the GPU.
@@ -46,10 +46,10 @@ pub(super) struct Uploaded {
     pub head: Option<GpuTensor>,
 }
 
-/// Puts `tensor` on the GPU from the file's blocks: kept quantized where asked and a kernel reads
-/// them (`matmul` says whether only matmuls read this weight; `head` that it is also the tied
-/// output head), else made into f32 by the `dequant` kernel. None where f32 from the CPU must
-/// do: f16 storage, or an f32 tensor too large to bind whole.
+/// Puts `tensor` on the GPU from the file's blocks: kept quantized where `storage` asks, a kernel
+/// reads the type and `use_` allows it (beside f32 values for a tied head's lookup), else made
+/// into f32 by the `dequant` kernel. None where f32 from the CPU must do: f16 storage, or an f32
+/// tensor too large to bind whole.
 pub(super) fn upload_blocks(
     gpu: &Gpu,
     registry: &KernelRegistry,
@@ -88,6 +88,32 @@ pub(super) enum WeightUse {
     LookupAndHead,
     /// Anything else.
     Other,
+}
+
+/// What reads weight `name` in `graph`: only the matmuls (input 1 of linear layers and the
+/// logits), the embedding and the logits (a tied head), or something else.
+pub(super) fn weight_use(graph: &Graph, name: &str) -> WeightUse {
+    let id = graph.tensor_id(name).expect("a weight of the graph");
+    let readers: Vec<&OpKind> = graph
+        .ops
+        .iter()
+        .filter(|op| op.inputs.contains(&id))
+        .map(|op| &op.kind)
+        .collect();
+    let matmul = |kind: &&OpKind| matches!(kind, OpKind::Linear { .. } | OpKind::Logits { .. });
+    let lookup = |kind: &&OpKind| {
+        matches!(
+            kind,
+            OpKind::Embed { .. } | OpKind::EmbedTokens { .. } | OpKind::EmbedAt { .. }
+        )
+    };
+    if readers.iter().all(matmul) {
+        WeightUse::Matmul
+    } else if readers.iter().all(|k| matmul(k) || lookup(k)) && readers.iter().any(matmul) {
+        WeightUse::LookupAndHead
+    } else {
+        WeightUse::Other
+    }
 }
 
 /// Makes `stored`'s blocks into `values` (f32, in the graph's layout) on the GPU.
@@ -131,11 +157,12 @@ impl GpuGraph {
         index: usize,
     ) -> (KernelId, ChoiceReason) {
         let op = &self.graph.ops[index];
-        let ran = &self.plans[index][0].kernel;
-        match ran.family.as_str() {
+        let ran = self.plans[index][0].kernel.clone();
+        let (_, why) = match ran.family.as_str() {
             "matmul_q" => gpu.kernels.quantized_matmul(self.graph.seq_len, registry),
             _ => gpu.kernels.choose(&op.kind, registry),
-        }
+        };
+        (ran, why)
     }
 
     /// Bytes of weights one run of this graph must read, as the GPU stores them: every weight
@@ -180,28 +207,34 @@ impl Planned<'_> {
     ) -> Result<Option<Vec<Launch>>, GpuError> {
         let op = &self.graph.ops[index];
         let tensor = |i: usize| &self.tensors[op.inputs[i]];
+        // A matmul's weight: a linear layer's input 1, or the logits' head (its own blocks
+        // beside a tied embedding's f32 values).
         let weight = match op.kind {
-            OpKind::Logits { .. } => self.head.unwrap_or(tensor(1)),
-            _ => tensor(1.min(op.inputs.len() - 1)),
+            OpKind::Linear { .. } => Some(tensor(1)),
+            OpKind::Logits { .. } => Some(self.head.unwrap_or(tensor(1))),
+            _ => None,
         };
-        let quantized_input = op
-            .inputs
-            .iter()
-            .find(|&&id| self.tensors[id].blocks.is_some());
-        let (rows, k, n, bias) = match op.kind {
-            OpKind::Linear { rows, k, n, bias } if weight.blocks.is_some() => (rows, k, n, bias),
-            OpKind::Logits { t, c, v } if weight.blocks.is_some() => (t, c, v, false),
-            _ => {
+        let (weight, layout) = match weight.and_then(|w| w.blocks.map(|layout| (w, layout))) {
+            Some(quantized) => quantized,
+            None => {
+                let quantized_input = op
+                    .inputs
+                    .iter()
+                    .find(|&&id| self.tensors[id].blocks.is_some());
                 return match quantized_input {
                     Some(&id) => Err(GpuError::QuantizedInput {
                         op: op.name.clone(),
                         tensor: self.graph.tensors[id].name.clone(),
                     }),
                     None => Ok(None),
-                }
+                };
             }
         };
-        let layout = weight.blocks.expect("checked above");
+        let (rows, k, n, bias) = match op.kind {
+            OpKind::Linear { rows, k, n, bias } => (rows, k, n, bias),
+            OpKind::Logits { t, c, v } => (t, c, v, false),
+            _ => unreachable!("only matmuls have a weight above"),
+        };
         let (kernel, _) = gpu.kernels.quantized_matmul(rows, registry);
         let zeros;
         let b = match bias {

@@ -8,8 +8,8 @@ use crate::graph::{Graph, OpKind};
 impl Model {
     /// This model with every matrix a linear layer or the logits read (and whose rows split into
     /// blocks of 32) stored as `ty`'s blocks, its f32 values replaced by what those blocks hold,
-    /// so that the CPU reference computes with the same numbers. None for a type without a
-    /// quantizer (see [`GgmlType::quantize`]).
+    /// so that the CPU reference computes with the same numbers; matrices not in memory are left
+    /// as they are. None for a type without a quantizer (see [`GgmlType::quantize`]).
     pub fn quantized(&self, ty: GgmlType) -> Option<Model> {
         let graph = Graph::forward(&self.config, 1);
         let mut model = self.clone();
@@ -25,10 +25,12 @@ impl Model {
             };
             // Stored rows are outputs: a linear layer's [in, out] is stored [out, in].
             let (rows, row_len) = if transposed { (b, a) } else { (a, b) };
-            if row_len % 32 != 0 || model.weights.blocks(&tensor.name).is_some() {
-                continue;
-            }
-            let values = self.weights.get(&tensor.name)?;
+            let values = match self.weights.get(&tensor.name) {
+                // Already in blocks (a GGUF model), or not in memory (streamed to the GPU).
+                Some(_) if model.weights.blocks(&tensor.name).is_some() => continue,
+                Some(values) if row_len % 32 == 0 => values,
+                _ => continue,
+            };
             let stored = match transposed {
                 true => super::transpose(values, a, b),
                 false => values.to_vec(),
